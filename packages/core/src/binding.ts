@@ -1,0 +1,91 @@
+import { HyperdriveError } from "./errors.ts";
+
+/** The fields of a Hyperdrive binding that the adapters use (a structural subset of workerd's `Hyperdrive`). */
+export interface HyperdriveBinding {
+  readonly connectionString: string;
+  readonly host: string;
+  readonly port: number;
+  readonly user: string;
+  readonly password: string;
+  readonly database: string;
+}
+
+/** A binding name in `env`, or the binding object itself. */
+export type BindingOption = string | HyperdriveBinding;
+
+export const DEFAULT_BINDING = "HYPERDRIVE";
+
+export interface ResolvedBinding {
+  readonly name: string;
+  readonly binding: HyperdriveBinding;
+}
+
+/** Checks the shape only: workerd's binding exposes these as getters, Miniflare's Node proxy as plain fields. */
+export function isHyperdriveBinding(value: unknown): value is HyperdriveBinding {
+  if (typeof value !== "object" || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return (
+    typeof v.connectionString === "string" &&
+    typeof v.host === "string" &&
+    typeof v.port === "number" &&
+    typeof v.user === "string" &&
+    typeof v.password === "string" &&
+    typeof v.database === "string"
+  );
+}
+
+/** The names of every Hyperdrive binding in `env`, for error messages and for the single-binding default. */
+export function hyperdriveBindingNames(env: unknown): string[] {
+  if (typeof env !== "object" || env === null) return [];
+  return Object.keys(env).filter((key) => isHyperdriveBinding((env as Record<string, unknown>)[key]));
+}
+
+function listed(names: readonly string[]): string {
+  return names.length === 0 ? "env has no Hyperdrive bindings." : `Hyperdrive bindings in env: ${names.join(", ")}.`;
+}
+
+/**
+ * Finds the binding to use: the one given (name or object), else `HYPERDRIVE`, else the only Hyperdrive binding
+ * in `env`. Errors list the Hyperdrive bindings `env` does have and never print a binding's fields.
+ */
+export function resolveBinding(env: unknown, option?: BindingOption): ResolvedBinding {
+  if (option !== undefined && typeof option !== "string") {
+    if (isHyperdriveBinding(option)) return { name: "(binding object)", binding: option };
+    throw new HyperdriveError("HDK_BINDING_INVALID", {
+      context: `The \`binding\` option is a ${describe(option)}. ${listed(hyperdriveBindingNames(env))}`,
+    });
+  }
+  if (typeof env !== "object" || env === null) {
+    throw new HyperdriveError("HDK_BINDING_MISSING", {
+      context: `\`env\` is ${describe(env)}; pass the second argument of your fetch handler.`,
+    });
+  }
+  const record = env as Record<string, unknown>;
+  const names = hyperdriveBindingNames(env);
+  const wanted = option ?? DEFAULT_BINDING;
+  const value = record[wanted];
+  if (isHyperdriveBinding(value)) return { name: wanted, binding: value };
+  if (value !== undefined) {
+    throw new HyperdriveError("HDK_BINDING_INVALID", {
+      context: `env.${wanted} is a ${describe(value)}, not a Hyperdrive binding. ${listed(names)}`,
+    });
+  }
+  if (option === undefined && names.length === 1) {
+    const only = names[0] as string;
+    return { name: only, binding: record[only] as HyperdriveBinding };
+  }
+  if (option === undefined && names.length > 1) {
+    throw new HyperdriveError("HDK_BINDING_AMBIGUOUS", { context: listed(names) });
+  }
+  throw new HyperdriveError("HDK_BINDING_MISSING", { context: `env.${wanted} is not defined. ${listed(names)}` });
+}
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "array";
+  if (typeof value === "object") {
+    const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
+    return typeof name === "string" && name !== "Object" ? `${name} object` : "object";
+  }
+  return typeof value;
+}

@@ -1,0 +1,147 @@
+import { type CatalogEntry, catalog, type DriverName, type HyperdriveErrorCode } from "./catalog.ts";
+import { HyperdriveError, isHyperdriveError } from "./errors.ts";
+
+export type Classification =
+  /** A catalogue entry: lifecycle, connection, configuration, platform, Hyperdrive or usage errors. */
+  | { readonly type: "catalog"; readonly code: HyperdriveErrorCode; readonly entry: CatalogEntry }
+  /** The database reported an error about a query (SQLSTATE / errno): it passes through unchanged. */
+  | { readonly type: "database"; readonly sqlState: string | undefined; readonly errno: number | undefined }
+  | { readonly type: "unknown" };
+
+interface Fields {
+  message: string;
+  code: string | undefined;
+  numericCode: number | undefined;
+  errno: number | undefined;
+  sqlState: string | undefined;
+  name: string;
+}
+
+function fieldsOf(error: unknown): Fields {
+  const e = (typeof error === "object" && error !== null ? error : {}) as Record<string, unknown>;
+  const message = typeof e.message === "string" ? e.message : typeof error === "string" ? error : "";
+  return {
+    message,
+    code: typeof e.code === "string" ? e.code : undefined,
+    numericCode: typeof e.code === "number" ? e.code : undefined,
+    errno: typeof e.errno === "number" ? e.errno : undefined,
+    sqlState: typeof e.sqlState === "string" ? e.sqlState : typeof e.sqlstate === "string" ? e.sqlstate : undefined,
+    name: typeof e.name === "string" ? e.name : "",
+  };
+}
+
+const SQLSTATE = /^[0-9A-Z]{5}$/;
+const has = (f: Fields, text: string) => f.message.includes(text);
+
+/** Ordered: the first rule that matches wins, so specific messages come before generic ones. */
+const rules: ReadonlyArray<readonly [HyperdriveErrorCode, (f: Fields) => boolean]> = [
+  // Hyperdrive's own messages, on either engine (Postgres wraps them in SQLSTATE 58000).
+  ["HDK_HYPERDRIVE_MYSQL_PREPARE_UNSUPPORTED", (f) => has(f, "COM_STMT_PREPARE")],
+  ["HDK_HYPERDRIVE_POOL_EXHAUSTED", (f) => has(f, "Failed to acquire a connection from the pool")],
+  ["HDK_HYPERDRIVE_ORIGIN_REFUSED", (f) => has(f, "Server connection attempt failed: connection_refused")],
+  ["HDK_HYPERDRIVE_INTERNAL", (f) => f.code === "58000" && /^Internal error\.?$/.test(f.message.trim())],
+  ["HDK_HYPERDRIVE_ERROR", (f) => f.code === "58000" || f.sqlState === "58000"],
+
+  // Configuration errors, as the Cloudflare API and wrangler report them.
+  ["HDK_CONFIG_BAD_HOSTNAME", (f) => f.numericCode === 2008],
+  ["HDK_CONFIG_PRIVATE_ADDRESS", (f) => f.numericCode === 2009],
+  ["HDK_CONFIG_UNREACHABLE", (f) => f.numericCode === 2010],
+  ["HDK_CONFIG_CONNECTION_REFUSED", (f) => f.numericCode === 2011],
+  ["HDK_CONFIG_TLS_UNSUPPORTED", (f) => f.numericCode === 2012],
+  ["HDK_CONFIG_INVALID_CREDENTIALS", (f) => f.numericCode === 2013],
+  ["HDK_CONFIG_DATABASE_NOT_FOUND", (f) => f.numericCode === 2014],
+  ["HDK_CONFIG_GENERIC", (f) => f.numericCode === 2015],
+  ["HDK_CONFIG_TEST_QUERY_FAILED", (f) => f.numericCode === 2016],
+  ["HDK_CONFIG_CLIENT_CERT_REQUIRED", (f) => has(f, "Server return error and closed connection")],
+  ["HDK_CONFIG_CERT_VALIDATION_FAILED", (f) => has(f, "cert validation failed")],
+  // The same causes met at connect time locally, where the driver talks to the database directly.
+  ["HDK_CONFIG_INVALID_CREDENTIALS", (f) => f.code === "28P01" || f.code === "28000" || f.errno === 1045],
+  ["HDK_CONFIG_DATABASE_NOT_FOUND", (f) => f.code === "3D000" || f.errno === 1049],
+
+  // Workers runtime.
+  ["HDK_NODEJS_COMPAT_MISSING", (f) => /No such module "node:/.test(f.message)],
+  ["HDK_EVAL_DISALLOWED", (f) => has(f, "Code generation from strings disallowed")],
+  ["HDK_GLOBAL_SCOPE", (f) => has(f, "Disallowed operation called within global scope")],
+  ["HDK_CROSS_REQUEST_IO", (f) => has(f, "Cannot perform I/O on behalf of a different request")],
+
+  // node-postgres.
+  ["HDK_PG_CONNECTION_TERMINATED_UNEXPECTEDLY", (f) => has(f, "Connection terminated unexpectedly")],
+  ["HDK_PG_CONNECTION_TERMINATED", (f) => /^Connection terminated( due to connection timeout)?$/.test(f.message)],
+  ["HDK_PG_CLIENT_BROKEN", (f) => has(f, "Client has encountered a connection error and is not queryable")],
+  ["HDK_PG_CLIENT_CLOSED", (f) => has(f, "Client was closed and is not queryable")],
+  ["HDK_PG_POOL_ENDED", (f) => has(f, "Cannot use a pool after calling end on the pool")],
+  ["HDK_PG_CLIENT_REUSED", (f) => has(f, "Client has already been connected. You cannot reuse a client.")],
+
+  // Postgres.js.
+  ["HDK_POSTGRES_CONNECTION_ENDED", (f) => f.code === "CONNECTION_ENDED"],
+  ["HDK_POSTGRES_CONNECTION_DESTROYED", (f) => f.code === "CONNECTION_DESTROYED"],
+  ["HDK_POSTGRES_CONNECTION_CLOSED", (f) => f.code === "CONNECTION_CLOSED"],
+
+  // mysql2 and mysql.
+  ["HDK_MYSQL2_CONNECTION_CLOSED", (f) => has(f, "Can't add new command when connection is in closed state")],
+  ["HDK_MYSQL2_POOL_CLOSED", (f) => f.message === "Pool is closed." || f.code === "POOL_CLOSED"],
+  ["HDK_MYSQL_CONNECTION_LOST", (f) => f.code === "PROTOCOL_CONNECTION_LOST"],
+  ["HDK_MYSQL_ENQUEUE_AFTER_FATAL", (f) => f.code === "PROTOCOL_ENQUEUE_AFTER_FATAL_ERROR"],
+  ["HDK_MYSQL_ENQUEUE_AFTER_QUIT", (f) => f.code === "PROTOCOL_ENQUEUE_AFTER_QUIT"],
+  ["HDK_MYSQL_HANDSHAKE_TWICE", (f) => f.code === "PROTOCOL_ENQUEUE_HANDSHAKE_TWICE"],
+
+];
+
+/** Checked only for errors the database did not report: a query's own "statement timeout" must pass through. */
+const faultRules: ReadonlyArray<readonly [HyperdriveErrorCode, (f: Fields) => boolean]> = [
+  [
+    "HDK_TIMEOUT",
+    (f) =>
+      f.code === "CONNECT_TIMEOUT" ||
+      f.code === "ETIMEDOUT" ||
+      f.code === "PROTOCOL_SEQUENCE_TIMEOUT" ||
+      /\btimeout\b|timed out/i.test(f.message),
+  ],
+  [
+    "HDK_CONNECT_REFUSED",
+    (f) =>
+      f.code === "ECONNREFUSED" ||
+      f.code === "ECONNRESET" ||
+      f.code === "EPIPE" ||
+      /Network connection lost|connection refused|cannot connect to the specified address|socket has been closed|Stream was cancelled/i.test(
+        f.message,
+      ),
+  ],
+];
+
+/**
+ * Maps any error from the four drivers, the Workers runtime or Hyperdrive to a catalogue entry, or says that the
+ * database reported it about a query (then it passes through unchanged, so ORMs keep mapping SQLSTATE / errno).
+ */
+export function classify(error: unknown): Classification {
+  if (isHyperdriveError(error)) return catalogued(error.code);
+  const f = fieldsOf(error);
+  for (const [code, test] of rules) if (test(f)) return catalogued(code);
+  const sqlState = f.code !== undefined && SQLSTATE.test(f.code) ? f.code : f.sqlState;
+  const serverErrno = f.errno !== undefined && f.errno >= 1000 && f.errno < 2000;
+  if ((sqlState !== undefined && f.code === sqlState) || serverErrno) {
+    return { type: "database", sqlState, errno: f.errno };
+  }
+  for (const [code, test] of faultRules) if (test(f)) return catalogued(code);
+  return { type: "unknown" };
+}
+
+function catalogued(code: HyperdriveErrorCode): Classification {
+  return { type: "catalog", code, entry: catalog[code] };
+}
+
+/**
+ * Wraps a driver error in a HyperdriveError when it is in the catalogue; returns database errors, unknown errors
+ * and HyperdriveErrors unchanged.
+ */
+export function toHyperdriveError(
+  error: unknown,
+  options: { driver?: DriverName; secrets?: readonly string[]; context?: string } = {},
+): unknown {
+  if (isHyperdriveError(error)) return error;
+  const result = classify(error);
+  if (result.type !== "catalog") return error;
+  const original = fieldsOf(error).message;
+  const context = [options.context, original ? `(driver said: ${original})` : undefined].filter(Boolean).join(" ");
+  return new HyperdriveError(result.code, { ...options, context, cause: error });
+}

@@ -1,0 +1,111 @@
+import { type CatalogEntry, catalog, type DriverName, type ErrorCategory, type HyperdriveErrorCode } from "./catalog.ts";
+import { REDACTED, redact } from "./redact.ts";
+
+export interface HyperdriveErrorOptions {
+  /** What this occurrence adds to the catalogue's text (already free of secrets, or given in `secrets`). */
+  context?: string;
+  driver?: DriverName;
+  cause?: unknown;
+  /** Secrets to strip from the message and from the cause chain. */
+  secrets?: readonly string[];
+}
+
+/**
+ * The one error type of hyperdrive-kit. `code` is stable; `details`, `fix` and `docs` come from the catalogue.
+ * The message and everything reachable from it (cause chain, `toJSON()`) are free of passwords and connection
+ * strings.
+ */
+export class HyperdriveError extends Error {
+  override readonly name = "HyperdriveError";
+  readonly code: HyperdriveErrorCode;
+  readonly category: ErrorCategory;
+  readonly details: string;
+  readonly fix: string;
+  readonly docs: string;
+  readonly retryable: boolean;
+  readonly driver: DriverName | undefined;
+
+  constructor(code: HyperdriveErrorCode, options: HyperdriveErrorOptions = {}) {
+    const entry: CatalogEntry = catalog[code];
+    const secrets = options.secrets ?? [];
+    const context = options.context ? ` ${redact(options.context, secrets)}` : "";
+    const prefix = options.driver ? `[hyperdrive-kit] [${options.driver}]` : "[hyperdrive-kit]";
+    super(`${prefix} ${code}: ${entry.details}${context} Fix: ${entry.fix}`, {
+      cause: sanitizeCause(options.cause, secrets),
+    });
+    this.code = code;
+    this.category = entry.category;
+    this.details = entry.details;
+    this.fix = entry.fix;
+    this.docs = entry.docs;
+    this.retryable = entry.retryable;
+    this.driver = options.driver;
+  }
+
+  toJSON(): Record<string, unknown> {
+    const cause = this.cause instanceof Error ? { name: this.cause.name, message: this.cause.message } : undefined;
+    return {
+      name: this.name,
+      code: this.code,
+      category: this.category,
+      message: this.message,
+      details: this.details,
+      fix: this.fix,
+      docs: this.docs,
+      retryable: this.retryable,
+      driver: this.driver,
+      cause,
+    };
+  }
+}
+
+/** True for errors made by hyperdrive-kit, also across bundles (checks the shape, not `instanceof`). */
+export function isHyperdriveError(error: unknown): error is HyperdriveError {
+  return (
+    error instanceof HyperdriveError ||
+    (error instanceof Error && error.name === "HyperdriveError" && typeof (error as { code?: unknown }).code === "string")
+  );
+}
+
+const MAX_CAUSE_DEPTH = 8;
+
+/**
+ * Returns the cause itself when nothing in its chain leaks a secret, else a copy with the secrets replaced.
+ * Copies keep name, message, code, errno, sqlState and stack so that classification still works.
+ */
+function sanitizeCause(cause: unknown, secrets: readonly string[], depth = 0): unknown {
+  if (!(cause instanceof Error) || depth > MAX_CAUSE_DEPTH) return cause;
+  if (!chainLeaks(cause, secrets, depth)) return cause;
+  const copy = new Error(redact(cause.message, secrets), {
+    cause: sanitizeCause(cause.cause, secrets, depth + 1),
+  });
+  copy.name = cause.name;
+  copy.stack = cause.stack ? redact(cause.stack, secrets) : undefined;
+  const source = cause as unknown as Record<string, unknown>;
+  const target = copy as unknown as Record<string, unknown>;
+  for (const key of Object.keys(source)) {
+    const value = source[key];
+    if (typeof value === "string") target[key] = redact(value, secrets);
+    else if (typeof value === "number" || typeof value === "boolean") target[key] = value;
+    else target[key] = REDACTED; // objects may hold configs with passwords (mysql2 `config`, pg `client`)
+  }
+  return copy;
+}
+
+function chainLeaks(error: Error, secrets: readonly string[], depth: number): boolean {
+  const texts = [error.message, error.stack ?? ""];
+  for (const value of Object.values(error)) {
+    if (typeof value === "string") texts.push(value);
+    else if (value !== null && typeof value === "object" && !(value instanceof Error)) {
+      try {
+        texts.push(JSON.stringify(value) ?? "");
+      } catch {
+        return true; // unserializable objects (sockets, clients) are dropped to be safe
+      }
+    }
+  }
+  if (texts.some((text) => redact(text, secrets) !== text)) return true;
+  return error.cause instanceof Error && depth < MAX_CAUSE_DEPTH
+    ? chainLeaks(error.cause, secrets, depth + 1)
+    : false;
+}

@@ -1,0 +1,258 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+import type { DriverName, HyperdriveErrorCode } from "./catalog.ts";
+import { HyperdriveError } from "./errors.ts";
+import type { EventHook, HyperdriveEvent } from "./events.ts";
+
+/** What the scope needs from the handler's `ctx`; workerd's `ExecutionContext` and Hono's both fit. */
+export interface ExecutionContextLike {
+  waitUntil(promise: Promise<unknown>): void;
+}
+
+/**
+ * `"waitUntil"` (default): close the client through `ctx.waitUntil` once the work has settled.
+ * `"none"`: never close it; the runtime drops the socket when the invocation ends (Cloudflare's current advice).
+ */
+export type TeardownPolicy = "waitUntil" | "none";
+
+export interface ScopeOptions {
+  teardown?: TeardownPolicy;
+  /** Upper bound for closing each client, in milliseconds. Default 5000. */
+  teardownTimeoutMs?: number;
+  /** Called for connect, query, error and teardown events. Exceptions it throws are ignored. */
+  onEvent?: EventHook;
+}
+
+/** `open` while the callback runs, `draining` while a streamed body or `waitUntil` work still runs. */
+export type ScopeState = "open" | "draining" | "closing" | "closed";
+
+interface Frame {
+  readonly scope: RequestScope;
+  readonly parent: Frame | undefined;
+}
+
+const storage = new AsyncLocalStorage<Frame>();
+
+export const DEFAULT_TEARDOWN_TIMEOUT_MS = 5000;
+
+interface Closer {
+  readonly driver: DriverName;
+  readonly close: () => Promise<void>;
+}
+
+/**
+ * One request's database scope. Handles attached to it work only while it is active in the current async context
+ * (inside `run`, or in work started from there), and it tears them down once everything it waits for settled.
+ */
+export class RequestScope {
+  readonly teardown: TeardownPolicy;
+  readonly teardownTimeoutMs: number;
+  /** Resolves once teardown has finished (or was skipped). Never rejects. */
+  readonly closed: Promise<void>;
+  readonly #ctx: ExecutionContextLike;
+  readonly #onEvent: EventHook | undefined;
+  readonly #closers: Closer[] = [];
+  readonly #pending = new Set<Promise<unknown>>();
+  #state: ScopeState = "open";
+  #resolveClosed!: () => void;
+
+  constructor(ctx: ExecutionContextLike, options: ScopeOptions = {}) {
+    this.#ctx = ctx;
+    this.teardown = options.teardown ?? "waitUntil";
+    this.teardownTimeoutMs = options.teardownTimeoutMs ?? DEFAULT_TEARDOWN_TIMEOUT_MS;
+    this.#onEvent = options.onEvent;
+    this.closed = new Promise((resolve) => {
+      this.#resolveClosed = resolve;
+    });
+  }
+
+  get state(): ScopeState {
+    return this.#state;
+  }
+
+  /** Runs `fn` with this scope active; promises, timers and streams started inside inherit it. */
+  run<T>(fn: () => T): T {
+    return storage.run({ scope: this, parent: storage.getStore() }, fn);
+  }
+
+  /** Throws the typed error that says why this scope's handles cannot be used here, if they cannot. */
+  assertUsable(driver?: DriverName): void {
+    const code = this.#unusableBecause();
+    if (code !== undefined) throw this.#report(new HyperdriveError(code, { driver }));
+  }
+
+  #unusableBecause(): HyperdriveErrorCode | undefined {
+    let frame = storage.getStore();
+    const active = frame !== undefined;
+    for (; frame !== undefined; frame = frame.parent) {
+      if (frame.scope === this) return this.#state === "closing" || this.#state === "closed" ? "HDK_HANDLE_AFTER_TEARDOWN" : undefined;
+    }
+    if (active) return "HDK_HANDLE_CROSS_REQUEST";
+    if (this.#state === "closing" || this.#state === "closed") return "HDK_HANDLE_AFTER_TEARDOWN";
+    return isGlobalScope() ? "HDK_GLOBAL_SCOPE" : "HDK_HANDLE_OUT_OF_SCOPE";
+  }
+
+  /** Keeps the scope (and the invocation) alive until `promise` settles; teardown waits for it. */
+  waitUntil(promise: Promise<unknown>): void {
+    const tracked = promise.then(
+      () => {},
+      () => {},
+    );
+    this.#pending.add(tracked);
+    void tracked.then(() => this.#pending.delete(tracked));
+    this.#ctx.waitUntil(promise);
+  }
+
+  /** Registers how to close a client attached to this scope. */
+  onTeardown(driver: DriverName, close: () => Promise<void>): void {
+    this.#closers.push({ driver, close });
+  }
+
+  emit(event: HyperdriveEvent): void {
+    if (!this.#onEvent) return;
+    try {
+      this.#onEvent(event);
+    } catch {
+      // A broken hook must not break the request.
+    }
+  }
+
+  get observed(): boolean {
+    return this.#onEvent !== undefined;
+  }
+
+  #report(error: HyperdriveError): HyperdriveError {
+    this.emit({ type: "error", driver: error.driver, error });
+    return error;
+  }
+
+  /**
+   * Marks the callback as finished. A `Response` with a body is returned with the body wrapped so that teardown
+   * waits until the body has been fully sent or cancelled. Teardown is scheduled through `ctx.waitUntil`.
+   */
+  settle<T>(result: T): T {
+    if (this.#state !== "open") return result;
+    this.#state = "draining";
+    let out = result;
+    let bodyDone: Promise<void> = Promise.resolve();
+    if (result instanceof Response && result.body !== null && result.webSocket == null) {
+      const tracked = this.run(() => trackStream(result.body as ReadableStream<Uint8Array>));
+      bodyDone = tracked.done;
+      out = new Response(tracked.stream, result) as T;
+    }
+    const finished = bodyDone.then(() => this.#drain()).then(() => this.#closeAll());
+    if (this.teardown === "waitUntil") this.#ctx.waitUntil(finished);
+    return out;
+  }
+
+  /** Tears down now, without waiting for pending work (for integrations that end a scope on error). */
+  close(): Promise<void> {
+    if (this.#state === "open" || this.#state === "draining") return this.#closeAll();
+    return this.closed;
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#pending.size > 0) await Promise.all(this.#pending);
+  }
+
+  async #closeAll(): Promise<void> {
+    if (this.#state === "closing" || this.#state === "closed") return this.closed;
+    this.#state = "closing";
+    await Promise.all(this.#closers.map((closer) => this.#closeOne(closer)));
+    this.#state = "closed";
+    this.#resolveClosed();
+  }
+
+  async #closeOne({ driver, close }: Closer): Promise<void> {
+    const started = performance.now();
+    const elapsed = () => performance.now() - started;
+    if (this.teardown === "none") {
+      this.emit({ type: "teardown", driver, durationMs: 0, outcome: "skipped" });
+      return;
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), this.teardownTimeoutMs);
+    });
+    try {
+      const outcome = await Promise.race([Promise.resolve().then(close), timeout]);
+      if (outcome === "timeout") {
+        const error = new HyperdriveError("HDK_TEARDOWN_TIMEOUT", {
+          driver,
+          context: `Closing took longer than ${this.teardownTimeoutMs} ms.`,
+        });
+        this.emit({ type: "teardown", driver, durationMs: elapsed(), outcome: "timeout", error });
+      } else {
+        this.emit({ type: "teardown", driver, durationMs: elapsed(), outcome: "closed" });
+      }
+    } catch (cause) {
+      const error = new HyperdriveError("HDK_TEARDOWN_FAILED", { driver, cause });
+      this.emit({ type: "teardown", driver, durationMs: elapsed(), outcome: "failed", error });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** The scope active in the current async context, if any (the innermost one when scopes nest). */
+export function currentScope(): RequestScope | undefined {
+  return storage.getStore()?.scope;
+}
+
+/**
+ * Opens a scope for one request. Throws at once at global scope (where Workers forbid I/O) and when `ctx` is not
+ * an execution context.
+ */
+export function openScope(ctx: ExecutionContextLike, options: ScopeOptions = {}): RequestScope {
+  if (isGlobalScope()) throw new HyperdriveError("HDK_GLOBAL_SCOPE");
+  if (typeof (ctx as Partial<ExecutionContextLike> | undefined)?.waitUntil !== "function") {
+    throw new HyperdriveError("HDK_NO_EXECUTION_CONTEXT", {
+      context: `Got ${ctx === null ? "null" : typeof ctx} instead.`,
+    });
+  }
+  return new RequestScope(ctx, options);
+}
+
+/** Workers refuse timers at global scope; that refusal is the cheapest reliable probe. */
+export function isGlobalScope(): boolean {
+  try {
+    clearTimeout(setTimeout(noop, 0));
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+function noop(): void {}
+
+/** Passes a body through unchanged and reports when it has ended, errored or been cancelled. */
+function trackStream(body: ReadableStream<Uint8Array>): { stream: ReadableStream<Uint8Array>; done: Promise<void> } {
+  let finish!: () => void;
+  const done = new Promise<void>((resolve) => {
+    finish = resolve;
+  });
+  const reader = body.getReader();
+  const stream = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const chunk = await reader.read();
+        if (chunk.done) {
+          controller.close();
+          finish();
+        } else {
+          controller.enqueue(chunk.value);
+        }
+      } catch (error) {
+        controller.error(error);
+        finish();
+      }
+    },
+    async cancel(reason) {
+      try {
+        await reader.cancel(reason);
+      } finally {
+        finish();
+      }
+    },
+  });
+  return { stream, done };
+}

@@ -1,0 +1,32 @@
+import { type Adapter, type AttachOptions, attach } from "./adapter.ts";
+import { type ExecutionContextLike, openScope, type RequestScope, type ScopeOptions } from "./scope.ts";
+
+export type WithHyperdriveOptions<Options> = Options & AttachOptions & ScopeOptions;
+
+/**
+ * Runs `fn` with a request-scoped handle and schedules its teardown. The handle works only inside `fn`, in the
+ * body stream of the `Response` that `fn` returns, and in work passed to `scope.waitUntil`.
+ */
+export type WithHyperdrive<Client, Options> = <Result>(
+  env: unknown,
+  ctx: ExecutionContextLike,
+  fn: (db: Client, scope: RequestScope) => Result | Promise<Result>,
+  options?: WithHyperdriveOptions<Options>,
+) => Promise<Result>;
+
+/** Builds an adapter package's `withHyperdrive`. */
+export function createWithHyperdrive<Client extends object, Options extends AttachOptions>(
+  adapter: Adapter<Client, Options>,
+): WithHyperdrive<Client, Options> {
+  return async (env, ctx, fn, options) => {
+    const scope = openScope(ctx, options);
+    let result: Awaited<ReturnType<typeof fn>>;
+    try {
+      result = await scope.run(() => fn(attach(adapter, scope, env, (options ?? {}) as Options), scope));
+    } catch (error) {
+      scope.settle(undefined);
+      throw error;
+    }
+    return scope.settle(result);
+  };
+}

@@ -1,0 +1,90 @@
+import {
+  type Adapter,
+  type AttachOptions,
+  createWithHyperdrive,
+  type OpenedClient,
+  refuseUnsafe,
+  reportIdleError,
+} from "@hyperdrive-kit/core";
+import postgres from "postgres";
+import { openSocket } from "./socket.ts";
+
+/** Fields that come from the Hyperdrive binding, and the socket this adapter provides. */
+type BindingFields = "host" | "hostname" | "port" | "path" | "user" | "username" | "pass" | "password" | "database" | "db" | "socket";
+
+export type PostgresClientOptions = Omit<postgres.Options<Record<string, postgres.PostgresType>>, BindingFields>;
+
+export interface PostgresOptions extends AttachOptions {
+  /** Passed to `postgres()`, merged over Hyperdrive's defaults `{ max: 5, fetch_types: false, prepare: true }`. */
+  client?: PostgresClientOptions;
+}
+
+export type Sql = postgres.Sql<Record<string, never>>;
+
+/** Cloudflare's recommended Postgres.js options for Hyperdrive. */
+export const HYPERDRIVE_DEFAULTS = { max: 5, fetch_types: false, prepare: true } as const;
+/** Workers allow six simultaneous outgoing connections per request. */
+export const MAX_CONNECTIONS = 6;
+
+export const postgresAdapter: Adapter<Sql, PostgresOptions> = {
+  driver: "postgres",
+  open(context, options): OpenedClient<Sql> {
+    const client = options.client ?? {};
+    if (client.prepare === false) {
+      refuseUnsafe(
+        context,
+        "postgres",
+        "prepare",
+        "`prepare: false` was passed.",
+        "HDK_PREPARE_FALSE_DEFEATS_CACHING",
+      );
+    }
+    if (client.ssl) {
+      refuseUnsafe(
+        context,
+        "postgres",
+        "ssl",
+        "`ssl` is set, but the Worker-to-Hyperdrive connection never uses TLS (Hyperdrive encrypts the hop to your database itself).",
+      );
+    }
+    if (client.max !== undefined && client.max > MAX_CONNECTIONS) {
+      refuseUnsafe(
+        context,
+        "postgres",
+        "max",
+        `\`max: ${client.max}\` is above the Workers limit of ${MAX_CONNECTIONS} simultaneous connections per request; use ${HYPERDRIVE_DEFAULTS.max}.`,
+      );
+    }
+    const { binding, scope } = context;
+    const onOrphanError = (error: unknown) => reportIdleError(context, "postgres", error);
+    // `socket` is a supported option that Postgres.js's types leave out.
+    const config = {
+      ...HYPERDRIVE_DEFAULTS,
+      ...client,
+      host: binding.host,
+      port: binding.port,
+      user: binding.user,
+      password: binding.password,
+      database: binding.database,
+      ssl: client.ssl ?? false,
+      socket: async () => {
+        const started = performance.now();
+        const socket = await openSocket(binding.host, binding.port, onOrphanError);
+        scope.emit({ type: "connect", driver: "postgres", durationMs: performance.now() - started });
+        return socket;
+      },
+    };
+    const sql = postgres(config as postgres.Options<Record<string, never>>) as unknown as Sql;
+    return {
+      client: sql,
+      queryMethods: ["unsafe", "begin", "reserve", "file"],
+      close: () => sql.end(),
+    };
+  },
+};
+
+/**
+ * Runs `fn` with a request-scoped Postgres.js `sql` on the Hyperdrive binding (`max: 5, fetch_types: false,
+ * prepare: true`), and closes it through `ctx.waitUntil` once the work has settled.
+ */
+export const withHyperdrive = createWithHyperdrive(postgresAdapter);

@@ -1,0 +1,3 @@
+export type { ConformanceDriver, Rows } from "./worker.ts";
+export { createConformanceWorker } from "./worker.ts";
+export { globalScopeWorker } from "./global-scope.ts";

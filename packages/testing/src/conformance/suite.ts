@@ -1,0 +1,111 @@
+/**
+ * The conformance suite every adapter's test file calls. It runs inside workerd (the Vitest plugin) against the
+ * Worker from `worker.ts` and a real database server started by the global setup.
+ */
+import { env, exports } from "cloudflare:workers";
+import { expect, it } from "vitest";
+
+type Json = Record<string, unknown>;
+
+async function call(path: string, options?: Json): Promise<Json> {
+  const query = options ? `?options=${encodeURIComponent(JSON.stringify(options))}` : "";
+  const response = await (exports as unknown as { default: Fetcher }).default.fetch(`http://test${path}${query}`);
+  return (await response.json()) as Json;
+}
+
+async function log(): Promise<string[]> {
+  return (await call("/log")) as unknown as string[];
+}
+
+/** Waits until `read` returns what `done` accepts, bounded; returns the last value either way. */
+export async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, maxMs = 10_000): Promise<T> {
+  const until = Date.now() + maxMs;
+  let value = await read();
+  while (!done(value) && Date.now() < until) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    value = await read();
+  }
+  return value;
+}
+
+export function connections(): Promise<number> {
+  return call("/connections").then((body) => body.n as number);
+}
+
+export interface ConformanceOptions {
+  /** How many sequential requests the leak check sends. */
+  requests?: number;
+}
+
+export function describeConformance({ requests = 200 }: ConformanceOptions = {}): void {
+  it("answers a query through the handle", async () => {
+    expect(await call("/query")).toEqual({ one: 1 });
+  });
+
+  it(`leaves no server connection behind after ${requests} sequential requests`, async () => {
+    await log();
+    for (let i = 0; i < requests; i++) expect(await call("/query")).toEqual({ one: 1 });
+    const left = await eventually(connections, (n) => n === 0);
+    console.log(`[conformance] server connections after ${requests} requests and teardown: ${left}`);
+    expect(left).toBe(0);
+    const teardowns = (await log()).filter((entry) => entry.startsWith("teardown"));
+    expect(teardowns).toHaveLength(requests);
+    expect(new Set(teardowns)).toEqual(new Set(["teardown:closed"]));
+  });
+
+  it("fails a handle reused by a later request with a typed error instead of hanging", async () => {
+    expect(await call("/stash")).toEqual({ one: 1 });
+    const reused = await call("/reuse");
+    expect(reused.code).toBe("HDK_HANDLE_AFTER_TEARDOWN");
+    expect(reused.name).toBe("HyperdriveError");
+  });
+
+  it("fails a handle reused inside another request's scope with HDK_HANDLE_CROSS_REQUEST", async () => {
+    expect(await call("/stash")).toEqual({ one: 1 });
+    const reused = await call("/reuse-in-scope");
+    expect(reused.code).toBe("HDK_HANDLE_CROSS_REQUEST");
+    expect(reused.message).toContain("Create the client inside your handler");
+  });
+
+  it("fails a handle used after its scope was torn down with HDK_HANDLE_AFTER_TEARDOWN", async () => {
+    const body = await call("/after-teardown");
+    expect(body.code).toBe("HDK_HANDLE_AFTER_TEARDOWN");
+  });
+
+  it("fails at global scope with HDK_GLOBAL_SCOPE", async () => {
+    const globalScope = (env as unknown as { GLOBAL_SCOPE: Fetcher }).GLOBAL_SCOPE;
+    const body = (await (await globalScope.fetch("http://global/")).json()) as Json;
+    expect(body.code).toBe("HDK_GLOBAL_SCOPE");
+    expect(body.message).toContain("Move the database client creation into your `fetch`");
+  });
+
+  it("keeps the handle usable while a streamed body is sent, and tears down after it ends", async () => {
+    await log();
+    const response = await (exports as unknown as { default: Fetcher }).default.fetch("http://test/stream");
+    const lines = (await response.text()).trim().split("\n").map((line) => JSON.parse(line));
+    expect(lines).toEqual([{ i: 0 }, { i: 1 }, { i: 2 }]);
+    const entries = await eventually(log, (l) => l.some((e) => e.startsWith("teardown")));
+    const chunks = entries.filter((e) => e.startsWith("chunk"));
+    expect(chunks).toEqual(["chunk:0", "chunk:1", "chunk:2"]);
+    expect(entries.findIndex((e) => e.startsWith("teardown"))).toBeGreaterThan(entries.indexOf("chunk:2"));
+  });
+
+  it("with teardown 'none', does not close the client and reports the skip", async () => {
+    await log();
+    expect(await call("/query", { teardown: "none" })).toEqual({ one: 1 });
+    const entries = await eventually(log, (l) => l.some((e) => e.startsWith("teardown")));
+    expect(entries.filter((e) => e.startsWith("teardown"))).toEqual(["teardown:skipped"]);
+  });
+
+  it("names the Hyperdrive bindings env has when the binding is missing", async () => {
+    const body = await call("/query", { binding: "NOPE" });
+    expect(body.code).toBe("HDK_BINDING_MISSING");
+    expect(body.message).toMatch(/Hyperdrive bindings in env: .*HYPERDRIVE/);
+    expect(body.message).toMatch(/Hyperdrive bindings in env: .*ADMIN/);
+  });
+
+  it("refuses a binding that is not a Hyperdrive binding", async () => {
+    const body = await call("/query", { binding: "NOT_A_BINDING" });
+    expect(body.code).toBe("HDK_BINDING_INVALID");
+  });
+}

@@ -1,0 +1,153 @@
+import { createConnection, createServer, type Socket } from "node:net";
+
+export type FaultMode =
+  /** Forward both ways untouched. */
+  | { kind: "pass" }
+  /** Hold every chunk, each way, for `ms` before forwarding it. */
+  | { kind: "delay"; ms: number }
+  /** Accept, never connect upstream, never answer; the socket stays open until the client or close() ends it. */
+  | { kind: "blackhole" }
+  /** Forward until `bytes` server→client bytes have passed on a connection, then TCP RST both sides. */
+  | { kind: "reset-after"; bytes: number }
+  /** Accept, then TCP RST at once. */
+  | { kind: "refuse" };
+
+export interface FaultProxyStats {
+  /** Client connections accepted since the proxy started. */
+  accepted: number;
+  bytesToServer: number;
+  bytesToClient: number;
+}
+
+export interface FaultProxy {
+  /** Listens on 127.0.0.1. */
+  port: number;
+  /** Applies to connections accepted from now on; `resetAll` also RSTs the current ones. */
+  setMode(mode: FaultMode, options?: { resetAll?: boolean }): void;
+  /** TCP RST on every open connection, both sides. */
+  resetAll(): void;
+  /** Currently open client connections. */
+  readonly connections: number;
+  /** A snapshot of the counters. */
+  readonly stats: FaultProxyStats;
+  close(): Promise<void>;
+}
+
+/** A TCP proxy in front of a database, for fault injection: latency, hangs, resets and refusals on demand. */
+export async function startFaultProxy(options: {
+  target: { host: string; port: number };
+  mode?: FaultMode;
+}): Promise<FaultProxy> {
+  let mode: FaultMode = options.mode ?? { kind: "pass" };
+  const stats: FaultProxyStats = { accepted: 0, bytesToServer: 0, bytesToClient: 0 };
+  const open = new Map<Socket, Socket | undefined>();
+
+  // RST, not FIN: what a crashed origin or a middlebox dropping state looks like to the driver.
+  const reset = (socket: Socket | undefined) => {
+    if (socket && !socket.destroyed) socket.resetAndDestroy();
+  };
+
+  const server = createServer((client) => {
+    stats.accepted++;
+    const current = mode; // fixed for this connection's life
+    client.on("error", () => {});
+    open.set(client, undefined);
+    client.once("close", () => open.delete(client));
+    if (current.kind === "refuse") return reset(client);
+    if (current.kind === "blackhole") {
+      client.resume(); // read and drop, so the client's writes never block
+      return;
+    }
+
+    const upstream = createConnection({ host: options.target.host, port: options.target.port });
+    open.set(client, upstream);
+    upstream.on("error", () => reset(client));
+    client.on("error", () => reset(upstream));
+    const delay = current.kind === "delay" ? current.ms : 0;
+    let budget = current.kind === "reset-after" ? current.bytes : Number.POSITIVE_INFINITY;
+    const later = (fn: () => void) => (delay > 0 ? setTimeout(fn, delay) : fn());
+
+    const forward = (from: Socket, to: Socket, toClient: boolean) => {
+      from.on("data", (chunk: Buffer) => {
+        let data = chunk;
+        let cut = false;
+        if (toClient && data.length >= budget) {
+          data = data.subarray(0, budget);
+          cut = true;
+        }
+        if (toClient) budget -= data.length;
+        later(() => {
+          if (to.destroyed) return;
+          if (toClient) stats.bytesToClient += data.length;
+          else stats.bytesToServer += data.length;
+          if (cut) {
+            // Let the allowed bytes reach the kernel before the RST.
+            to.write(data, () => {
+              reset(client);
+              reset(upstream);
+            });
+            return;
+          }
+          if (!to.write(data)) {
+            from.pause();
+            to.once("drain", () => from.resume());
+          }
+        });
+      });
+      // Half-close in order, after any data still held back by a delay; a side that vanished without a FIN
+      // (reset, destroyed) takes the other side with it.
+      from.once("end", () =>
+        later(() => {
+          if (!to.destroyed) to.end();
+        }),
+      );
+      from.once("close", () =>
+        later(() => {
+          if (!to.writableEnded) to.destroy();
+        }),
+      );
+    };
+    forward(client, upstream, false);
+    forward(upstream, client, true);
+  });
+  server.on("error", () => {});
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  if (!address || typeof address !== "object") throw new Error("fault proxy: no listening address");
+
+  const resetAll = () => {
+    for (const [client, upstream] of open) {
+      reset(client);
+      reset(upstream);
+    }
+  };
+  return {
+    port: address.port,
+    setMode(next, opts) {
+      mode = next;
+      if (opts?.resetAll) resetAll();
+    },
+    resetAll,
+    get connections() {
+      return open.size;
+    },
+    get stats() {
+      return { ...stats };
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const [client, upstream] of open) {
+          client.destroy();
+          upstream?.destroy();
+        }
+      }),
+  };
+}

@@ -1,0 +1,1 @@
+export { type FaultMode, type FaultProxy, type FaultProxyStats, startFaultProxy } from "./fault-proxy.ts";

@@ -1,0 +1,47 @@
+/** The Vitest configuration shared by the adapter packages: tests run inside workerd against a real server. */
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+export const COMPATIBILITY_DATE = "2025-09-01";
+export const COMPATIBILITY_FLAGS = ["nodejs_compat"];
+
+export interface AdapterTestConfig {
+  /** The Worker under test (the conformance Worker plus the adapter's own routes). */
+  main: string;
+  globalSetup: string;
+}
+
+export function defineAdapterTestConfig({ main, globalSetup }: AdapterTestConfig) {
+  return defineConfig({
+    plugins: [
+      cloudflareTest(({ inject }) => {
+        const url = inject("databaseUrl");
+        return {
+          main,
+          miniflare: {
+            compatibilityDate: COMPATIBILITY_DATE,
+            compatibilityFlags: COMPATIBILITY_FLAGS,
+            hyperdrives: { HYPERDRIVE: url, ADMIN: url },
+            bindings: { NOT_A_BINDING: "a plain string" },
+            serviceBindings: { GLOBAL_SCOPE: "global-scope" },
+            workers: [
+              {
+                name: "global-scope",
+                modules: true,
+                scriptPath: inject("globalScopeScript"),
+                compatibilityDate: COMPATIBILITY_DATE,
+                compatibilityFlags: COMPATIBILITY_FLAGS,
+                hyperdrives: { HYPERDRIVE: url },
+              },
+            ],
+          },
+        };
+      }),
+    ],
+    test: {
+      globalSetup: [globalSetup],
+      testTimeout: 60_000,
+      hookTimeout: 120_000,
+    },
+  });
+}
