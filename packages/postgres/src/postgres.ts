@@ -7,7 +7,7 @@ import {
   reportIdleError,
 } from "@hyperdrive-kit/core";
 import postgres from "postgres";
-import { openSocket } from "./socket.ts";
+import { openSocket, type PostgresSocket } from "./socket.ts";
 
 /** Fields that come from the Hyperdrive binding, and the socket this adapter provides. */
 type BindingFields = "host" | "hostname" | "port" | "path" | "user" | "username" | "pass" | "password" | "database" | "db" | "socket";
@@ -57,6 +57,7 @@ export const postgresAdapter: Adapter<Sql, PostgresOptions> = {
     }
     const { binding, scope } = context;
     const onOrphanError = (error: unknown) => reportIdleError(context, "postgres", error);
+    const sockets = new Set<PostgresSocket>();
     // `socket` is a supported option that Postgres.js's types leave out.
     const config = {
       ...HYPERDRIVE_DEFAULTS,
@@ -70,6 +71,7 @@ export const postgresAdapter: Adapter<Sql, PostgresOptions> = {
       socket: async () => {
         const started = performance.now();
         const socket = await openSocket(binding.host, binding.port, onOrphanError);
+        sockets.add(socket);
         scope.emit({ type: "connect", driver: "postgres", durationMs: performance.now() - started });
         return socket;
       },
@@ -78,7 +80,12 @@ export const postgresAdapter: Adapter<Sql, PostgresOptions> = {
     return {
       client: sql,
       queryMethods: ["unsafe", "begin", "reserve", "file"],
-      close: () => sql.end(),
+      close: async () => {
+        await sql.end();
+        // sql.end() resolves before the sockets finish closing; a read still pending when the request ends
+        // would surface as an unhandled rejection.
+        await Promise.all([...sockets].map((socket) => socket.whenClosed));
+      },
     };
   },
 };

@@ -26,7 +26,7 @@ const watchdog = setTimeout(() => {
 }, OVERALL_TIMEOUT_MS);
 watchdog.unref();
 
-async function step(name: string, fn: () => Promise<string | undefined | void>): Promise<void> {
+async function step(name: string, fn: () => Promise<string | undefined>): Promise<void> {
   const started = performance.now();
   try {
     const detail = await fn();
@@ -84,7 +84,9 @@ async function loadSibling(pkg: string, name: string): Promise<unknown> {
   try {
     resolved = require.resolve(name);
   } catch (cause) {
-    throw new Error(`cannot find \`${name}\` in packages/${pkg}; run \`pnpm install\` at the repository root`, { cause });
+    throw new Error(`cannot find \`${name}\` in packages/${pkg}; run \`pnpm install\` at the repository root`, {
+      cause,
+    });
   }
   const loaded: unknown = await import(resolved);
   return field(loaded, "default") ?? loaded;
@@ -269,6 +271,7 @@ await step("fake MySQL origin: mysql2, failAt startup", async () => {
 
 await step("stop everything", async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
+  return undefined;
 });
 
 console.log(failed ? "self-check FAILED" : "self-check passed");

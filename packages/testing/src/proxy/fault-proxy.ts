@@ -81,11 +81,14 @@ export async function startFaultProxy(options: {
           if (toClient) stats.bytesToClient += data.length;
           else stats.bytesToServer += data.length;
           if (cut) {
-            // Let the allowed bytes reach the kernel before the RST.
-            to.write(data, () => {
-              reset(client);
-              reset(upstream);
-            });
+            // Let the allowed bytes reach the peer first: an RST right behind unread data is reported by
+            // Linux clients as a plain EOF, or discards the data; a few ms later it reads as ECONNRESET.
+            to.write(data, () =>
+              setTimeout(() => {
+                reset(client);
+                reset(upstream);
+              }, 10),
+            );
             return;
           }
           if (!to.write(data)) {

@@ -153,7 +153,11 @@ async function mysqlUser(): Promise<{ uid: number; gid: number }> {
   try {
     return await id();
   } catch {
-    await run("useradd", ["--system", "--user-group", "--no-create-home", "--shell", "/usr/sbin/nologin", "mysql"], 30_000);
+    await run(
+      "useradd",
+      ["--system", "--user-group", "--no-create-home", "--shell", "/usr/sbin/nologin", "mysql"],
+      30_000,
+    );
     return await id();
   }
 }
@@ -215,7 +219,9 @@ async function launch(
       if (hasExited(child)) {
         await exited;
         if (attempt < 3 && /address already in use/i.test(log)) break;
-        throw new Error(`mariadbd exited during startup (code ${child.exitCode}, signal ${child.signalCode}):\n${tail(log)}`);
+        throw new Error(
+          `mariadbd exited during startup (code ${child.exitCode}, signal ${child.signalCode}):\n${tail(log)}`,
+        );
       }
       if (Date.now() > deadline) {
         await terminate(child);
