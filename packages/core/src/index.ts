@@ -12,6 +12,8 @@ export type { EventHook, HyperdriveEvent } from "./events.ts";
 export type { GuardOptions } from "./guard.ts";
 export { guard } from "./guard.ts";
 export { leaks, REDACTED, redact } from "./redact.ts";
+export type { WorkerSocket } from "./socket.ts";
+export { createWorkerSocket, SERVER_CLOSE_GRACE_MS, socketPool } from "./socket.ts";
 export type { ExecutionContextLike, ScopeOptions, ScopeState, TeardownPolicy } from "./scope.ts";
 export { currentScope, DEFAULT_TEARDOWN_TIMEOUT_MS, isGlobalScope, openScope, RequestScope } from "./scope.ts";
 export type { WithHyperdrive, WithHyperdriveOptions } from "./with-hyperdrive.ts";

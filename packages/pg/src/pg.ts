@@ -8,12 +8,14 @@ import {
   type RequestScope,
   refuseUnsafe,
   reportIdleError,
+  socketPool,
   type WithHyperdriveOptions,
 } from "@hyperdrive-kit/core";
+import type { Socket } from "node:net";
 import { Client, type ClientConfig, Pool, type PoolConfig } from "pg";
 
 /** Fields that come from the Hyperdrive binding and cannot be overridden. */
-type BindingFields = "connectionString" | "host" | "port" | "user" | "password" | "database";
+type BindingFields = "connectionString" | "host" | "port" | "user" | "password" | "database" | "stream";
 
 export interface PgClientOptions extends AttachOptions {
   /** Passed to `new Client()` after the binding's connection string. */
@@ -59,7 +61,12 @@ export const pgClientAdapter: Adapter<Client, PgClientOptions> = {
   open(context, options): OpenedClient<Client> {
     refuseUnsafeConfig(context, options.client);
     const { scope, binding } = context;
-    const client = new Client({ ...options.client, connectionString: binding.connectionString });
+    const sockets = socketPool((error) => reportIdleError(context, "pg", error));
+    const client = new Client({
+      ...options.client,
+      connectionString: binding.connectionString,
+      stream: () => sockets.create() as unknown as Socket,
+    });
     // An idle client's socket error is emitted as 'error'; unhandled, it would crash the request.
     client.on("error", (error) => reportIdleError(context, "pg", error));
     let connecting: Promise<void> | undefined;
@@ -92,6 +99,7 @@ export const pgClientAdapter: Adapter<Client, PgClientOptions> = {
         if (connecting === undefined) return; // never connected: end() could hang (brianc/node-postgres#3152)
         await connecting.catch(() => {});
         await client.end();
+        await sockets.allClosed();
       },
     };
   },
@@ -102,16 +110,21 @@ export const pgPoolAdapter: Adapter<Pool, PgPoolOptions> = {
   driver: "pg",
   open(context, options): OpenedClient<Pool> {
     refuseUnsafeConfig(context, options.client);
+    const sockets = socketPool((error) => reportIdleError(context, "pg", error));
     const pool = new Pool({
       max: DEFAULT_POOL_MAX,
       ...options.client,
       connectionString: context.binding.connectionString,
+      stream: () => sockets.create() as unknown as Socket,
     });
     pool.on("error", (error) => reportIdleError(context, "pg", error));
     return {
       client: pool,
       queryMethods: ["query", "connect"],
-      close: () => pool.end(),
+      close: async () => {
+        await pool.end();
+        await sockets.allClosed();
+      },
     };
   },
 };

@@ -5,9 +5,9 @@ import {
   type OpenedClient,
   refuseUnsafe,
   reportIdleError,
+  socketPool,
 } from "@hyperdrive-kit/core";
 import postgres from "postgres";
-import { openSocket, type PostgresSocket } from "./socket.ts";
 
 /** Fields that come from the Hyperdrive binding, and the socket this adapter provides. */
 type BindingFields = "host" | "hostname" | "port" | "path" | "user" | "username" | "pass" | "password" | "database" | "db" | "socket";
@@ -57,7 +57,7 @@ export const postgresAdapter: Adapter<Sql, PostgresOptions> = {
     }
     const { binding, scope } = context;
     const onOrphanError = (error: unknown) => reportIdleError(context, "postgres", error);
-    const sockets = new Set<PostgresSocket>();
+    const sockets = socketPool(onOrphanError);
     // `socket` is a supported option that Postgres.js's types leave out.
     const config = {
       ...HYPERDRIVE_DEFAULTS,
@@ -69,10 +69,12 @@ export const postgresAdapter: Adapter<Sql, PostgresOptions> = {
       database: binding.database,
       ssl: client.ssl ?? false,
       socket: async () => {
+        // Postgres.js writes its startup message as soon as it gets the socket; writes wait for the connection.
         const started = performance.now();
-        const socket = await openSocket(binding.host, binding.port, onOrphanError);
-        sockets.add(socket);
-        scope.emit({ type: "connect", driver: "postgres", durationMs: performance.now() - started });
+        const socket = sockets.create().connect(binding.port, binding.host);
+        socket.once("connect", () =>
+          scope.emit({ type: "connect", driver: "postgres", durationMs: performance.now() - started }),
+        );
         return socket;
       },
     };
@@ -84,7 +86,7 @@ export const postgresAdapter: Adapter<Sql, PostgresOptions> = {
         await sql.end();
         // sql.end() resolves before the sockets finish closing; a read still pending when the request ends
         // would surface as an unhandled rejection.
-        await Promise.all([...sockets].map((socket) => socket.whenClosed));
+        await sockets.allClosed();
       },
     };
   },

@@ -1,4 +1,87 @@
 import { describeConformance } from "@hyperdrive-kit/testing/suite";
-import { describe } from "vitest";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { type HyperdriveError, withHyperdrive } from "../src/index.ts";
 
 describe("Postgres.js", () => describeConformance());
+
+async function failure(run: () => Promise<unknown>): Promise<HyperdriveError & { code: string }> {
+  try {
+    await run();
+  } catch (error) {
+    return error as HyperdriveError & { code: string };
+  }
+  throw new Error("expected a failure");
+}
+
+describe("Postgres.js edge cases", () => {
+  it("applies Hyperdrive's defaults and merges user options over them", async () => {
+    const ctx = createExecutionContext();
+    const options = await withHyperdrive(env, ctx, async (sql) => sql.options);
+    const merged = await withHyperdrive(env, ctx, async (sql) => sql.options, { client: { max: 2, fetch_types: true } });
+    await waitOnExecutionContext(ctx);
+    expect({ max: options.max, fetch_types: options.fetch_types, prepare: options.prepare }).toEqual({
+      max: 5,
+      fetch_types: false,
+      prepare: true,
+    });
+    expect({ max: merged.max, fetch_types: merged.fetch_types, prepare: merged.prepare }).toEqual({
+      max: 2,
+      fetch_types: true,
+      prepare: true,
+    });
+  });
+
+  it("refuses prepare: false with the seed's caching fix, unless allowed", async () => {
+    const ctx = createExecutionContext();
+    const refused = await failure(() => withHyperdrive(env, ctx, async () => 1, { client: { prepare: false } }));
+    expect(refused.code).toBe("HDK_PREPARE_FALSE_DEFEATS_CACHING");
+    expect(refused.fix).toContain("enable prepared statements with `prepare: true`");
+    const allowed = await withHyperdrive(env, ctx, async (sql) => (await sql`select 1 as one`)[0], {
+      client: { prepare: false },
+      allowUnsafe: ["prepare"],
+    });
+    await waitOnExecutionContext(ctx);
+    expect(allowed).toEqual({ one: 1 });
+  });
+
+  it("refuses max above the Workers connection limit", async () => {
+    const ctx = createExecutionContext();
+    expect((await failure(() => withHyperdrive(env, ctx, async () => 1, { client: { max: 10 } }))).code).toBe(
+      "HDK_UNSAFE_OPTION",
+    );
+  });
+
+  it("keeps Postgres.js's query object: .values(), transactions, parameters", async () => {
+    const ctx = createExecutionContext();
+    const result = await withHyperdrive(env, ctx, async (sql) => {
+      const values = await sql`select ${41} + 1 as answer`.values();
+      const inTx = await sql.begin(async (tx) => (await tx`select 7 as seven`)[0]);
+      return { values, inTx };
+    });
+    await waitOnExecutionContext(ctx);
+    expect(result).toEqual({ values: [[42]], inTx: { seven: 7 } });
+  });
+
+  it("passes database errors through unchanged (SQLSTATE intact)", async () => {
+    const ctx = createExecutionContext();
+    const error = await failure(() => withHyperdrive(env, ctx, (sql) => sql`select * from no_such_table`));
+    await waitOnExecutionContext(ctx);
+    expect(error.name).toBe("PostgresError");
+    expect(error.code).toBe("42P01");
+  });
+
+  it("maps a query after sql.end() to the seed's CONNECTION_ENDED row", async () => {
+    const ctx = createExecutionContext();
+    const error = await failure(() =>
+      withHyperdrive(env, ctx, async (sql) => {
+        await sql`select 1`;
+        await sql.end();
+        return sql`select 1`;
+      }),
+    );
+    await waitOnExecutionContext(ctx);
+    expect(error.code).toBe("HDK_POSTGRES_CONNECTION_ENDED");
+  });
+});

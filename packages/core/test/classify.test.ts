@@ -1,0 +1,110 @@
+import { describe, expect, it } from "vitest";
+import { catalog, classify, type HyperdriveErrorCode, HyperdriveError, toHyperdriveError } from "../src/index.ts";
+
+const error = (message: string, fields: Record<string, unknown> = {}) => Object.assign(new Error(message), fields);
+
+// The seed's exact messages and codes (Cloudflare's Hyperdrive troubleshooting page), one per row.
+const seedRows: Array<[HyperdriveErrorCode, unknown]> = [
+  ["HDK_CONFIG_BAD_HOSTNAME", { code: 2008, message: "Bad hostname." }],
+  ["HDK_CONFIG_PRIVATE_ADDRESS", { code: 2009, message: "private" }],
+  ["HDK_CONFIG_UNREACHABLE", { code: 2010, message: "Cannot connect to the host:port." }],
+  ["HDK_CONFIG_CONNECTION_REFUSED", { code: 2011, message: "Connection refused." }],
+  ["HDK_CONFIG_TLS_UNSUPPORTED", { code: 2012, message: "TLS (SSL) not supported by the database." }],
+  ["HDK_CONFIG_INVALID_CREDENTIALS", { code: 2013, message: "Invalid database credentials." }],
+  ["HDK_CONFIG_DATABASE_NOT_FOUND", { code: 2014, message: "The specified database name does not exist." }],
+  ["HDK_CONFIG_GENERIC", { code: 2015, message: "Generic error." }],
+  ["HDK_CONFIG_TEST_QUERY_FAILED", { code: 2016, message: "Test query failed." }],
+  ["HDK_CONFIG_CLIENT_CERT_REQUIRED", error("Failed to connect to the provided database: Server return error and closed connection.")],
+  ["HDK_CONFIG_CERT_VALIDATION_FAILED", error("Failed to connect to the provided database: TLS handshake failed: cert validation failed.")],
+  ["HDK_HYPERDRIVE_INTERNAL", error("Internal error.", { code: "58000", severity: "ERROR" })],
+  ["HDK_HYPERDRIVE_POOL_EXHAUSTED", error("Failed to acquire a connection from the pool.", { code: "58000" })],
+  ["HDK_HYPERDRIVE_ORIGIN_REFUSED", error("Server connection attempt failed: connection_refused", { code: "58000" })],
+  ["HDK_HYPERDRIVE_MYSQL_PREPARE_UNSUPPORTED", error("Hyperdrive does not currently support MySQL COM_STMT_PREPARE messages", { errno: 1105, sqlState: "HY000" })],
+  ["HDK_HYPERDRIVE_ERROR", error("some new Hyperdrive message", { code: "58000" })],
+  ["HDK_NODEJS_COMPAT_MISSING", error('Uncaught Error: No such module "node:net".')],
+  ["HDK_EVAL_DISALLOWED", error("Code generation from strings disallowed for this context")],
+  ["HDK_GLOBAL_SCOPE", error("Disallowed operation called within global scope. Asynchronous I/O (ex: fetch() or connect()), setting a timeout, and generating random values are not allowed within global scope.")],
+  ["HDK_CROSS_REQUEST_IO", error("Cannot perform I/O on behalf of a different request. I/O objects (such as streams, request/response bodies, and others) created in the context of one request handler cannot be accessed from a different request's handler.")],
+  ["HDK_PG_CONNECTION_TERMINATED", error("Connection terminated")],
+  ["HDK_PG_CONNECTION_TERMINATED_UNEXPECTEDLY", error("Connection terminated unexpectedly")],
+  ["HDK_PG_CLIENT_BROKEN", error("Client has encountered a connection error and is not queryable")],
+  ["HDK_PG_CLIENT_CLOSED", error("Client was closed and is not queryable")],
+  ["HDK_PG_POOL_ENDED", error("Cannot use a pool after calling end on the pool")],
+  ["HDK_PG_CLIENT_REUSED", error("Client has already been connected. You cannot reuse a client.")],
+  ["HDK_POSTGRES_CONNECTION_ENDED", error("write CONNECTION_ENDED abc.hyperdrive.local:5432", { code: "CONNECTION_ENDED" })],
+  ["HDK_POSTGRES_CONNECTION_DESTROYED", error("write CONNECTION_DESTROYED abc.hyperdrive.local:5432", { code: "CONNECTION_DESTROYED" })],
+  ["HDK_POSTGRES_CONNECTION_CLOSED", error("write CONNECTION_CLOSED abc.hyperdrive.local:5432", { code: "CONNECTION_CLOSED" })],
+  ["HDK_MYSQL2_CONNECTION_CLOSED", error("Can't add new command when connection is in closed state")],
+  ["HDK_MYSQL_CONNECTION_LOST", error("Connection lost: The server closed the connection.", { code: "PROTOCOL_CONNECTION_LOST", fatal: true })],
+  ["HDK_MYSQL2_POOL_CLOSED", error("Pool is closed.")],
+  ["HDK_MYSQL_ENQUEUE_AFTER_FATAL", error("Cannot enqueue Query after fatal error.", { code: "PROTOCOL_ENQUEUE_AFTER_FATAL_ERROR" })],
+  ["HDK_MYSQL_ENQUEUE_AFTER_QUIT", error("Cannot enqueue Query after invoking quit.", { code: "PROTOCOL_ENQUEUE_AFTER_QUIT" })],
+  ["HDK_MYSQL_HANDSHAKE_TWICE", error("Cannot enqueue Handshake after already enqueuing a Handshake.", { code: "PROTOCOL_ENQUEUE_HANDSHAKE_TWICE" })],
+];
+
+describe("classify", () => {
+  it.each(seedRows)("maps the seed's row to %s", (code, input) => {
+    const result = classify(input);
+    expect(result).toMatchObject({ type: "catalog", code });
+    if (result.type === "catalog") expect(result.entry).toBe(catalog[code]);
+  });
+
+  it("passes database errors about a query through, SQLSTATE and errno intact", () => {
+    expect(classify(error("duplicate key", { code: "23505", severity: "ERROR" }))).toEqual({
+      type: "database",
+      sqlState: "23505",
+      errno: undefined,
+    });
+    expect(classify(error("Duplicate entry", { code: "ER_DUP_ENTRY", errno: 1062, sqlState: "23000" }))).toEqual({
+      type: "database",
+      sqlState: "23000",
+      errno: 1062,
+    });
+    // A query's own statement timeout is the database's answer, not a connection fault.
+    expect(classify(error("canceling statement due to statement timeout", { code: "57014" }))).toMatchObject({
+      type: "database",
+      sqlState: "57014",
+    });
+  });
+
+  it("maps connect-time credential and database errors to the configuration entries", () => {
+    expect(classify(error('password authentication failed for user "x"', { code: "28P01" }))).toMatchObject({
+      code: "HDK_CONFIG_INVALID_CREDENTIALS",
+    });
+    expect(classify(error("Access denied for user", { errno: 1045, code: "ER_ACCESS_DENIED_ERROR" }))).toMatchObject({
+      code: "HDK_CONFIG_INVALID_CREDENTIALS",
+    });
+    expect(classify(error('database "nope" does not exist', { code: "3D000" }))).toMatchObject({
+      code: "HDK_CONFIG_DATABASE_NOT_FOUND",
+    });
+  });
+
+  it("maps faults every driver words differently", () => {
+    expect(classify(error("write CONNECT_TIMEOUT x:5432", { code: "CONNECT_TIMEOUT" }))).toMatchObject({ code: "HDK_TIMEOUT" });
+    expect(classify(error("connect ECONNREFUSED 127.0.0.1:1", { code: "ECONNREFUSED" }))).toMatchObject({
+      code: "HDK_CONNECT_REFUSED",
+    });
+    expect(classify(error("Network connection lost."))).toMatchObject({ code: "HDK_CONNECT_REFUSED" });
+  });
+
+  it("reports unknown errors as unknown", () => {
+    expect(classify(new TypeError("x is not a function"))).toEqual({ type: "unknown" });
+    expect(classify(undefined)).toEqual({ type: "unknown" });
+  });
+
+  it("wraps catalogued errors and returns everything else unchanged", () => {
+    const db = error("duplicate key", { code: "23505" });
+    expect(toHyperdriveError(db)).toBe(db);
+    const lost = error("Connection terminated unexpectedly");
+    const wrapped = toHyperdriveError(lost, { driver: "pg" });
+    expect(wrapped).toBeInstanceOf(HyperdriveError);
+    expect(wrapped).toMatchObject({
+      code: "HDK_PG_CONNECTION_TERMINATED_UNEXPECTEDLY",
+      category: "connection",
+      driver: "pg",
+      retryable: true,
+      cause: lost,
+    });
+    expect((wrapped as Error).message).toContain("Create a new `Client` inside your handler for every request.");
+  });
+});

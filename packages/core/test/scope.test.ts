@@ -1,0 +1,124 @@
+import { describe, expect, it } from "vitest";
+import { type HyperdriveEvent, openScope, type RequestScope } from "../src/index.ts";
+
+function context() {
+  const pending: Promise<unknown>[] = [];
+  return { ctx: { waitUntil: (p: Promise<unknown>) => void pending.push(p) }, pending };
+}
+
+function scopeWith(options: Parameters<typeof openScope>[1] = {}) {
+  const events: HyperdriveEvent[] = [];
+  const { ctx, pending } = context();
+  const scope = openScope(ctx, { onEvent: (event) => events.push(event), ...options });
+  return { scope, events, pending };
+}
+
+const codeOf = (scope: RequestScope) => {
+  try {
+    scope.assertUsable("pg");
+    return undefined;
+  } catch (error) {
+    return (error as { code: string }).code;
+  }
+};
+
+describe("RequestScope", () => {
+  it("is usable inside run, and nowhere else", () => {
+    const { scope } = scopeWith();
+    expect(scope.run(() => codeOf(scope))).toBeUndefined();
+    expect(codeOf(scope)).toBe("HDK_HANDLE_OUT_OF_SCOPE");
+    const other = scopeWith().scope;
+    expect(other.run(() => codeOf(scope))).toBe("HDK_HANDLE_CROSS_REQUEST");
+    // Nested scopes (two bindings in one request) see each other's handles.
+    expect(scope.run(() => other.run(() => codeOf(scope)))).toBeUndefined();
+  });
+
+  it("refuses a missing execution context", () => {
+    expect(() => openScope(undefined as never)).toThrow(expect.objectContaining({ code: "HDK_NO_EXECUTION_CONTEXT" }));
+  });
+
+  it("closes through waitUntil after settle, and refuses use afterwards", async () => {
+    const { scope, events, pending } = scopeWith();
+    let closed = 0;
+    scope.onTeardown("pg", async () => void closed++);
+    scope.settle("done");
+    expect(pending).toHaveLength(1);
+    await Promise.all(pending);
+    expect(closed).toBe(1);
+    expect(scope.state).toBe("closed");
+    expect(scope.run(() => codeOf(scope))).toBe("HDK_HANDLE_AFTER_TEARDOWN");
+    expect(events.filter((e) => e.type === "teardown")).toMatchObject([{ outcome: "closed", driver: "pg" }]);
+  });
+
+  it("swallows close errors and reports them, without an unhandled rejection", async () => {
+    const { scope, events, pending } = scopeWith();
+    scope.onTeardown("postgres", () => Promise.reject(new Error("Stream was cancelled.")));
+    scope.settle(undefined);
+    await Promise.all(pending); // would reject if the error escaped
+    expect(events.find((e) => e.type === "teardown")).toMatchObject({
+      outcome: "failed",
+      error: { code: "HDK_TEARDOWN_FAILED" },
+    });
+  });
+
+  it("bounds a hanging close by the timeout", async () => {
+    const { scope, events, pending } = scopeWith({ teardownTimeoutMs: 20 });
+    scope.onTeardown("pg", () => new Promise(() => {}));
+    scope.settle(undefined);
+    await Promise.all(pending);
+    expect(events.find((e) => e.type === "teardown")).toMatchObject({
+      outcome: "timeout",
+      error: { code: "HDK_TEARDOWN_TIMEOUT" },
+    });
+    expect(scope.state).toBe("closed");
+  });
+
+  it("with teardown 'none', never calls close and schedules nothing", async () => {
+    const { scope, events, pending } = scopeWith({ teardown: "none" });
+    let closed = 0;
+    scope.onTeardown("pg", async () => void closed++);
+    scope.settle(undefined);
+    await scope.closed;
+    expect(pending).toHaveLength(0);
+    expect(closed).toBe(0);
+    expect(events.find((e) => e.type === "teardown")).toMatchObject({ outcome: "skipped" });
+  });
+
+  it("waits for a streamed body and for scope.waitUntil work before closing", async () => {
+    const { scope, pending } = scopeWith();
+    let closed = false;
+    scope.onTeardown("pg", async () => {
+      closed = true;
+    });
+    let release!: () => void;
+    scope.waitUntil(new Promise<void>((resolve) => (release = resolve)));
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode("a"));
+      },
+      pull(controller) {
+        controller.enqueue(new TextEncoder().encode("b"));
+        controller.close();
+      },
+    });
+    const response = scope.settle(new Response(body, { status: 201, headers: { "x-test": "1" } }));
+    expect(response.status).toBe(201);
+    expect(response.headers.get("x-test")).toBe("1");
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(closed).toBe(false);
+    expect(await response.text()).toBe("ab");
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(closed).toBe(false); // waitUntil work still pending
+    release();
+    await Promise.all(pending);
+    expect(closed).toBe(true);
+  });
+
+  it("treats a cancelled body as finished", async () => {
+    const { scope, pending } = scopeWith();
+    const response = scope.settle(new Response(new ReadableStream({ pull() {} })));
+    await response.body?.cancel();
+    await Promise.all(pending);
+    expect(scope.state).toBe("closed");
+  });
+});
