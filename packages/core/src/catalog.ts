@@ -171,7 +171,7 @@ export const catalog = {
     message: "prepare: false",
     details:
       "Queries are not getting cached despite Hyperdrive having caching enabled: the Postgres.js driver is configured with `prepare: false`, which makes queries uncacheable by Hyperdrive.",
-    fix: "To resolve this, enable prepared statements with `prepare: true` (the default of the hyperdrive-kit Postgres.js handle). Pass `allowUnsafe: [\"prepare\"]` only if you accept uncached queries.",
+    fix: 'To resolve this, enable prepared statements with `prepare: true` (the default of the hyperdrive-kit Postgres.js handle). Pass `allowUnsafe: ["prepare"]` only if you accept uncached queries.',
     docs: `${TROUBLESHOOTING}#driver-errors`,
     retryable: false,
     drivers: ["postgres"],
@@ -333,7 +333,8 @@ export const catalog = {
   HDK_MYSQL_ENQUEUE_AFTER_QUIT: {
     category: "lifecycle",
     message: "Cannot enqueue Query after invoking quit.",
-    details: "A query was attempted on a connection after `.end()` was called. Error code: `PROTOCOL_ENQUEUE_AFTER_QUIT`.",
+    details:
+      "A query was attempted on a connection after `.end()` was called. Error code: `PROTOCOL_ENQUEUE_AFTER_QUIT`.",
     fix: "Create a new connection inside your handler for every request.",
     docs: `${TROUBLESHOOTING}#mysql-errors`,
     retryable: false,
@@ -380,7 +381,8 @@ export const catalog = {
   HDK_BINDING_INVALID: {
     category: "usage",
     message: "Not a Hyperdrive binding",
-    details: "The value given as the binding is not a Hyperdrive binding (it lacks `connectionString`, `host`, `port`, `user`, `password` or `database`).",
+    details:
+      "The value given as the binding is not a Hyperdrive binding (it lacks `connectionString`, `host`, `port`, `user`, `password` or `database`).",
     fix: "Pass the name of a `hyperdrive` binding from your Wrangler configuration, or the binding object itself (`env.HYPERDRIVE`).",
     docs: `${README}`,
     retryable: false,
@@ -388,7 +390,8 @@ export const catalog = {
   HDK_BINDING_AMBIGUOUS: {
     category: "usage",
     message: "Several Hyperdrive bindings and none named HYPERDRIVE",
-    details: "`env` holds more than one Hyperdrive binding and none is called `HYPERDRIVE`, so the handle cannot choose.",
+    details:
+      "`env` holds more than one Hyperdrive binding and none is called `HYPERDRIVE`, so the handle cannot choose.",
     fix: 'Pass `{ binding: "NAME" }` naming one of the bindings listed in the message.',
     docs: `${README}`,
     retryable: false,
@@ -396,7 +399,8 @@ export const catalog = {
   HDK_NO_EXECUTION_CONTEXT: {
     category: "usage",
     message: "No ExecutionContext",
-    details: "`withHyperdrive` needs the handler's `ctx` (an object with `waitUntil`) to tie the handle to the request and to schedule its teardown.",
+    details:
+      "`withHyperdrive` needs the handler's `ctx` (an object with `waitUntil`) to tie the handle to the request and to schedule its teardown.",
     fix: "Pass the third argument of your `fetch(request, env, ctx)` handler (Hono: `c.executionCtx`). In tests, use `createExecutionContext()` from `cloudflare:test`.",
     docs: `${README}`,
     retryable: false,
@@ -414,7 +418,7 @@ export const catalog = {
     category: "usage",
     message: "Handle reused by another request",
     details:
-      "A handle created for one request was used while another request's scope was active. Workers forbid I/O across requests: in production this fails with \"Cannot perform I/O on behalf of a different request\", locally it hangs until the runtime cancels the request.",
+      'A handle created for one request was used while another request\'s scope was active. Workers forbid I/O across requests: in production this fails with "Cannot perform I/O on behalf of a different request", locally it hangs until the runtime cancels the request.',
     fix: NEW_CLIENT_PER_REQUEST,
     docs: LIFECYCLE,
     retryable: false,
@@ -440,14 +444,15 @@ export const catalog = {
     message: "Teardown timed out",
     details:
       "Closing the client did not finish within `teardownTimeoutMs` (known driver bugs: pg `Client.end()` hangs when the socket never connected, Postgres.js `sql.end()` hangs).",
-    fix: "Nothing to do for correctness: the Workers runtime closes the socket when the invocation ends. Set `teardown: \"none\"` to skip explicit closing, or raise `teardownTimeoutMs`.",
+    fix: 'Nothing to do for correctness: the Workers runtime closes the socket when the invocation ends. Set `teardown: "none"` to skip explicit closing, or raise `teardownTimeoutMs`.',
     docs: LIFECYCLE,
     retryable: false,
   },
   HDK_TEARDOWN_FAILED: {
     category: "lifecycle",
     message: "Teardown failed",
-    details: "Closing the client raised an error. It was swallowed (never an unhandled rejection) and reported to `onEvent`.",
+    details:
+      "Closing the client raised an error. It was swallowed (never an unhandled rejection) and reported to `onEvent`.",
     fix: "Nothing to do for correctness: the Workers runtime closes the socket when the invocation ends. Report the `cause` if it repeats.",
     docs: LIFECYCLE,
     retryable: false,

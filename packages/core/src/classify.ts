@@ -84,7 +84,6 @@ const rules: ReadonlyArray<readonly [HyperdriveErrorCode, (f: Fields) => boolean
   ["HDK_MYSQL_ENQUEUE_AFTER_FATAL", (f) => f.code === "PROTOCOL_ENQUEUE_AFTER_FATAL_ERROR"],
   ["HDK_MYSQL_ENQUEUE_AFTER_QUIT", (f) => f.code === "PROTOCOL_ENQUEUE_AFTER_QUIT"],
   ["HDK_MYSQL_HANDSHAKE_TWICE", (f) => f.code === "PROTOCOL_ENQUEUE_HANDSHAKE_TWICE"],
-
 ];
 
 /** Checked only for errors the database did not report: a query's own "statement timeout" must pass through. */

@@ -1,4 +1,10 @@
-import { type CatalogEntry, catalog, type DriverName, type ErrorCategory, type HyperdriveErrorCode } from "./catalog.ts";
+import {
+  type CatalogEntry,
+  catalog,
+  type DriverName,
+  type ErrorCategory,
+  type HyperdriveErrorCode,
+} from "./catalog.ts";
 import { REDACTED, redact } from "./redact.ts";
 
 export interface HyperdriveErrorOptions {
@@ -63,7 +69,9 @@ export class HyperdriveError extends Error {
 export function isHyperdriveError(error: unknown): error is HyperdriveError {
   return (
     error instanceof HyperdriveError ||
-    (error instanceof Error && error.name === "HyperdriveError" && typeof (error as { code?: unknown }).code === "string")
+    (error instanceof Error &&
+      error.name === "HyperdriveError" &&
+      typeof (error as { code?: unknown }).code === "string")
   );
 }
 
@@ -105,7 +113,5 @@ function chainLeaks(error: Error, secrets: readonly string[], depth: number): bo
     }
   }
   if (texts.some((text) => redact(text, secrets) !== text)) return true;
-  return error.cause instanceof Error && depth < MAX_CAUSE_DEPTH
-    ? chainLeaks(error.cause, secrets, depth + 1)
-    : false;
+  return error.cause instanceof Error && depth < MAX_CAUSE_DEPTH ? chainLeaks(error.cause, secrets, depth + 1) : false;
 }

@@ -31,11 +31,15 @@ export function guard<T extends object>(target: T, options: GuardOptions): T {
     get(_t, property) {
       const override = overrides[property as keyof typeof overrides];
       if (override !== undefined) {
-        return cached(property, override, () => guarded(property, override as (...a: unknown[]) => unknown, queryMethods.has(property)));
+        return cached(property, override, () =>
+          guarded(property, override as (...a: unknown[]) => unknown, queryMethods.has(property)),
+        );
       }
       const value: unknown = Reflect.get(target, property, target);
       if (typeof value !== "function" || property === "constructor") return value;
-      return cached(property, value, () => guarded(property, value as (...a: unknown[]) => unknown, queryMethods.has(property)));
+      return cached(property, value, () =>
+        guarded(property, value as (...a: unknown[]) => unknown, queryMethods.has(property)),
+      );
     },
   });
 
@@ -110,6 +114,7 @@ function runQuery(options: GuardOptions, call: () => unknown, args: unknown[]): 
     );
   }
   const originalThen = result.then;
+  // biome-ignore lint/suspicious/noThenProperty: intentionally wraps the driver's own thenable in place.
   Object.defineProperty(result, "then", {
     configurable: true,
     writable: true,

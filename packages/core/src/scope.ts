@@ -84,7 +84,8 @@ export class RequestScope {
     let frame = storage.getStore();
     const active = frame !== undefined;
     for (; frame !== undefined; frame = frame.parent) {
-      if (frame.scope === this) return this.#state === "closing" || this.#state === "closed" ? "HDK_HANDLE_AFTER_TEARDOWN" : undefined;
+      if (frame.scope === this)
+        return this.#state === "closing" || this.#state === "closed" ? "HDK_HANDLE_AFTER_TEARDOWN" : undefined;
     }
     if (active) return "HDK_HANDLE_CROSS_REQUEST";
     if (this.#state === "closing" || this.#state === "closed") return "HDK_HANDLE_AFTER_TEARDOWN";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { HyperdriveError, resolveBinding } from "../src/index.ts";
+import { type HyperdriveError, resolveBinding } from "../src/index.ts";
 
 const binding = (database: string) => ({
   connectionString: `postgres://u:p@h:5432/${database}`,

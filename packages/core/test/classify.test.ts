@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { catalog, classify, type HyperdriveErrorCode, HyperdriveError, toHyperdriveError } from "../src/index.ts";
+import { catalog, classify, HyperdriveError, type HyperdriveErrorCode, toHyperdriveError } from "../src/index.ts";
 
 const error = (message: string, fields: Record<string, unknown> = {}) => Object.assign(new Error(message), fields);
 
@@ -14,32 +14,74 @@ const seedRows: Array<[HyperdriveErrorCode, unknown]> = [
   ["HDK_CONFIG_DATABASE_NOT_FOUND", { code: 2014, message: "The specified database name does not exist." }],
   ["HDK_CONFIG_GENERIC", { code: 2015, message: "Generic error." }],
   ["HDK_CONFIG_TEST_QUERY_FAILED", { code: 2016, message: "Test query failed." }],
-  ["HDK_CONFIG_CLIENT_CERT_REQUIRED", error("Failed to connect to the provided database: Server return error and closed connection.")],
-  ["HDK_CONFIG_CERT_VALIDATION_FAILED", error("Failed to connect to the provided database: TLS handshake failed: cert validation failed.")],
+  [
+    "HDK_CONFIG_CLIENT_CERT_REQUIRED",
+    error("Failed to connect to the provided database: Server return error and closed connection."),
+  ],
+  [
+    "HDK_CONFIG_CERT_VALIDATION_FAILED",
+    error("Failed to connect to the provided database: TLS handshake failed: cert validation failed."),
+  ],
   ["HDK_HYPERDRIVE_INTERNAL", error("Internal error.", { code: "58000", severity: "ERROR" })],
   ["HDK_HYPERDRIVE_POOL_EXHAUSTED", error("Failed to acquire a connection from the pool.", { code: "58000" })],
   ["HDK_HYPERDRIVE_ORIGIN_REFUSED", error("Server connection attempt failed: connection_refused", { code: "58000" })],
-  ["HDK_HYPERDRIVE_MYSQL_PREPARE_UNSUPPORTED", error("Hyperdrive does not currently support MySQL COM_STMT_PREPARE messages", { errno: 1105, sqlState: "HY000" })],
+  [
+    "HDK_HYPERDRIVE_MYSQL_PREPARE_UNSUPPORTED",
+    error("Hyperdrive does not currently support MySQL COM_STMT_PREPARE messages", { errno: 1105, sqlState: "HY000" }),
+  ],
   ["HDK_HYPERDRIVE_ERROR", error("some new Hyperdrive message", { code: "58000" })],
   ["HDK_NODEJS_COMPAT_MISSING", error('Uncaught Error: No such module "node:net".')],
   ["HDK_EVAL_DISALLOWED", error("Code generation from strings disallowed for this context")],
-  ["HDK_GLOBAL_SCOPE", error("Disallowed operation called within global scope. Asynchronous I/O (ex: fetch() or connect()), setting a timeout, and generating random values are not allowed within global scope.")],
-  ["HDK_CROSS_REQUEST_IO", error("Cannot perform I/O on behalf of a different request. I/O objects (such as streams, request/response bodies, and others) created in the context of one request handler cannot be accessed from a different request's handler.")],
+  [
+    "HDK_GLOBAL_SCOPE",
+    error(
+      "Disallowed operation called within global scope. Asynchronous I/O (ex: fetch() or connect()), setting a timeout, and generating random values are not allowed within global scope.",
+    ),
+  ],
+  [
+    "HDK_CROSS_REQUEST_IO",
+    error(
+      "Cannot perform I/O on behalf of a different request. I/O objects (such as streams, request/response bodies, and others) created in the context of one request handler cannot be accessed from a different request's handler.",
+    ),
+  ],
   ["HDK_PG_CONNECTION_TERMINATED", error("Connection terminated")],
   ["HDK_PG_CONNECTION_TERMINATED_UNEXPECTEDLY", error("Connection terminated unexpectedly")],
   ["HDK_PG_CLIENT_BROKEN", error("Client has encountered a connection error and is not queryable")],
   ["HDK_PG_CLIENT_CLOSED", error("Client was closed and is not queryable")],
   ["HDK_PG_POOL_ENDED", error("Cannot use a pool after calling end on the pool")],
   ["HDK_PG_CLIENT_REUSED", error("Client has already been connected. You cannot reuse a client.")],
-  ["HDK_POSTGRES_CONNECTION_ENDED", error("write CONNECTION_ENDED abc.hyperdrive.local:5432", { code: "CONNECTION_ENDED" })],
-  ["HDK_POSTGRES_CONNECTION_DESTROYED", error("write CONNECTION_DESTROYED abc.hyperdrive.local:5432", { code: "CONNECTION_DESTROYED" })],
-  ["HDK_POSTGRES_CONNECTION_CLOSED", error("write CONNECTION_CLOSED abc.hyperdrive.local:5432", { code: "CONNECTION_CLOSED" })],
+  [
+    "HDK_POSTGRES_CONNECTION_ENDED",
+    error("write CONNECTION_ENDED abc.hyperdrive.local:5432", { code: "CONNECTION_ENDED" }),
+  ],
+  [
+    "HDK_POSTGRES_CONNECTION_DESTROYED",
+    error("write CONNECTION_DESTROYED abc.hyperdrive.local:5432", { code: "CONNECTION_DESTROYED" }),
+  ],
+  [
+    "HDK_POSTGRES_CONNECTION_CLOSED",
+    error("write CONNECTION_CLOSED abc.hyperdrive.local:5432", { code: "CONNECTION_CLOSED" }),
+  ],
   ["HDK_MYSQL2_CONNECTION_CLOSED", error("Can't add new command when connection is in closed state")],
-  ["HDK_MYSQL_CONNECTION_LOST", error("Connection lost: The server closed the connection.", { code: "PROTOCOL_CONNECTION_LOST", fatal: true })],
+  [
+    "HDK_MYSQL_CONNECTION_LOST",
+    error("Connection lost: The server closed the connection.", { code: "PROTOCOL_CONNECTION_LOST", fatal: true }),
+  ],
   ["HDK_MYSQL2_POOL_CLOSED", error("Pool is closed.")],
-  ["HDK_MYSQL_ENQUEUE_AFTER_FATAL", error("Cannot enqueue Query after fatal error.", { code: "PROTOCOL_ENQUEUE_AFTER_FATAL_ERROR" })],
-  ["HDK_MYSQL_ENQUEUE_AFTER_QUIT", error("Cannot enqueue Query after invoking quit.", { code: "PROTOCOL_ENQUEUE_AFTER_QUIT" })],
-  ["HDK_MYSQL_HANDSHAKE_TWICE", error("Cannot enqueue Handshake after already enqueuing a Handshake.", { code: "PROTOCOL_ENQUEUE_HANDSHAKE_TWICE" })],
+  [
+    "HDK_MYSQL_ENQUEUE_AFTER_FATAL",
+    error("Cannot enqueue Query after fatal error.", { code: "PROTOCOL_ENQUEUE_AFTER_FATAL_ERROR" }),
+  ],
+  [
+    "HDK_MYSQL_ENQUEUE_AFTER_QUIT",
+    error("Cannot enqueue Query after invoking quit.", { code: "PROTOCOL_ENQUEUE_AFTER_QUIT" }),
+  ],
+  [
+    "HDK_MYSQL_HANDSHAKE_TWICE",
+    error("Cannot enqueue Handshake after already enqueuing a Handshake.", {
+      code: "PROTOCOL_ENQUEUE_HANDSHAKE_TWICE",
+    }),
+  ],
 ];
 
 describe("classify", () => {
@@ -80,7 +122,9 @@ describe("classify", () => {
   });
 
   it("maps faults every driver words differently", () => {
-    expect(classify(error("write CONNECT_TIMEOUT x:5432", { code: "CONNECT_TIMEOUT" }))).toMatchObject({ code: "HDK_TIMEOUT" });
+    expect(classify(error("write CONNECT_TIMEOUT x:5432", { code: "CONNECT_TIMEOUT" }))).toMatchObject({
+      code: "HDK_TIMEOUT",
+    });
     expect(classify(error("connect ECONNREFUSED 127.0.0.1:1", { code: "ECONNREFUSED" }))).toMatchObject({
       code: "HDK_CONNECT_REFUSED",
     });

@@ -1,3 +1,4 @@
+import type { Socket } from "node:net";
 import {
   type Adapter,
   type AdapterContext,
@@ -11,7 +12,6 @@ import {
   socketPool,
   type WithHyperdriveOptions,
 } from "@hyperdrive-kit/core";
-import type { Socket } from "node:net";
 import { Client, type ClientConfig, Pool, type PoolConfig } from "pg";
 
 /** Fields that come from the Hyperdrive binding and cannot be overridden. */

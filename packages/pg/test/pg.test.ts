@@ -1,6 +1,6 @@
-import { describeConformance } from "@hyperdrive-kit/testing/suite";
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { describeConformance } from "@hyperdrive-kit/testing/suite";
 import { describe, expect, it } from "vitest";
 import { type HyperdriveError, withHyperdrive } from "../src/index.ts";
 
@@ -36,7 +36,9 @@ describe("pg edge cases", () => {
         new Promise((resolve, reject) => {
           client.connect((error: Error | undefined) => {
             if (error) return reject(error);
-            client.query("select 3 as three", (queryError, result) => (queryError ? reject(queryError) : resolve(result.rows)));
+            client.query("select 3 as three", (queryError, result) =>
+              queryError ? reject(queryError) : resolve(result.rows),
+            );
           });
         }),
     );
@@ -53,7 +55,11 @@ describe("pg edge cases", () => {
         const rows = await Promise.all(
           Array.from({ length: 8 }, (_, i) => pool.query(`select ${i} as i, pg_backend_pid() as pid`)),
         );
-        return { ids: rows.map((r) => r.rows[0].i), pids: new Set(rows.map((r) => r.rows[0].pid)).size, max: pool.options.max };
+        return {
+          ids: rows.map((r) => r.rows[0].i),
+          pids: new Set(rows.map((r) => r.rows[0].pid)).size,
+          max: pool.options.max,
+        };
       },
       { pool: true },
     );
@@ -75,7 +81,9 @@ describe("pg edge cases", () => {
 
   it("passes database errors through unchanged (SQLSTATE intact)", async () => {
     const ctx = createExecutionContext();
-    const error = await failure(() => withHyperdrive(env, ctx, (client) => client.query("select * from no_such_table")));
+    const error = await failure(() =>
+      withHyperdrive(env, ctx, (client) => client.query("select * from no_such_table")),
+    );
     await waitOnExecutionContext(ctx);
     expect(error).toBeInstanceOf(Error);
     expect(error.name).not.toBe("HyperdriveError");

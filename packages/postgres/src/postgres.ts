@@ -10,7 +10,18 @@ import {
 import postgres from "postgres";
 
 /** Fields that come from the Hyperdrive binding, and the socket this adapter provides. */
-type BindingFields = "host" | "hostname" | "port" | "path" | "user" | "username" | "pass" | "password" | "database" | "db" | "socket";
+type BindingFields =
+  | "host"
+  | "hostname"
+  | "port"
+  | "path"
+  | "user"
+  | "username"
+  | "pass"
+  | "password"
+  | "database"
+  | "db"
+  | "socket";
 
 export type PostgresClientOptions = Omit<postgres.Options<Record<string, postgres.PostgresType>>, BindingFields>;
 
@@ -31,13 +42,7 @@ export const postgresAdapter: Adapter<Sql, PostgresOptions> = {
   open(context, options): OpenedClient<Sql> {
     const client = options.client ?? {};
     if (client.prepare === false) {
-      refuseUnsafe(
-        context,
-        "postgres",
-        "prepare",
-        "`prepare: false` was passed.",
-        "HDK_PREPARE_FALSE_DEFEATS_CACHING",
-      );
+      refuseUnsafe(context, "postgres", "prepare", "`prepare: false` was passed.", "HDK_PREPARE_FALSE_DEFEATS_CACHING");
     }
     if (client.ssl) {
       refuseUnsafe(

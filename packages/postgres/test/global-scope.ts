@@ -1,5 +1,5 @@
-import { globalScopeWorker } from "@hyperdrive-kit/testing/conformance";
 import { env } from "cloudflare:workers";
+import { globalScopeWorker } from "@hyperdrive-kit/testing/conformance";
 import { withHyperdrive } from "../src/index.ts";
 
 export default globalScopeWorker((ctx) => withHyperdrive(env, ctx, (sql) => sql`select 1`));

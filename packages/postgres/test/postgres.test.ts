@@ -1,6 +1,6 @@
-import { describeConformance } from "@hyperdrive-kit/testing/suite";
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { describeConformance } from "@hyperdrive-kit/testing/suite";
 import { describe, expect, it } from "vitest";
 import { type HyperdriveError, withHyperdrive } from "../src/index.ts";
 
@@ -19,7 +19,9 @@ describe("Postgres.js edge cases", () => {
   it("applies Hyperdrive's defaults and merges user options over them", async () => {
     const ctx = createExecutionContext();
     const options = await withHyperdrive(env, ctx, async (sql) => sql.options);
-    const merged = await withHyperdrive(env, ctx, async (sql) => sql.options, { client: { max: 2, fetch_types: true } });
+    const merged = await withHyperdrive(env, ctx, async (sql) => sql.options, {
+      client: { max: 2, fetch_types: true },
+    });
     await waitOnExecutionContext(ctx);
     expect({ max: options.max, fetch_types: options.fetch_types, prepare: options.prepare }).toEqual({
       max: 5,

@@ -1,3 +1,3 @@
+export { globalScopeWorker } from "./global-scope.ts";
 export type { ConformanceDriver, Rows } from "./worker.ts";
 export { createConformanceWorker } from "./worker.ts";
-export { globalScopeWorker } from "./global-scope.ts";

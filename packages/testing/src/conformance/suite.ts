@@ -82,7 +82,10 @@ export function describeConformance({ requests = 200 }: ConformanceOptions = {})
   it("keeps the handle usable while a streamed body is sent, and tears down after it ends", async () => {
     await log();
     const response = await (exports as unknown as { default: Fetcher }).default.fetch("http://test/stream");
-    const lines = (await response.text()).trim().split("\n").map((line) => JSON.parse(line));
+    const lines = (await response.text())
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line));
     expect(lines).toEqual([{ i: 0 }, { i: 1 }, { i: 2 }]);
     const entries = await eventually(log, (l) => l.some((e) => e.startsWith("teardown")));
     const chunks = entries.filter((e) => e.startsWith("chunk"));

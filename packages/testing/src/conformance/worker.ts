@@ -30,7 +30,8 @@ interface State {
 
 const state: State = { stash: undefined, log: [] };
 const record = (event: HyperdriveEvent) => {
-  const outcome = event.type === "teardown" ? `:${event.outcome}` : event.type === "error" ? `:${event.error.code}` : "";
+  const outcome =
+    event.type === "teardown" ? `:${event.outcome}` : event.type === "error" ? `:${event.error.code}` : "";
   state.log.push(`${event.type}${outcome}`);
 };
 

