@@ -4,8 +4,8 @@
  */
 import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
-import postgres from "postgres";
 import { startPostgres } from "@hyperdrive-kit/testing/servers";
+import postgres from "postgres";
 
 const port = Number(process.env.PORT ?? 8787);
 console.log("Starting an embedded PostgreSQL…");
