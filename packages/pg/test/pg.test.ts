@@ -1,19 +1,10 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describeConformance } from "@hyperdrive-kit/testing/suite";
+import { describeConformance, failure } from "@hyperdrive-kit/testing/suite";
 import { describe, expect, it } from "vitest";
-import { type HyperdriveError, withHyperdrive } from "../src/index.ts";
+import { withHyperdrive } from "../src/index.ts";
 
 describe("pg Client", () => describeConformance());
-
-async function failure(run: () => Promise<unknown>): Promise<HyperdriveError & { code: string }> {
-  try {
-    await run();
-  } catch (error) {
-    return error as HyperdriveError & { code: string };
-  }
-  throw new Error("expected a failure");
-}
 
 describe("pg edge cases", () => {
   it("lets user code call connect() itself, once or twice", async () => {

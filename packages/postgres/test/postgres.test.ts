@@ -1,19 +1,10 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describeConformance } from "@hyperdrive-kit/testing/suite";
+import { describeConformance, failure } from "@hyperdrive-kit/testing/suite";
 import { describe, expect, it } from "vitest";
-import { type HyperdriveError, withHyperdrive } from "../src/index.ts";
+import { withHyperdrive } from "../src/index.ts";
 
 describe("Postgres.js", () => describeConformance());
-
-async function failure(run: () => Promise<unknown>): Promise<HyperdriveError & { code: string }> {
-  try {
-    await run();
-  } catch (error) {
-    return error as HyperdriveError & { code: string };
-  }
-  throw new Error("expected a failure");
-}
 
 describe("Postgres.js edge cases", () => {
   it("applies Hyperdrive's defaults and merges user options over them", async () => {

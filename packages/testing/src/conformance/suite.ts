@@ -28,6 +28,16 @@ export async function eventually<T>(read: () => Promise<T>, done: (value: T) => 
   return value;
 }
 
+/** Runs `run`, which must fail, and returns what it threw. */
+export async function failure(run: () => Promise<unknown>): Promise<Error & { code?: string; fix?: string }> {
+  try {
+    await run();
+  } catch (error) {
+    return error as Error & { code?: string; fix?: string };
+  }
+  throw new Error("expected a failure, but it succeeded");
+}
+
 export function connections(): Promise<number> {
   return call("/connections").then((body) => body.n as number);
 }
