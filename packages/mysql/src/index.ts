@@ -1,0 +1,3 @@
+export { classify, HyperdriveError, isHyperdriveError } from "@hyperdrive-kit/core";
+export type { MysqlConnection, MysqlOptions, MysqlPromises } from "./mysql.ts";
+export { mysqlAdapter, withHyperdrive } from "./mysql.ts";

@@ -1,0 +1,261 @@
+import {
+  type Adapter,
+  type AdapterContext,
+  type AttachOptions,
+  createWithHyperdrive,
+  isHyperdriveError,
+  type OpenedClient,
+  refuseUnsafe,
+  reportIdleError,
+  secretsOf,
+  toHyperdriveError,
+} from "@hyperdrive-kit/core";
+import * as mysql from "mysql";
+import { type Connection, type ConnectionConfig, createConnection, type FieldInfo, type QueryOptions } from "mysql";
+import { bindValuesOf, findUnsafeBindValue } from "./bind-values.ts";
+
+/** Fields that come from the Hyperdrive binding and cannot be overridden. */
+type BindingFields = "host" | "port" | "user" | "password" | "database" | "socketPath";
+
+export interface MysqlOptions extends AttachOptions {
+  /** Passed to mysqljs `createConnection()` after the binding's fields. */
+  client?: Omit<ConnectionConfig, BindingFields>;
+}
+
+/** What the handle adds to a mysqljs `Connection`: promises, for code that does not use callbacks. */
+export interface MysqlPromises {
+  /** `query()` as a promise of `[results, fields]` (the shape of mysql2/promise). */
+  queryAsync<Results = unknown>(
+    sql: string | QueryOptions,
+    values?: unknown,
+  ): Promise<[Results, FieldInfo[] | undefined]>;
+  /** Connects once; every later call (and every query) shares that handshake. */
+  connect(): Promise<void>;
+  /** Sends COM_QUIT once the queued queries have run. */
+  end(): Promise<void>;
+}
+
+/** The handle: mysqljs's own `Connection` (callbacks and streaming unchanged) plus {@link MysqlPromises}. */
+export type MysqlConnection = MysqlPromises & Connection;
+
+/** mysqljs's own default for `connectTimeout`. */
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+
+type Callback = (error: unknown, ...rest: unknown[]) => void;
+/** mysqljs exports it but its types do not: builds a Query without enqueuing it. */
+const createQuery = (mysql as unknown as { createQuery: (...args: unknown[]) => unknown }).createQuery;
+type Method = (...args: unknown[]) => unknown;
+/** The connection's methods this adapter replaces on the instance, never on the prototype. */
+interface Patchable {
+  query: Method;
+  connect: Method;
+  end: Method;
+  queryAsync?: Method;
+  config: { queryFormat?: unknown };
+}
+
+function refuseUnsafeConfig(context: AdapterContext, client: Omit<ConnectionConfig, BindingFields>): void {
+  if (client.multipleStatements) {
+    refuseUnsafe(
+      context,
+      "mysql",
+      "multipleStatements",
+      "`multipleStatements: true` was passed, but Hyperdrive does not support multi-statement queries (nor `USE`); send one statement per `query()`. It also turns any SQL injection into arbitrary statements.",
+    );
+  }
+  if (client.ssl) {
+    refuseUnsafe(
+      context,
+      "mysql",
+      "ssl",
+      "`ssl` is set, but the Worker-to-Hyperdrive connection never uses TLS (Hyperdrive encrypts the hop to your database itself).",
+    );
+  }
+}
+
+/**
+ * The error that refuses object bind values in a query call's `args`, unless they are all safe or the user allowed
+ * them. `namedByDefault`: the connection's `namedPlaceholders` (or custom `queryFormat`), which a call may override.
+ */
+function objectValuesRefusal(context: AdapterContext, args: readonly unknown[], namedByDefault: boolean): unknown {
+  if (context.allowUnsafe.has("objectValues")) return undefined;
+  const { values, named } = bindValuesOf(args, namedByDefault);
+  const where = findUnsafeBindValue(values, named);
+  if (where === undefined) return undefined;
+  try {
+    refuseUnsafe(
+      context,
+      "mysql",
+      "objectValues",
+      `Bind value ${where} is a plain object (or Map); nothing was sent. mysql drivers expand objects into \`key\` = value lists, so an object from a request body can rewrite the WHERE clause (object injection). Bind primitives, arrays of primitives, Date or Buffer, or JSON.stringify() the object.`,
+    );
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}
+
+/**
+ * Reports a refusal where mysqljs reports errors: to the callback when there is one (later, as the driver does),
+ * with an unsent Query in its place; else (the row emitter) as a throw, since nobody listens yet.
+ */
+function refuse(error: unknown, args: readonly unknown[]): unknown {
+  const callback = args[args.length - 1];
+  if (typeof callback !== "function") throw error;
+  const [first, second] = args;
+  const unsent = createQuery(first, typeof second === "function" ? undefined : second);
+  queueMicrotask(() => (callback as Callback)(error));
+  return unsent;
+}
+
+/**
+ * A promise for `connect()` / `end()` called without a callback, with errors mapped like the guard maps queries'.
+ * It is marked handled: mysqljs code calls both without waiting, and an ignored rejection would be reported as
+ * unhandled; whoever awaits it still gets the error.
+ */
+function settled(context: AdapterContext, promise: Promise<void>): Promise<void> {
+  const mapped = promise.catch((error: unknown) => {
+    throw mapError(context, error);
+  });
+  mapped.catch(() => {});
+  return mapped;
+}
+
+/** Passes a promise's outcome to a Node-style callback, with errors mapped like the guard maps queries'. */
+function toCallback(context: AdapterContext, promise: Promise<void>, callback: Callback): void {
+  promise.then(
+    () => callback(null),
+    (error: unknown) => callback(mapError(context, error)),
+  );
+}
+
+function mapError(context: AdapterContext, error: unknown): unknown {
+  const mapped = toHyperdriveError(error, { driver: "mysql", secrets: secretsOf(context.binding) });
+  if (mapped !== error && isHyperdriveError(mapped))
+    context.scope.emit({ type: "error", driver: "mysql", error: mapped });
+  return mapped;
+}
+
+/**
+ * One mysqljs `Connection` per request. mysqljs connects on the first query by itself; the handle makes `connect()`
+ * idempotent (a second handshake is PROTOCOL_ENQUEUE_HANDSHAKE_TWICE), refuses object bind values and adds promises.
+ */
+export const mysqlAdapter: Adapter<MysqlConnection, MysqlOptions> = {
+  driver: "mysql",
+  open(context, options): OpenedClient<MysqlConnection> {
+    const client = options.client ?? {};
+    refuseUnsafeConfig(context, client);
+    const { binding, scope } = context;
+    const connection = createConnection({
+      ...client,
+      // Armed below for the whole handshake instead: mysqljs's own covers only the TCP connect, which succeeds at
+      // once both locally and in production (the Worker connects to Hyperdrive, not to the database), so a database
+      // that never answers the handshake would hang the request.
+      connectTimeout: 0,
+      host: binding.host,
+      port: binding.port,
+      user: binding.user,
+      password: binding.password,
+      database: binding.database,
+    });
+    // A fatal error with no callback to take it (an idle connection killed) is emitted as 'error'; unhandled, it throws.
+    connection.on("error", (error) => reportIdleError(context, "mysql", error));
+    // 'end' is emitted once the connection is gone: after COM_QUIT, a server close or a fatal error.
+    const ended = new Promise<void>((resolve) => connection.once("end", () => resolve()));
+
+    const c = connection as unknown as Patchable;
+    const { connect, end, query } = c;
+    let connecting: Promise<void> | undefined;
+    const handshake = (handshakeOptions?: unknown): Promise<void> => {
+      if (connecting) return connecting;
+      const started = performance.now();
+      connecting = new Promise<void>((resolve, reject) => {
+        const timeoutMs = client.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT_MS;
+        const timer =
+          timeoutMs > 0
+            ? setTimeout(() => {
+                // mysqljs's own timeout error (→ HDK_TIMEOUT), through its own network-error path: it fails the
+                // handshake and the queued queries, then ends (never destroys) the socket.
+                const error = Object.assign(new Error("connect ETIMEDOUT"), { code: "ETIMEDOUT", syscall: "connect" });
+                (connection as unknown as { _handleNetworkError(error: Error): void })._handleNetworkError(error);
+              }, timeoutMs)
+            : undefined;
+        const done = (error: unknown) => {
+          clearTimeout(timer);
+          scope.emit({
+            type: "connect",
+            driver: "mysql",
+            durationMs: performance.now() - started,
+            error: error ?? undefined,
+          });
+          if (error) reject(error);
+          else resolve();
+        };
+        if (handshakeOptions === undefined) connect.call(connection, done);
+        else connect.call(connection, handshakeOptions, done);
+      });
+      // The queued queries get the same error; this copy must not become an unhandled rejection.
+      connecting.catch(() => {});
+      return connecting;
+    };
+
+    // mysqljs's implicit connect (first query) calls `this.connect()`, so it lands here too.
+    c.connect = (first?: unknown, second?: unknown) => {
+      const callback = typeof first === "function" ? first : second;
+      const promise = handshake(typeof first === "function" ? undefined : first);
+      if (typeof callback !== "function") return settled(context, promise);
+      toCallback(context, promise, callback as Callback);
+      return undefined;
+    };
+    c.query = function (this: unknown, ...args: unknown[]) {
+      // With a custom queryFormat, an object of values is a map of named values, as in mysqljs's own example.
+      const refusal = objectValuesRefusal(context, args, typeof c.config.queryFormat === "function");
+      return refusal === undefined ? query.apply(this, args) : refuse(refusal, args);
+    };
+    c.end = function (this: unknown, first?: unknown, second?: unknown) {
+      const callback = typeof first === "function" ? first : second;
+      const endOptions = typeof first === "function" ? undefined : first;
+      const promise = new Promise<void>((resolve, reject) =>
+        end.call(this, endOptions, (error: unknown) => (error ? reject(error) : resolve())),
+      );
+      if (typeof callback !== "function") return settled(context, promise);
+      toCallback(context, promise, callback as Callback);
+      return undefined;
+    };
+    c.queryAsync = (sql: unknown, values?: unknown) =>
+      new Promise((resolve, reject) => {
+        const callback = (error: unknown, results: unknown, fields: unknown) =>
+          error ? reject(error) : resolve([results, fields]);
+        if (values === undefined) c.query.call(connection, sql, callback);
+        else c.query.call(connection, sql, values, callback);
+      });
+
+    return {
+      client: connection as unknown as MysqlConnection,
+      // connect() and end() map their own errors: the guard's mapping would wrap their promises in unhandled ones.
+      queryMethods: [
+        "query",
+        "queryAsync",
+        "ping",
+        "statistics",
+        "changeUser",
+        "beginTransaction",
+        "commit",
+        "rollback",
+      ],
+      close: async () => {
+        if (connecting === undefined) return; // never connected: there is no socket
+        // COM_QUIT after the queued queries; on a connection that already failed, end() reports that at once.
+        end.call(connection, () => {});
+        await ended;
+      },
+    };
+  },
+};
+
+/**
+ * Runs `fn` with a request-scoped mysqljs `Connection` on the Hyperdrive binding (callbacks as usual, plus
+ * `queryAsync()`, and promises from `connect()` / `end()` without a callback), and closes it through
+ * `ctx.waitUntil` once the work has settled.
+ */
+export const withHyperdrive = createWithHyperdrive(mysqlAdapter);

@@ -1,0 +1,354 @@
+import { catalog, classify, type HyperdriveErrorCode, isHyperdriveError } from "@hyperdrive-kit/core";
+import { describeConformance } from "@hyperdrive-kit/testing/suite";
+import { type Connection, createConnection, type FieldInfo, raw } from "mysql";
+import { describe, expect, it } from "vitest";
+import type { MysqlConnection } from "../src/index.ts";
+import { type Binding, bindings, connections, errorEvent, lifecycle, scoped } from "./helpers.ts";
+
+type Rows = Array<Record<string, unknown>>;
+
+/** mysqljs's callback query as a promise, without the handle's additions. */
+function ask(db: Connection, sql: string, values?: unknown): Promise<Rows> {
+  return new Promise((resolve, reject) =>
+    db.query(sql, values, (error, rows: Rows) => (error ? reject(error) : resolve(rows))),
+  );
+}
+
+/** A plain mysqljs connection, without the handle: the control group. */
+function rawConnection(binding: Binding): Connection {
+  const { host, port, user, password, database } = binding;
+  return createConnection({ host, port, user, password, database });
+}
+
+/** Waits until the server is running `SLEEP()` on connection `id`, then kills that connection from ADMIN. */
+async function killWhileSleeping(id: number): Promise<void> {
+  const { error } = await scoped(
+    async (admin) => {
+      for (;;) {
+        const [rows] = await admin.queryAsync<Rows>("select state from information_schema.processlist where id = ?", [
+          id,
+        ]);
+        if (rows[0]?.state === "User sleep") break;
+      }
+      await admin.queryAsync(`kill ${id}`);
+    },
+    { binding: "ADMIN" },
+  );
+  if (error) throw error;
+}
+
+async function connectionId(db: MysqlConnection): Promise<number> {
+  const [rows] = await db.queryAsync<Array<{ id: number }>>("select connection_id() as id");
+  return rows[0]?.id as number;
+}
+
+function expectCode(error: unknown, code: HyperdriveErrorCode): void {
+  expect(isHyperdriveError(error), String(error)).toBe(true);
+  expect((error as { code: unknown }).code).toBe(code);
+  expect((error as Error).message).toContain(catalog[code].fix.slice(0, 40));
+}
+
+describe("mysql Connection", () => describeConformance());
+
+describe("defaults", () => {
+  it("connects on the first query, not when the handle is made, and the leak check counts that connection", async () => {
+    const { value, events } = await scoped(async (db) => {
+      const before = await connections();
+      await db.queryAsync("select 1");
+      return { before, during: await connections() };
+    });
+    expect(value).toEqual({ before: 0, during: 1 });
+    expect(lifecycle(events)).toEqual(["connect", "teardown:closed"]);
+    expect(await connections()).toBe(0);
+  });
+
+  it("never connects a handle that runs no query, and still tears it down", async () => {
+    const { value, events } = await scoped(async () => "unused");
+    expect(value).toBe("unused");
+    expect(lifecycle(events)).toEqual(["teardown:closed"]);
+  });
+
+  it("takes host, port, user, password and database from the binding", async () => {
+    const binding = bindings.HYPERDRIVE;
+    const { value } = await scoped(async (db) => {
+      const { host, port, user, password, database } = db.config;
+      return { rows: await ask(db, "select database() as db"), config: { host, port, user, password, database } };
+    });
+    const { host, port, user, password, database } = binding;
+    expect(value).toEqual({ rows: [{ db: database }], config: { host, port, user, password, database } });
+  });
+
+  it("refuses multipleStatements: true with HDK_UNSAFE_OPTION, before connecting", async () => {
+    const { error, events } = await scoped(async (db) => ask(db, "select 1; select 2"), {
+      client: { multipleStatements: true },
+    });
+    expectCode(error, "HDK_UNSAFE_OPTION");
+    expect((error as Error).message).toContain("Hyperdrive does not support multi-statement queries");
+    expect((error as Error).message).toContain('allowUnsafe: ["multipleStatements"]');
+    expect(lifecycle(events)).toEqual([]); // refused while attaching: no client, so nothing to tear down
+  });
+
+  it("refuses ssl: the Worker-to-Hyperdrive hop never uses TLS", async () => {
+    const { error } = await scoped(async (db) => ask(db, "select 1"), { client: { ssl: {} } });
+    expectCode(error, "HDK_UNSAFE_OPTION");
+  });
+});
+
+describe("the callback API, as mysqljs users write it", () => {
+  it("query(sql, values, cb), query(options, cb), query(sql, cb) and the row emitter", async () => {
+    const { value, error } = await scoped(async (db) => {
+      const positional = await ask(db, "select ? as a", [1]);
+      const withOptions = await new Promise((resolve, reject) =>
+        db.query({ sql: "select ? as a", values: [2] }, (e, rows) => (e ? reject(e) : resolve(rows))),
+      );
+      const noValues = await new Promise((resolve, reject) =>
+        db.query("select 3 as a", (e, rows) => (e ? reject(e) : resolve(rows))),
+      );
+      const emitted = await new Promise((resolve, reject) => {
+        const rows: unknown[] = [];
+        db.query("select 4 as a union all select 5")
+          .on("result", (row) => rows.push({ ...row }))
+          .on("error", reject)
+          .on("end", () => resolve(rows));
+      });
+      return { positional, withOptions, noValues, emitted };
+    });
+    expect(error).toBeUndefined();
+    expect(value).toEqual({
+      positional: [{ a: 1 }],
+      withOptions: [{ a: 2 }],
+      noValues: [{ a: 3 }],
+      emitted: [{ a: 4 }, { a: 5 }],
+    });
+  });
+
+  it("connect() is idempotent: called before, alongside and after queries, one handshake and no HANDSHAKE_TWICE", async () => {
+    const { value, error, events } = await scoped(async (db) => {
+      const calls: unknown[] = [];
+      const connected = (e: unknown) => calls.push(e ?? null);
+      db.connect(connected);
+      db.connect(connected);
+      const first = await connectionId(db);
+      db.connect(connected);
+      await db.connect();
+      const second = await connectionId(db);
+      await new Promise<void>((resolve) => db.connect(() => resolve()));
+      return { calls, same: first === second };
+    });
+    expect(error).toBeUndefined();
+    expect(value).toEqual({ calls: [null, null, null], same: true });
+    expect(lifecycle(events)).toEqual(["connect", "teardown:closed"]);
+  });
+
+  it("a handshake failure reaches connect()'s callback, its promise and the queued query alike", async () => {
+    const { value } = await scoped(
+      async (db) => {
+        db.connect(); // fire and forget, as mysqljs code does: must not become an unhandled rejection
+        const viaCallback = new Promise((resolve) => db.connect((e) => resolve(e)));
+        const viaPromise = db.connect().catch((e: unknown) => e);
+        const viaQuery = ask(db, "select 1").catch((e: unknown) => e);
+        return { callback: await viaCallback, promise: await viaPromise, query: await viaQuery };
+      },
+      { binding: "BAD_PASSWORD" },
+    );
+    expectCode(value?.callback, "HDK_CONFIG_INVALID_CREDENTIALS");
+    expectCode(value?.promise, "HDK_CONFIG_INVALID_CREDENTIALS");
+    expectCode(value?.query, "HDK_CONFIG_INVALID_CREDENTIALS");
+  });
+
+  it("end() twice: the second reports HDK_MYSQL_ENQUEUE_AFTER_QUIT when awaited, and nothing when ignored", async () => {
+    const { value, error } = await scoped(async (db) => {
+      await db.queryAsync("select 1");
+      await db.end();
+      db.end(); // ignored: must not become an unhandled rejection
+      return db.end().catch((e: unknown) => e);
+    });
+    expect(error).toBeUndefined();
+    expectCode(value, "HDK_MYSQL_ENQUEUE_AFTER_QUIT");
+  });
+});
+
+describe("promises", () => {
+  it("queryAsync() resolves [results, fields]; end() without a callback returns a promise", async () => {
+    const { value, error, events } = await scoped(async (db) => {
+      const [rows, fields] = await db.queryAsync<Rows>("select ? as a, ? as b", [1, "x"]);
+      const [ok] = await db.queryAsync<{ affectedRows: number }>("do 1");
+      const ended = db.end();
+      await ended;
+      return {
+        rows,
+        names: (fields as FieldInfo[]).map((f) => f.name),
+        ok: typeof ok.affectedRows,
+        ended: ended instanceof Promise,
+      };
+    });
+    expect(error).toBeUndefined();
+    expect(value).toEqual({ rows: [{ a: 1, b: "x" }], names: ["a", "b"], ok: "number", ended: true });
+    expect(lifecycle(events)).toEqual(["connect", "teardown:closed"]);
+  });
+
+  it("queryAsync() rejects with the database's own error unchanged (errno, sqlState)", async () => {
+    const { error } = await scoped(async (db) => db.queryAsync("select * from no_such_table"));
+    expect(isHyperdriveError(error)).toBe(false);
+    expect(error).toMatchObject({ errno: 1146, sqlState: "42S02", code: "ER_NO_SUCH_TABLE" });
+  });
+});
+
+describe("object bind values", () => {
+  const injection = { password: true };
+  const cases: Array<[string, (db: MysqlConnection) => Promise<unknown>]> = [
+    ["query(sql, [object], cb)", (db) => ask(db, "select * from t where password = ?", [injection])],
+    ["query(sql, object, cb)", (db) => ask(db, "select * from t where password = ?", injection)],
+    [
+      "query({ sql, values }, cb)",
+      (db) => new Promise((r, j) => db.query({ sql: "select ?", values: [injection] }, (e, x) => (e ? j(e) : r(x)))),
+    ],
+    ["queryAsync(sql, [object])", (db) => db.queryAsync("select * from t where password = ?", [injection])],
+    ["an array holding an object", (db) => ask(db, "select * from t where id in (?)", [[1, injection]])],
+    ["the row emitter", async (db) => db.query("select ?", [injection])],
+  ];
+
+  it.each(cases)("refuses %s with HDK_UNSAFE_OPTION before anything is sent", async (_name, run) => {
+    const { error, events } = await scoped(run);
+    expectCode(error, "HDK_UNSAFE_OPTION");
+    expect((error as Error).message).toContain('allowUnsafe: ["objectValues"]');
+    expect((error as Error).message).toContain("object injection");
+    // Refused before mysqljs's implicit connect, so no connection was ever opened.
+    expect(lifecycle(events)).toEqual(["teardown:closed"]);
+  });
+
+  it("with a custom queryFormat, checks the named values it receives", async () => {
+    const queryFormat = (sql: string, values: Record<string, unknown>) =>
+      sql.replace(/:(\w+)/g, (_m, name: string) => (name in values ? `'${String(values[name])}'` : _m));
+    const { error } = await scoped(async (db) => ask(db, "select :p", { p: injection }), { client: { queryFormat } });
+    expectCode(error, "HDK_UNSAFE_OPTION");
+    const allowed = await scoped(async (db) => ask(db, "select :p as p", { p: "fine" }), { client: { queryFormat } });
+    expect(allowed.value).toEqual([{ p: "fine" }]);
+  });
+
+  it("accepts primitives, lists for IN (?), bulk rows, Date, Buffer, null and raw()", async () => {
+    const { value, error } = await scoped(async (db) => {
+      await ask(db, "create temporary table t (a int, b varchar(10), c varbinary(8), d datetime)");
+      await ask(db, "insert into t (a, b, c, d) values ?", [
+        [
+          [1, "one", Buffer.from("x"), new Date(Date.UTC(2025, 0, 2, 3, 4, 5))],
+          [2, null, Buffer.from("y"), null],
+        ],
+      ]);
+      return ask(db, "select a, b, hex(c) as c from t where a in (?) and a < ? order by a", [[1, 2, 3], raw("10")]);
+    });
+    expect(error).toBeUndefined();
+    expect(value).toEqual([
+      { a: 1, b: "one", c: "78" },
+      { a: 2, b: null, c: "79" },
+    ]);
+  });
+
+  it("with allowUnsafe objectValues, lets `SET ?` take an object", async () => {
+    const { value, error } = await scoped(
+      async (db) => {
+        await ask(db, "create temporary table t (a int, b varchar(10))");
+        await ask(db, "insert into t set ?", { a: 7, b: "seven" });
+        return ask(db, "select a, b from t");
+      },
+      { allowUnsafe: ["objectValues"] },
+    );
+    expect(error).toBeUndefined();
+    expect(value).toEqual([{ a: 7, b: "seven" }]);
+  });
+});
+
+describe("errors from the seed's mysql table, against the real server", () => {
+  it("query after end(): HDK_MYSQL_ENQUEUE_AFTER_QUIT", async () => {
+    const { error, events } = await scoped(async (db) => {
+      await ask(db, "select 1");
+      await db.end();
+      return ask(db, "select 1");
+    });
+    expectCode(error, "HDK_MYSQL_ENQUEUE_AFTER_QUIT");
+    expect((error as Error).message).toContain("Cannot enqueue Query after invoking quit.");
+    expect(lifecycle(events).at(-1)).toBe("teardown:closed");
+  });
+
+  it("KILL while idle: reported as HDK_MYSQL_CONNECTION_LOST, never thrown; the next query is HDK_MYSQL_ENQUEUE_AFTER_FATAL", async () => {
+    const { value, error, events } = await scoped(async (db, seen) => {
+      const id = await connectionId(db);
+      await scoped(async (admin) => admin.queryAsync(`kill ${id}`), { binding: "ADMIN" });
+      const idle = await errorEvent(seen);
+      return { idle, next: await ask(db, "select 1").catch((e: unknown) => e) };
+    });
+    expect(error).toBeUndefined();
+    expect(value?.idle?.type === "error" && value.idle.error.code).toBe("HDK_MYSQL_CONNECTION_LOST");
+    expectCode(value?.next, "HDK_MYSQL_ENQUEUE_AFTER_FATAL");
+    expect(lifecycle(events).at(-1)).toBe("teardown:closed");
+  });
+
+  it("KILL during a query: HDK_MYSQL_CONNECTION_LOST (PROTOCOL_CONNECTION_LOST)", async () => {
+    const { error, events } = await scoped(async (db) => {
+      const id = await connectionId(db);
+      const busy = ask(db, "select sleep(30)");
+      busy.catch(() => {}); // it rejects while we wait for the kill; returned (and so awaited) below
+      await killWhileSleeping(id);
+      return busy;
+    });
+    expectCode(error, "HDK_MYSQL_CONNECTION_LOST");
+    expect(((error as Error).cause as { code?: unknown }).code).toBe("PROTOCOL_CONNECTION_LOST");
+    expect(lifecycle(events).at(-1)).toBe("teardown:closed");
+  });
+
+  it("database down: HDK_CONNECT_REFUSED", async () => {
+    const { error, events } = await scoped(async (db) => ask(db, "select 1"), { binding: "DOWN" });
+    expectCode(error, "HDK_CONNECT_REFUSED");
+    expect(lifecycle(events).at(-1)).toBe("teardown:closed");
+  });
+
+  it("database that never answers: HDK_TIMEOUT after connectTimeout", async () => {
+    const { error, events } = await scoped(async (db) => db.queryAsync("select 1"), {
+      binding: "HANGS",
+      client: { connectTimeout: 300 },
+    });
+    expectCode(error, "HDK_TIMEOUT");
+    expect(((error as Error).cause as { code?: unknown }).code).toBe("ETIMEDOUT");
+    expect(lifecycle(events)).toEqual(["connect", "teardown:closed"]);
+  });
+
+  it("wrong password: HDK_CONFIG_INVALID_CREDENTIALS, with no password in the error", async () => {
+    const { error, events } = await scoped(async (db) => db.queryAsync("select 1"), { binding: "BAD_PASSWORD" });
+    expectCode(error, "HDK_CONFIG_INVALID_CREDENTIALS");
+    expect(((error as Error).cause as { errno?: unknown }).errno).toBe(1045);
+    const everything = JSON.stringify([String(error), (error as Error).cause, events]);
+    expect(everything).not.toContain(bindings.BAD_PASSWORD.password);
+    expect(lifecycle(events).at(-1)).toBe("teardown:closed");
+  });
+
+  it("classify() maps the raw driver errors behind each row, HANDSHAKE_TWICE included (no handle involved)", async () => {
+    const twice = rawConnection(bindings.HYPERDRIVE);
+    await new Promise<void>((resolve, reject) => twice.connect((e) => (e ? reject(e) : resolve())));
+    const handshakeTwice = await new Promise((resolve) => twice.connect((e) => resolve(e)));
+    const afterQuit = await new Promise((resolve) => {
+      twice.end();
+      twice.query("select 1", (e) => resolve(e));
+    });
+
+    const killed = rawConnection(bindings.HYPERDRIVE);
+    killed.on("error", () => {}); // the raw driver emits the idle failure here
+    const [row] = await ask(killed, "select connection_id() as id");
+    const busy = ask(killed, "select sleep(30)").catch((e: unknown) => e);
+    await killWhileSleeping(row?.id as number);
+    const lost = await busy;
+    const afterFatal = await ask(killed, "select 1").catch((e: unknown) => e);
+
+    expect([handshakeTwice, afterQuit, lost, afterFatal].map((e) => (e as { code?: unknown }).code)).toEqual([
+      "PROTOCOL_ENQUEUE_HANDSHAKE_TWICE",
+      "PROTOCOL_ENQUEUE_AFTER_QUIT",
+      "PROTOCOL_CONNECTION_LOST",
+      "PROTOCOL_ENQUEUE_AFTER_FATAL_ERROR",
+    ]);
+    expect([handshakeTwice, afterQuit, lost, afterFatal].map((e) => (classify(e) as { code?: unknown }).code)).toEqual([
+      "HDK_MYSQL_HANDSHAKE_TWICE",
+      "HDK_MYSQL_ENQUEUE_AFTER_QUIT",
+      "HDK_MYSQL_CONNECTION_LOST",
+      "HDK_MYSQL_ENQUEUE_AFTER_FATAL",
+    ]);
+  });
+});

@@ -1,0 +1,385 @@
+import { Socket } from "node:net";
+import {
+  type Adapter,
+  type AdapterContext,
+  type AttachOptions,
+  createWithHyperdrive,
+  type ExecutionContextLike,
+  HyperdriveError,
+  type OpenedClient,
+  type RequestScope,
+  refuseUnsafe,
+  reportIdleError,
+  type WithHyperdriveOptions,
+} from "@hyperdrive-kit/core";
+import * as mysql2 from "mysql2";
+import {
+  type ConnectionOptions,
+  type Connection as CoreConnection,
+  createConnection,
+  createPool,
+  type PoolOptions,
+} from "mysql2";
+import type { Connection, Pool } from "mysql2/promise";
+import { bindValuesOf, findUnsafeBindValue } from "./bind-values.ts";
+
+/** Fields that come from the Hyperdrive binding (or this adapter) and cannot be overridden. */
+type BindingFields = "host" | "port" | "user" | "password" | "database" | "uri" | "socketPath" | "stream";
+
+export interface Mysql2ConnectionOptions extends AttachOptions {
+  /** Passed to mysql2's `createConnection()` after the binding's fields and `disableEval: true`. */
+  client?: Omit<ConnectionOptions, BindingFields>;
+  pool?: false;
+}
+
+export interface Mysql2PoolOptions extends AttachOptions {
+  /** A per-request pool for parallel queries; `connectionLimit` defaults to 5 (Workers allow 6 per request). */
+  pool: true;
+  /** Passed to mysql2's `createPool()` after the binding's fields and `disableEval: true`. */
+  client?: Omit<PoolOptions, BindingFields>;
+}
+
+export type Mysql2Options = Mysql2ConnectionOptions | Mysql2PoolOptions;
+
+/** Workers allow six simultaneous outgoing connections per request. */
+export const MAX_CONNECTIONS = 6;
+export const DEFAULT_CONNECTION_LIMIT = 5;
+/** mysql2's own default, applied here from the first command instead of from construction. */
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+
+type Callback = (error: unknown, ...rest: unknown[]) => void;
+/** mysql2 exports it but does not type it: builds a Query command without sending it. */
+const createQuery = (mysql2 as unknown as { createQuery: (...args: unknown[]) => unknown }).createQuery;
+type Method = (...args: unknown[]) => unknown;
+/** The core (callback) connection's methods this adapter replaces on the instance, never on the prototype. */
+interface Patchable {
+  query: Method;
+  execute: Method;
+  prepare: Method;
+  addCommand: Method;
+  connect: Method;
+  end: Method;
+  /** A connection's ConnectionConfig, or a pool's PoolConfig (which holds one as `connectionConfig`). */
+  config: { namedPlaceholders?: boolean; connectionConfig?: unknown };
+}
+
+function refuseUnsafeConfig(context: AdapterContext, client: ConnectionOptions & PoolOptions): void {
+  if (client.disableEval === false) {
+    refuseUnsafe(
+      context,
+      "mysql2",
+      "disableEval",
+      "`disableEval: false` was passed; mysql2 would compile row parsers with `new Function()`, which Workers refuse.",
+      "HDK_EVAL_DISALLOWED",
+    );
+  }
+  if (client.multipleStatements) {
+    refuseUnsafe(
+      context,
+      "mysql2",
+      "multipleStatements",
+      "`multipleStatements: true` was passed, but Hyperdrive does not support multi-statement queries (nor `USE`); send one statement per `query()`. It also turns any SQL injection into arbitrary statements.",
+    );
+  }
+  if (client.ssl) {
+    refuseUnsafe(
+      context,
+      "mysql2",
+      "ssl",
+      "`ssl` is set, but the Worker-to-Hyperdrive connection never uses TLS (Hyperdrive encrypts the hop to your database itself).",
+    );
+  }
+  if (client.connectionLimit !== undefined && client.connectionLimit > MAX_CONNECTIONS) {
+    refuseUnsafe(
+      context,
+      "mysql2",
+      "connectionLimit",
+      `\`connectionLimit: ${client.connectionLimit}\` is above the Workers limit of ${MAX_CONNECTIONS} simultaneous connections per request; use ${DEFAULT_CONNECTION_LIMIT}.`,
+    );
+  }
+}
+
+function bindingConfig(context: AdapterContext) {
+  const { binding } = context;
+  return {
+    host: binding.host,
+    port: binding.port,
+    user: binding.user,
+    password: binding.password,
+    database: binding.database,
+  };
+}
+
+/**
+ * Makes one core connection safe for Hyperdrive, on the instance: `execute()` becomes a client-side bound `query()`
+ * (Hyperdrive answers COM_STMT_PREPARE with an error), `prepare()` fails before sending, and object bind values
+ * are refused. Patching the core connection (not the promise wrapper) covers every path: the promise API, the
+ * callback API behind `db.connection`, pool queries, and ORMs built on any of them.
+ */
+function makeHyperdriveSafe(context: AdapterContext, connection: CoreConnection): void {
+  const c = connection as unknown as Patchable;
+  const query = c.query;
+  c.query = function (this: unknown, ...args: unknown[]) {
+    const refusal = objectValuesRefusal(context, args, c.config.namedPlaceholders === true);
+    return refusal === undefined ? query.apply(this, args) : refuse(refusal, args, c.config);
+  };
+  c.execute = function (this: unknown, ...args: unknown[]) {
+    const { values, named } = bindValuesOf(args, c.config.namedPlaceholders === true);
+    // Keep execute()'s own argument check: query() would silently send undefined as NULL.
+    if (!named && Array.isArray(values) && values.includes(undefined)) {
+      throw new TypeError("Bind parameters must not contain undefined. To pass SQL NULL specify JS null");
+    }
+    return c.query.apply(this, args);
+  };
+  c.prepare = (_options: unknown, callback?: unknown) => {
+    const error = new HyperdriveError("HDK_HYPERDRIVE_MYSQL_PREPARE_UNSUPPORTED", {
+      driver: "mysql2",
+      context: "`prepare()` was called; nothing was sent. `execute()` works: it sends a client-side bound `query()`.",
+    });
+    if (typeof callback !== "function") throw error;
+    queueMicrotask(() => (callback as Callback)(error));
+    return undefined;
+  };
+}
+
+/**
+ * The error that refuses object bind values in a query call's `args`, unless they are all safe or the user allowed
+ * them. `namedByDefault`: the connection's `namedPlaceholders` (or custom `queryFormat`), which a call may override.
+ */
+function objectValuesRefusal(context: AdapterContext, args: readonly unknown[], namedByDefault: boolean): unknown {
+  if (context.allowUnsafe.has("objectValues")) return undefined;
+  const { values, named } = bindValuesOf(args, namedByDefault);
+  const where = findUnsafeBindValue(values, named);
+  if (where === undefined) return undefined;
+  try {
+    refuseUnsafe(
+      context,
+      "mysql2",
+      "objectValues",
+      `Bind value ${where} is a plain object (or Map); nothing was sent. mysql drivers expand objects into \`key\` = value lists, so an object from a request body can rewrite the WHERE clause (object injection). Bind primitives, arrays of primitives, Date or Buffer, or JSON.stringify() the object.`,
+    );
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}
+
+/**
+ * Reports a refusal where mysql2 reports errors: to the callback when there is one (later, as the driver does),
+ * with an unsent Query in its place; else as a throw (the promise API turns that into a rejection).
+ */
+function refuse(error: unknown, args: readonly unknown[], config: unknown): unknown {
+  const callback = args[args.length - 1];
+  if (typeof callback !== "function") throw error;
+  const [first, second] = args;
+  const unsent = createQuery(first, typeof second === "function" ? undefined : second, undefined, config);
+  queueMicrotask(() => (callback as Callback)(error));
+  return unsent;
+}
+
+/**
+ * A `net.Socket` that connects on the connection's first command, so building the handle does no I/O. The server
+ * speaks first in MySQL, so mysql2 sends nothing before that; its connect timeout is armed here instead of at
+ * construction, where it would fire for a handle that is simply not used for 10 s.
+ *
+ * workerd's `node:net`, not core's `createWorkerSocket`: mysqljs can only use `node:net`, and core's socket, given
+ * to mysql2, hangs the isolate when mysql2 destroys it from a 'data' handler (after a parse error) and leaves
+ * unhandled rejections after a client-side close. `node:net` leaves one only when destroyed during a read, which
+ * this adapter never does: on timeout it fails the connection and mysql2 ends the socket.
+ */
+function lazySocket(context: AdapterContext, connectTimeoutMs: number) {
+  const { binding, scope } = context;
+  const socket = new Socket();
+  let started: number | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let reported = false;
+  let socketError: unknown;
+  let isClosed = false;
+  const closed = new Promise<void>((resolve) =>
+    socket.once("close", () => {
+      isClosed = true;
+      resolve();
+    }),
+  );
+  const connected = (error?: unknown) => {
+    clearTimeout(timer);
+    if (reported || started === undefined) return;
+    reported = true;
+    scope.emit({ type: "connect", driver: "mysql2", durationMs: performance.now() - started, error });
+  };
+  socket.on("error", (error) => {
+    socketError ??= error;
+  });
+  socket.once("close", () =>
+    connected(socketError ?? new Error("The connection closed before the handshake completed.")),
+  );
+  return {
+    socket,
+    closed,
+    get started() {
+      return started !== undefined;
+    },
+    get isClosed() {
+      return isClosed;
+    },
+    onHandshake: () => connected(),
+    start() {
+      if (started !== undefined) return;
+      started = performance.now();
+      socket.connect({ host: binding.host, port: binding.port });
+      socket.setNoDelay(true);
+      if (connectTimeoutMs > 0) {
+        timer = setTimeout(() => {
+          // What mysql2 itself raises (→ HDK_TIMEOUT). As a socket error it fails the queued commands, and mysql2
+          // then ends the socket (destroying it here would leave an unhandled rejection in workerd).
+          const error = Object.assign(new Error("connect ETIMEDOUT"), { code: "ETIMEDOUT", syscall: "connect" });
+          socket.emit("error", error);
+        }, connectTimeoutMs);
+      }
+    },
+  };
+}
+
+/** One mysql2 promise `Connection` per request, connected on first use. */
+export const mysql2ConnectionAdapter: Adapter<Connection, Mysql2ConnectionOptions> = {
+  driver: "mysql2",
+  open(context, options): OpenedClient<Connection> {
+    const client = options.client ?? {};
+    refuseUnsafeConfig(context, client);
+    const lazy = lazySocket(context, client.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT_MS);
+    const core = createConnection({
+      ...client,
+      ...bindingConfig(context),
+      disableEval: client.disableEval ?? true,
+      connectTimeout: 0, // armed by lazySocket on first use
+      stream: () => lazy.socket,
+    });
+    // An idle connection's failure (server restart, KILL) is emitted as 'error'; unhandled, it would throw.
+    core.on("error", (error) => reportIdleError(context, "mysql2", error));
+    core.once("connect", lazy.onHandshake);
+    const c = core as unknown as Patchable;
+    const { addCommand, connect, end } = c;
+    // Every command (query, ping, transaction, quit…) goes through addCommand: the one place to start connecting.
+    c.addCommand = function (this: unknown, command: unknown) {
+      lazy.start();
+      return addCommand.call(this, command);
+    };
+    c.connect = function (this: unknown, ...args: unknown[]) {
+      lazy.start();
+      return connect.apply(this, args);
+    };
+    c.end = function (this: unknown, callback?: unknown) {
+      if (lazy.started) return end.call(this, callback);
+      // Never connected: connecting only to say goodbye would be wasted I/O.
+      core.destroy();
+      if (typeof callback === "function") queueMicrotask(() => (callback as Callback)(undefined));
+      return undefined;
+    };
+    makeHyperdriveSafe(context, core);
+    return {
+      client: core.promise(),
+      queryMethods: [
+        "query",
+        "execute",
+        "prepare",
+        "beginTransaction",
+        "commit",
+        "rollback",
+        "ping",
+        "changeUser",
+        "connect",
+        "reset",
+      ],
+      close: async () => {
+        if (!lazy.started || lazy.isClosed) {
+          core.destroy();
+          return;
+        }
+        // COM_QUIT, and the server closes the socket. end()'s callback is not enough: after a failed handshake
+        // mysql2 queues the Quit behind a command that never finishes, but the socket does close.
+        c.end(() => {});
+        await lazy.closed;
+      },
+    };
+  },
+};
+
+/** A mysql2 promise `Pool` per request (`connectionLimit: 5`) for queries that run in parallel. */
+export const mysql2PoolAdapter: Adapter<Pool, Mysql2PoolOptions> = {
+  driver: "mysql2",
+  open(context, options): OpenedClient<Pool> {
+    const client = options.client ?? {};
+    refuseUnsafeConfig(context, client);
+    const { binding } = context;
+    const sockets = new Set<Socket>();
+    const pool = createPool({
+      connectionLimit: DEFAULT_CONNECTION_LIMIT,
+      ...client,
+      ...bindingConfig(context),
+      disableEval: client.disableEval ?? true,
+      // The pool opens connections on demand (never in createPool), so an eager socket is fine here.
+      stream: () => {
+        const socket = new Socket();
+        sockets.add(socket);
+        socket.once("close", () => sockets.delete(socket));
+        socket.connect({ host: binding.host, port: binding.port });
+        socket.setNoDelay(true);
+        return socket;
+      },
+    });
+    pool.on("connection", (connection) => {
+      connection.on("error", (error) => reportIdleError(context, "mysql2", error));
+      makeHyperdriveSafe(context, connection);
+    });
+    // Pool-level query()/execute() must refuse before a connection is even taken.
+    const p = pool as unknown as Patchable;
+    const { query, execute } = p;
+    const named = client.namedPlaceholders === true;
+    p.query = function (this: unknown, ...args: unknown[]) {
+      const refusal = objectValuesRefusal(context, args, named);
+      return refusal === undefined ? query.apply(this, args) : refuse(refusal, args, p.config.connectionConfig);
+    };
+    p.execute = function (this: unknown, ...args: unknown[]) {
+      const refusal = objectValuesRefusal(context, args, named);
+      return refusal === undefined ? execute.apply(this, args) : refuse(refusal, args, p.config.connectionConfig);
+    };
+    return {
+      client: pool.promise(),
+      queryMethods: ["query", "execute", "getConnection"],
+      close: async () => {
+        await new Promise<void>((resolve) => pool.end(() => resolve()));
+        await Promise.all([...sockets].map((socket) => new Promise((resolve) => socket.once("close", resolve))));
+      },
+    };
+  },
+};
+
+const withConnection = createWithHyperdrive(mysql2ConnectionAdapter);
+const withPool = createWithHyperdrive(mysql2PoolAdapter);
+
+/**
+ * Runs `fn` with a request-scoped mysql2 promise `Connection` (or, with `{ pool: true }`, a `Pool` of up to 5
+ * connections) on the Hyperdrive binding, and closes it through `ctx.waitUntil` once the work has settled.
+ */
+export function withHyperdrive<Result>(
+  env: unknown,
+  ctx: ExecutionContextLike,
+  fn: (db: Connection, scope: RequestScope) => Result | Promise<Result>,
+  options?: WithHyperdriveOptions<Mysql2ConnectionOptions>,
+): Promise<Result>;
+export function withHyperdrive<Result>(
+  env: unknown,
+  ctx: ExecutionContextLike,
+  fn: (db: Pool, scope: RequestScope) => Result | Promise<Result>,
+  options: WithHyperdriveOptions<Mysql2PoolOptions>,
+): Promise<Result>;
+export function withHyperdrive<Result>(
+  env: unknown,
+  ctx: ExecutionContextLike,
+  fn: (db: never, scope: RequestScope) => Result | Promise<Result>,
+  options?: WithHyperdriveOptions<Mysql2Options>,
+): Promise<Result> {
+  return options?.pool === true
+    ? withPool(env, ctx, fn as (db: Pool, scope: RequestScope) => Result | Promise<Result>, options)
+    : withConnection(env, ctx, fn as (db: Connection, scope: RequestScope) => Result | Promise<Result>, options);
+}
