@@ -2,7 +2,9 @@ import {
   type Adapter,
   type AdapterContext,
   type AttachOptions,
+  bindValuesOf,
   createWithHyperdrive,
+  findUnsafeBindValue,
   isHyperdriveError,
   type OpenedClient,
   refuseUnsafe,
@@ -12,7 +14,6 @@ import {
 } from "@hyperdrive-kit/core";
 import * as mysql from "mysql";
 import { type Connection, type ConnectionConfig, createConnection, type FieldInfo, type QueryOptions } from "mysql";
-import { bindValuesOf, findUnsafeBindValue } from "./bind-values.ts";
 
 /** Fields that come from the Hyperdrive binding and cannot be overridden. */
 type BindingFields = "host" | "port" | "user" | "password" | "database" | "socketPath";

@@ -3,8 +3,10 @@ import {
   type Adapter,
   type AdapterContext,
   type AttachOptions,
+  bindValuesOf,
   createWithHyperdrive,
   type ExecutionContextLike,
+  findUnsafeBindValue,
   HyperdriveError,
   type OpenedClient,
   type RequestScope,
@@ -21,7 +23,6 @@ import {
   type PoolOptions,
 } from "mysql2";
 import type { Connection, Pool } from "mysql2/promise";
-import { bindValuesOf, findUnsafeBindValue } from "./bind-values.ts";
 
 /** Fields that come from the Hyperdrive binding (or this adapter) and cannot be overridden. */
 type BindingFields = "host" | "port" | "user" | "password" | "database" | "uri" | "socketPath" | "stream";

@@ -4,7 +4,7 @@
  * `WHERE password = ?` with `{ password: true }` from a JSON body becomes `` WHERE password = `password` = true ``
  * (sidorares/node-mysql2#1914). Request bodies can only produce plain objects and arrays, so those are what is
  * refused; class instances (Date, Buffer, typed arrays) and values made in code (`raw()`'s `toSqlString`,
- * sql-escaper's `expand()` mark) are not. Shared by the mysql2 and mysql adapters (a candidate for core).
+ * sql-escaper's `expand()` mark) are not. Shared by the mysql2 and mysql adapters.
  */
 
 /** sql-escaper's mark for a value passed through `expand()` on purpose (a symbol: JSON cannot produce it). */
