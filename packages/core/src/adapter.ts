@@ -1,8 +1,9 @@
 import { type BindingOption, type HyperdriveBinding, resolveBinding } from "./binding.ts";
 import type { DriverName, HyperdriveErrorCode } from "./catalog.ts";
-import { toHyperdriveError } from "./classify.ts";
+import { classify, toHyperdriveError } from "./classify.ts";
 import { HyperdriveError, isHyperdriveError } from "./errors.ts";
 import { guard } from "./guard.ts";
+import { DEFAULT_CONNECT_TIMEOUT_MS, timeoutOption } from "./options.ts";
 import type { RequestScope } from "./scope.ts";
 
 /** What an adapter gets to build one request's client. */
@@ -12,6 +13,8 @@ export interface AdapterContext {
   readonly bindingName: string;
   /** Options the user explicitly allowed despite the risk (see `HDK_UNSAFE_OPTION`). */
   readonly allowUnsafe: ReadonlySet<string>;
+  /** Bound on opening a connection (TCP and handshake), for the driver's own connect timeout option. */
+  readonly connectTimeoutMs: number;
 }
 
 /** One request's client as an adapter built it. */
@@ -41,6 +44,12 @@ export interface AttachOptions {
   binding?: BindingOption;
   /** Risky options to allow anyway, by name (e.g. `["prepare"]` for Postgres.js `prepare: false`). */
   allowUnsafe?: readonly string[];
+  /**
+   * Bound on opening a connection, in milliseconds: a database (or network path) that accepts and never answers
+   * fails with `HDK_TIMEOUT` after this long instead of hanging the request. Default 10000. A driver-specific
+   * option (`connectionTimeoutMillis`, `connect_timeout`, `connectTimeout`) in `client` takes precedence.
+   */
+  connectTimeoutMs?: number;
 }
 
 /**
@@ -55,8 +64,9 @@ export function attach<Client extends object, Options extends AttachOptions>(
 ): Client {
   scope.assertUsable(adapter.driver);
   const { name, binding } = resolveBinding(env, options.binding);
+  const connectTimeoutMs = timeoutOption("connectTimeoutMs", options.connectTimeoutMs, DEFAULT_CONNECT_TIMEOUT_MS);
   const opened = adapter.open(
-    { scope, binding, bindingName: name, allowUnsafe: new Set(options.allowUnsafe ?? []) },
+    { scope, binding, bindingName: name, allowUnsafe: new Set(options.allowUnsafe ?? []), connectTimeoutMs },
     options,
   );
   scope.onTeardown(adapter.driver, opened.close);
@@ -95,6 +105,30 @@ export function reportIdleError(context: AdapterContext, driver: DriverName, err
     context: "The connection failed while idle.",
   });
   if (isHyperdriveError(mapped)) context.scope.emit({ type: "error", driver, error: mapped });
+}
+
+/** Catalogue codes for a connection dropped mid-life, whose fix (do not reuse clients) is wrong at connect time. */
+const DROPPED = new Set<string>([
+  "HDK_PG_CONNECTION_TERMINATED_UNEXPECTEDLY",
+  "HDK_POSTGRES_CONNECTION_CLOSED",
+  "HDK_MYSQL_CONNECTION_LOST",
+]);
+
+/**
+ * The error a failed connect should surface. A connection closed before the handshake completed is a database
+ * that is down or refused the login (locally, wrangler's Hyperdrive proxy closes the connection when its own
+ * login fails), not a client reused across requests: report it as `HDK_CONNECT_REFUSED`. Other errors pass.
+ */
+export function connectFailure(context: AdapterContext, driver: DriverName, error: unknown): unknown {
+  const classified = classify(error);
+  if (classified.type !== "catalog" || !DROPPED.has(classified.code)) return error;
+  return new HyperdriveError("HDK_CONNECT_REFUSED", {
+    driver,
+    cause: error,
+    secrets: secretsOf(context.binding),
+    context:
+      "The connection closed before the handshake completed: the database is down, or refused the user, password or database name.",
+  });
 }
 
 /** What must never appear in a message, log or serialized error. */

@@ -439,6 +439,15 @@ export const catalog = {
     docs: `${README}`,
     retryable: false,
   },
+  HDK_INVALID_OPTION: {
+    category: "usage",
+    message: "Invalid option",
+    details:
+      "An option of `withHyperdrive` has a value it cannot use (for example a timeout that is not a positive number).",
+    fix: "Pass a value of the documented type and range; the message names the option and what it got.",
+    docs: `${README}#options`,
+    retryable: false,
+  },
   HDK_TEARDOWN_TIMEOUT: {
     category: "lifecycle",
     message: "Teardown timed out",

@@ -39,7 +39,13 @@ const rules: ReadonlyArray<readonly [HyperdriveErrorCode, (f: Fields) => boolean
   ["HDK_HYPERDRIVE_MYSQL_PREPARE_UNSUPPORTED", (f) => has(f, "COM_STMT_PREPARE")],
   ["HDK_HYPERDRIVE_POOL_EXHAUSTED", (f) => has(f, "Failed to acquire a connection from the pool")],
   ["HDK_HYPERDRIVE_ORIGIN_REFUSED", (f) => has(f, "Server connection attempt failed: connection_refused")],
-  ["HDK_HYPERDRIVE_INTERNAL", (f) => f.code === "58000" && /^Internal error\.?$/.test(f.message.trim())],
+  // PostgreSQL wraps it in SQLSTATE 58000; MySQL sends it as a generic server error (1105, HY000).
+  [
+    "HDK_HYPERDRIVE_INTERNAL",
+    (f) =>
+      /^Internal error\.?$/.test(f.message.trim()) &&
+      (f.code === "58000" || f.sqlState === "58000" || f.errno === 1105),
+  ],
   ["HDK_HYPERDRIVE_ERROR", (f) => f.code === "58000" || f.sqlState === "58000"],
 
   // Configuration errors, as the Cloudflare API and wrangler report them.
@@ -66,7 +72,8 @@ const rules: ReadonlyArray<readonly [HyperdriveErrorCode, (f: Fields) => boolean
 
   // node-postgres.
   ["HDK_PG_CONNECTION_TERMINATED_UNEXPECTEDLY", (f) => has(f, "Connection terminated unexpectedly")],
-  ["HDK_PG_CONNECTION_TERMINATED", (f) => /^Connection terminated( due to connection timeout)?$/.test(f.message)],
+  // pg's "Connection terminated due to connection timeout" is a timeout (HDK_TIMEOUT, below), not this row.
+  ["HDK_PG_CONNECTION_TERMINATED", (f) => f.message === "Connection terminated"],
   ["HDK_PG_CLIENT_BROKEN", (f) => has(f, "Client has encountered a connection error and is not queryable")],
   ["HDK_PG_CLIENT_CLOSED", (f) => has(f, "Client was closed and is not queryable")],
   ["HDK_PG_POOL_ENDED", (f) => has(f, "Cannot use a pool after calling end on the pool")],
@@ -102,7 +109,7 @@ const faultRules: ReadonlyArray<readonly [HyperdriveErrorCode, (f: Fields) => bo
       f.code === "ECONNREFUSED" ||
       f.code === "ECONNRESET" ||
       f.code === "EPIPE" ||
-      /Network connection lost|connection refused|cannot connect to the specified address|socket has been closed|Stream was cancelled/i.test(
+      /Network connection lost|connection refused|connection attempt failed|cannot connect to the specified address|socket has been closed|Stream was cancelled/i.test(
         f.message,
       ),
   ],

@@ -1,5 +1,5 @@
 export type { Adapter, AdapterContext, AttachOptions, OpenedClient } from "./adapter.ts";
-export { attach, refuseUnsafe, reportIdleError, secretsOf } from "./adapter.ts";
+export { attach, connectFailure, refuseUnsafe, reportIdleError, secretsOf } from "./adapter.ts";
 export { bindValuesOf, findUnsafeBindValue } from "./bind-values.ts";
 export type { BindingOption, HyperdriveBinding, ResolvedBinding } from "./binding.ts";
 export { DEFAULT_BINDING, hyperdriveBindingNames, isHyperdriveBinding, resolveBinding } from "./binding.ts";
@@ -12,6 +12,7 @@ export { HyperdriveError, isHyperdriveError } from "./errors.ts";
 export type { EventHook, HyperdriveEvent } from "./events.ts";
 export type { GuardOptions } from "./guard.ts";
 export { guard } from "./guard.ts";
+export { DEFAULT_CONNECT_TIMEOUT_MS, timeoutOption } from "./options.ts";
 export { leaks, REDACTED, redact } from "./redact.ts";
 export type { ExecutionContextLike, ScopeOptions, ScopeState, TeardownPolicy } from "./scope.ts";
 export { currentScope, DEFAULT_TEARDOWN_TIMEOUT_MS, isGlobalScope, openScope, RequestScope } from "./scope.ts";

@@ -18,7 +18,8 @@ export interface WorkerSocket extends EventEmitter {
   connect(port: number, host: string): this;
   write(data: Uint8Array | string, encodingOrCallback?: unknown, callback?: (error?: unknown) => void): boolean;
   end(data?: Uint8Array | string, encodingOrCallback?: unknown, callback?: () => void): this;
-  destroy(): this;
+  /** Closes at once; with an error, emits it first, as Node's `socket.destroy(error)` does. */
+  destroy(error?: unknown): this;
   setNoDelay(): this;
   setKeepAlive(): this;
   ref(): this;
@@ -38,6 +39,7 @@ export function createWorkerSocket(onOrphanError: (error: unknown) => void): Wor
   let writer: WritableStreamDefaultWriter<Uint8Array> | undefined;
   let readyState: "opening" | "open" | "closed" = "opening";
   let ending = false;
+  let received = 0;
   // Writes issued before `cloudflare:sockets` has loaded.
   const queued: Array<() => void> = [];
   let markClosed!: () => void;
@@ -64,6 +66,13 @@ export function createWorkerSocket(onOrphanError: (error: unknown) => void): Wor
     if (readyState === "closed") return;
     if (!ending) emitSafely("error", error);
     close();
+  };
+  // The server always answers a connection before closing it (PostgreSQL: authentication or an error; MySQL: its
+  // greeting). Closed before a single byte, the connection never reached a database: locally, wrangler's
+  // Hyperdrive proxy accepts and then closes when the database is down.
+  const closedByServer = () => {
+    if (received > 0 || ending) return close();
+    fail(new Error("The server closed the connection before answering: connection attempt failed."));
   };
   const closeNow = () => {
     ending = true;
@@ -111,16 +120,22 @@ export function createWorkerSocket(onOrphanError: (error: unknown) => void): Wor
           readyState = "open";
           emitSafely("connect");
         }, fail);
-        // A native pipe, not a reader loop: no JS read is left pending to be rejected on close.
+        const opened = raw.opened;
+        // A native pipe, not a reader loop: no JS read is left pending to be rejected on close. preventAbort: a
+        // reset must not abort our sink, whose rejected abort workerd would report as unhandled.
         raw.readable
           .pipeTo(
             new WritableStream<Uint8Array>({
               write(chunk) {
+                received += chunk.byteLength;
                 emitSafely("data", Buffer.from(chunk));
               },
             }),
+            { preventAbort: true },
           )
-          .then(close, fail);
+          // A refused connection also ends the readable, sometimes before `opened` rejects: report the refusal,
+          // not a clean end, or drivers say "terminated unexpectedly" about a database that is down.
+          .then(() => opened.then(closedByServer, fail), fail);
         for (const write of queued.splice(0)) write();
       }, fail);
       return socket;
@@ -141,7 +156,9 @@ export function createWorkerSocket(onOrphanError: (error: unknown) => void): Wor
       if (done) void whenClosed.then(done);
       return socket;
     },
-    destroy() {
+    destroy(error?: unknown) {
+      // pg's connect timeout destroys with an error: it must reach the driver, or it reports a plain hang-up.
+      if (error !== undefined && readyState !== "closed" && !ending) emitSafely("error", error);
       closeNow();
       return socket;
     },

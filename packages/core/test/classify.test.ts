@@ -23,6 +23,7 @@ const seedRows: Array<[HyperdriveErrorCode, unknown]> = [
     error("Failed to connect to the provided database: TLS handshake failed: cert validation failed."),
   ],
   ["HDK_HYPERDRIVE_INTERNAL", error("Internal error.", { code: "58000", severity: "ERROR" })],
+  ["HDK_HYPERDRIVE_INTERNAL", error("Internal error.", { errno: 1105, sqlState: "HY000" })],
   ["HDK_HYPERDRIVE_POOL_EXHAUSTED", error("Failed to acquire a connection from the pool.", { code: "58000" })],
   ["HDK_HYPERDRIVE_ORIGIN_REFUSED", error("Server connection attempt failed: connection_refused", { code: "58000" })],
   [
@@ -129,6 +130,8 @@ describe("classify", () => {
       code: "HDK_CONNECT_REFUSED",
     });
     expect(classify(error("Network connection lost."))).toMatchObject({ code: "HDK_CONNECT_REFUSED" });
+    // pg's own connect timeout is a timeout, not the seed's "Connection terminated" (an ended client).
+    expect(classify(error("Connection terminated due to connection timeout"))).toMatchObject({ code: "HDK_TIMEOUT" });
   });
 
   it("reports unknown errors as unknown", () => {

@@ -23,6 +23,15 @@ const codeOf = (scope: RequestScope) => {
 };
 
 describe("RequestScope", () => {
+  it.each([0, -1, Number.NaN, Number.POSITIVE_INFINITY, "5000"])(
+    "refuses teardownTimeoutMs %s with HDK_INVALID_OPTION",
+    (value) => {
+      expect(() => scopeWith({ teardownTimeoutMs: value as number })).toThrow(
+        expect.objectContaining({ code: "HDK_INVALID_OPTION", message: expect.stringContaining("teardownTimeoutMs") }),
+      );
+    },
+  );
+
   it("is usable inside run, and nowhere else", () => {
     const { scope } = scopeWith();
     expect(scope.run(() => codeOf(scope))).toBeUndefined();

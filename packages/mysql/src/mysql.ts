@@ -39,9 +39,6 @@ export interface MysqlPromises {
 /** The handle: mysqljs's own `Connection` (callbacks and streaming unchanged) plus {@link MysqlPromises}. */
 export type MysqlConnection = MysqlPromises & Connection;
 
-/** mysqljs's own default for `connectTimeout`. */
-const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
-
 type Callback = (error: unknown, ...rest: unknown[]) => void;
 /** mysqljs exports it but its types do not: builds a Query without enqueuing it. */
 const createQuery = (mysql as unknown as { createQuery: (...args: unknown[]) => unknown }).createQuery;
@@ -171,7 +168,7 @@ export const mysqlAdapter: Adapter<MysqlConnection, MysqlOptions> = {
       if (connecting) return connecting;
       const started = performance.now();
       connecting = new Promise<void>((resolve, reject) => {
-        const timeoutMs = client.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT_MS;
+        const timeoutMs = client.connectTimeout ?? context.connectTimeoutMs;
         const timer =
           timeoutMs > 0
             ? setTimeout(() => {

@@ -1,4 +1,5 @@
 import { catalog, classify, type HyperdriveErrorCode, isHyperdriveError } from "@hyperdrive-kit/core";
+import { describeFaults } from "@hyperdrive-kit/testing/faults";
 import { describeConformance } from "@hyperdrive-kit/testing/suite";
 import { type Connection, createConnection, type FieldInfo, raw } from "mysql";
 import { describe, expect, it } from "vitest";
@@ -49,6 +50,14 @@ function expectCode(error: unknown, code: HyperdriveErrorCode): void {
 }
 
 describe("mysql Connection", () => describeConformance());
+
+describe("mysql Connection under real faults", () =>
+  describeFaults({
+    killedMidQuery: ["HDK_MYSQL_CONNECTION_LOST"],
+    stoppedMidQuery: ["HDK_MYSQL_CONNECTION_LOST"],
+    reset: ["HDK_CONNECT_REFUSED"],
+    refused: ["HDK_CONNECT_REFUSED"],
+  }));
 
 describe("defaults", () => {
   it("connects on the first query, not when the handle is made, and the leak check counts that connection", async () => {

@@ -45,8 +45,6 @@ export type Mysql2Options = Mysql2ConnectionOptions | Mysql2PoolOptions;
 /** Workers allow six simultaneous outgoing connections per request. */
 export const MAX_CONNECTIONS = 6;
 export const DEFAULT_CONNECTION_LIMIT = 5;
-/** mysql2's own default, applied here from the first command instead of from construction. */
-const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
 type Callback = (error: unknown, ...rest: unknown[]) => void;
 /** mysql2 exports it but does not type it: builds a Query command without sending it. */
@@ -247,7 +245,7 @@ export const mysql2ConnectionAdapter: Adapter<Connection, Mysql2ConnectionOption
   open(context, options): OpenedClient<Connection> {
     const client = options.client ?? {};
     refuseUnsafeConfig(context, client);
-    const lazy = lazySocket(context, client.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT_MS);
+    const lazy = lazySocket(context, client.connectTimeout ?? context.connectTimeoutMs);
     const core = createConnection({
       ...client,
       ...bindingConfig(context),

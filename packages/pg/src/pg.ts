@@ -3,6 +3,7 @@ import {
   type Adapter,
   type AdapterContext,
   type AttachOptions,
+  connectFailure,
   createWithHyperdrive,
   type ExecutionContextLike,
   type OpenedClient,
@@ -64,6 +65,8 @@ export const pgClientAdapter: Adapter<Client, PgClientOptions> = {
     const sockets = socketPool((error) => reportIdleError(context, "pg", error));
     const client = new Client({
       ...options.client,
+      // pg's own default is no timeout: a database that never answers would hang the request.
+      connectionTimeoutMillis: options.client?.connectionTimeoutMillis ?? context.connectTimeoutMs,
       connectionString: binding.connectionString,
       stream: () => sockets.create() as unknown as Socket,
     });
@@ -72,7 +75,11 @@ export const pgClientAdapter: Adapter<Client, PgClientOptions> = {
     let connecting: Promise<void> | undefined;
     const connect = (): Promise<void> => {
       connecting ??= timed(scope, async () => {
-        await client.connect();
+        try {
+          await client.connect();
+        } catch (error) {
+          throw connectFailure(context, "pg", error);
+        }
       });
       return connecting;
     };
@@ -90,9 +97,28 @@ export const pgClientAdapter: Adapter<Client, PgClientOptions> = {
           return undefined;
         },
         query(...args: unknown[]) {
-          // pg queues queries until the connection is ready and fails them if it cannot connect.
-          connect().catch(() => {});
-          return (client.query as (...a: unknown[]) => unknown)(...args);
+          // pg queues queries until the connection is ready and fails them if it cannot connect, but with its own
+          // "Connection terminated unexpectedly": give them the connect's error, which says what went wrong.
+          const connected = connect();
+          connected.catch(() => {}); // observed below, when the query fails; never an unhandled rejection
+          const whyNotConnected = () =>
+            connected.then(
+              () => undefined,
+              (error: unknown) => error,
+            );
+          const last = args.length - 1;
+          const callback = args[last];
+          if (typeof callback === "function") {
+            args[last] = (error: unknown, ...rest: unknown[]) => {
+              if (!error) return callback(error, ...rest);
+              void whyNotConnected().then((cause) => callback(cause ?? error, ...rest));
+            };
+          }
+          const result = (client.query as (...a: unknown[]) => unknown)(...args);
+          if (!(result instanceof Promise)) return result;
+          return result.catch(async (error: unknown) => {
+            throw (await whyNotConnected()) ?? error;
+          });
         },
       },
       close: async () => {
@@ -114,6 +140,7 @@ export const pgPoolAdapter: Adapter<Pool, PgPoolOptions> = {
     const pool = new Pool({
       max: DEFAULT_POOL_MAX,
       ...options.client,
+      connectionTimeoutMillis: options.client?.connectionTimeoutMillis ?? context.connectTimeoutMs,
       connectionString: context.binding.connectionString,
       stream: () => sockets.create() as unknown as Socket,
     });

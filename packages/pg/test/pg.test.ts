@@ -1,10 +1,19 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { describeFaults } from "@hyperdrive-kit/testing/faults";
 import { describeConformance, failure } from "@hyperdrive-kit/testing/suite";
 import { describe, expect, it } from "vitest";
 import { withHyperdrive } from "../src/index.ts";
 
 describe("pg Client", () => describeConformance());
+
+describe("pg Client under real faults", () =>
+  describeFaults({
+    killedMidQuery: ["57P01"],
+    stoppedMidQuery: ["57P01"],
+    reset: ["HDK_CONNECT_REFUSED"],
+    refused: ["HDK_CONNECT_REFUSED"],
+  }));
 
 describe("pg edge cases", () => {
   it("lets user code call connect() itself, once or twice", async () => {

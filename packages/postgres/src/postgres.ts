@@ -73,6 +73,8 @@ export const postgresAdapter: Adapter<Sql, PostgresOptions> = {
       password: binding.password,
       database: binding.database,
       ssl: client.ssl ?? false,
+      // Postgres.js counts seconds; 30 by default, which is longer than a request should wait.
+      connect_timeout: client.connect_timeout ?? context.connectTimeoutMs / 1000,
       socket: async () => {
         // Postgres.js writes its startup message as soon as it gets the socket; writes wait for the connection.
         const started = performance.now();

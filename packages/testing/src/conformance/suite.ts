@@ -122,3 +122,5 @@ export function describeConformance({ requests = 200 }: ConformanceOptions = {})
     expect(body.code).toBe("HDK_BINDING_INVALID");
   });
 }
+
+export { type Binding, bindings, errorEvent, lifecycle, type Outcome, scopedRunner } from "./scoped.ts";

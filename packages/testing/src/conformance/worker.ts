@@ -3,6 +3,7 @@
  * request scope; the test file (`suite.ts`) calls them through real, separate requests.
  */
 import { type HyperdriveEvent, isHyperdriveError, type RequestScope } from "@hyperdrive-kit/core";
+import { isRuntimeSocketLoss } from "./runtime-socket-loss.ts";
 
 export type Rows = Array<Record<string, unknown>>;
 
@@ -20,34 +21,116 @@ export interface ConformanceDriver<Db> {
   countConnectionsSql: string;
   /** A statement that answers after `seconds` seconds. */
   sleepSql(seconds: number): string;
+  /** A statement that returns the server's id of the connection running it, as column `id`. */
+  backendIdSql: string;
+  /** A statement that ends the connection with server id `id` (run from another connection). */
+  killSql(id: number): string;
 }
 
 interface State {
   stash: unknown;
   /** Events and stream chunks, in the order they happened. */
   log: string[];
+  /**
+   * Everything the library let out, for the redaction tests: each error in every form a user could print or ship
+   * (message, stack, toString, JSON, own properties, the whole cause chain), every event as JSON, every console line.
+   */
+  outputs: string[];
+  /** Unhandled promise rejections in this isolate that nothing marked handled, since the last `/unhandled`. */
+  unhandled: string[];
+  /** All of them, over the isolate's life. */
+  unhandledTotal: number;
+  /** workerd's own rejections on a peer reset, which no code can observe (see runtime-socket-loss.ts). */
+  runtimeSocketLoss: number;
 }
 
-const state: State = { stash: undefined, log: [] };
+const state: State = { stash: undefined, log: [], outputs: [], unhandled: [], unhandledTotal: 0, runtimeSocketLoss: 0 };
 const record = (event: HyperdriveEvent) => {
   const outcome =
     event.type === "teardown" ? `:${event.outcome}` : event.type === "error" ? `:${event.error.code}` : "";
   state.log.push(`${event.type}${outcome}`);
+  state.outputs.push(json(event));
 };
 
+/** JSON that survives cycles and throwing getters: what a logger would ship. */
+function json(value: unknown): string {
+  const seen = new WeakSet<object>();
+  try {
+    return (
+      JSON.stringify(value, (_key, v: unknown) => {
+        if (typeof v === "bigint") return v.toString();
+        if (typeof v !== "object" || v === null) return v;
+        if (seen.has(v)) return "[cycle]";
+        seen.add(v);
+        return v;
+      }) ?? ""
+    );
+  } catch (error) {
+    return `[unserializable: ${String(error)}]`;
+  }
+}
+
+/** Every form of `error` and of each error in its cause chain. */
+export function renderings(error: unknown): string[] {
+  const out: string[] = [];
+  const seen = new Set<unknown>();
+  for (let current = error; current != null && !seen.has(current) && seen.size < 10; ) {
+    seen.add(current);
+    out.push(String(current), json(current));
+    if (typeof current === "object") {
+      const own = Object.fromEntries(
+        Object.getOwnPropertyNames(current).map((key) => [key, Reflect.get(current as object, key)]),
+      );
+      out.push(json(own));
+    }
+    current = (current as { cause?: unknown }).cause;
+  }
+  return out;
+}
+
 function errorJson(error: unknown, started: number): Response {
+  state.outputs.push(...renderings(error));
+  const fields = error as { sqlState?: unknown; errno?: unknown; code?: unknown } | undefined;
   return Response.json({
     code: isHyperdriveError(error) ? error.code : undefined,
+    category: isHyperdriveError(error) ? error.category : undefined,
     name: error instanceof Error ? error.name : typeof error,
     message: error instanceof Error ? error.message : String(error),
+    // What a database-reported error carries instead of a catalogue code.
+    driverCode: isHyperdriveError(error) ? undefined : fields?.code,
+    sqlState: fields?.sqlState,
+    errno: fields?.errno,
     ms: Date.now() - started,
   });
+}
+
+let observing = false;
+/** Counts unhandled rejections and copies console lines into the outputs; once per isolate. */
+function observe(): void {
+  if (observing) return;
+  observing = true;
+  addEventListener("unhandledrejection", (event) => {
+    const reason: unknown = event.reason;
+    if (isRuntimeSocketLoss(reason)) state.runtimeSocketLoss++;
+    else {
+      state.unhandledTotal++;
+      state.unhandled.push(renderings(reason)[0] ?? "undefined");
+    }
+  });
+  for (const level of ["log", "info", "warn", "error", "debug"] as const) {
+    const original = console[level].bind(console);
+    console[level] = (...args: unknown[]) => {
+      state.outputs.push(args.map((arg) => (typeof arg === "string" ? arg : json(arg))).join(" "));
+      original(...args);
+    };
+  }
 }
 
 export function createConformanceWorker<Db>(driver: ConformanceDriver<Db>): ExportedHandler<Record<string, unknown>> {
   const one = async (db: Db) => (await driver.query(db, "select 1 as one"))[0]?.one;
   return {
     async fetch(request, env, ctx) {
+      observe();
       const url = new URL(request.url);
       const started = Date.now();
       const options = { onEvent: record, ...JSON.parse(url.searchParams.get("options") ?? "{}") };
@@ -122,8 +205,47 @@ export function createConformanceWorker<Db>(driver: ConformanceDriver<Db>): Expo
               },
               options,
             );
+          case "/sleep": {
+            const seconds = Number(url.searchParams.get("seconds") ?? "1");
+            return await driver.withHyperdrive(
+              env,
+              ctx,
+              async (db) => Response.json({ rows: await driver.query(db, driver.sleepSql(seconds)) }),
+              options,
+            );
+          }
+          case "/kill-mid-query":
+            // The server ends this request's connection while a query runs on it (an operator's KILL, a failover).
+            return await driver.withHyperdrive(
+              env,
+              ctx,
+              async (db) => {
+                const id = Number((await driver.query(db, driver.backendIdSql))[0]?.id);
+                const running = driver.query(db, driver.sleepSql(30));
+                running.catch(() => {}); // awaited below; this only keeps it from counting as unhandled meanwhile
+                await driver.withHyperdrive(
+                  env,
+                  ctx,
+                  async (admin) => {
+                    await driver.query(admin, driver.killSql(id));
+                    return new Response(null);
+                  },
+                  { binding: "ADMIN" },
+                );
+                return Response.json({ rows: await running });
+              },
+              options,
+            );
           case "/log":
             return Response.json(state.log.splice(0));
+          case "/outputs":
+            return Response.json(state.outputs.splice(0));
+          case "/unhandled":
+            return Response.json({
+              unhandled: state.unhandled.splice(0),
+              total: state.unhandledTotal,
+              runtimeSocketLoss: state.runtimeSocketLoss,
+            });
           default:
             return new Response("not found", { status: 404 });
         }

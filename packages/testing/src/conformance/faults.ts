@@ -1,0 +1,271 @@
+/**
+ * The fault suite every adapter's test file calls: real faults (a backend killed mid-query, the server stopped and
+ * started, a proxy that delays, blackholes and resets, a fake origin answering like a failing Hyperdrive), run
+ * inside workerd against the conformance Worker. After every fault the Worker must keep serving, with no unhandled
+ * rejection and no connection left behind; and nothing the library lets out may contain a password or a
+ * connection string.
+ */
+import { env, exports } from "cloudflare:workers";
+import { expect, inject, it } from "vitest";
+import type { FakeOriginOptions } from "../fake-origin/index.ts";
+import type { FaultMode } from "../proxy/index.ts";
+import { eventually } from "./suite.ts";
+
+type Json = Record<string, unknown>;
+
+/** The errors a fault may end in: catalogue codes, or (for the database's own answer) a SQLSTATE / errno. */
+export interface FaultExpectations {
+  /** A backend killed while a query runs on it. */
+  killedMidQuery: readonly string[];
+  /** The database stopped while a query runs. */
+  stoppedMidQuery: readonly string[];
+  /** The proxy resets the connection after some bytes of the server's answer. */
+  reset: readonly string[];
+  /** The proxy accepts and resets at once. */
+  refused: readonly string[];
+}
+
+const HYPERDRIVE_ERRORS = [
+  ["Internal error.", "HDK_HYPERDRIVE_INTERNAL"],
+  ["Failed to acquire a connection from the pool.", "HDK_HYPERDRIVE_POOL_EXHAUSTED"],
+  ["Server connection attempt failed: connection_refused", "HDK_HYPERDRIVE_ORIGIN_REFUSED"],
+] as const;
+
+/** What the test can cheaply bound a connect attempt to; the library's default is 10 s. */
+const CONNECT_TIMEOUT_MS = 500;
+
+async function call(path: string, options?: Json, query = ""): Promise<Json> {
+  const params = new URLSearchParams(query);
+  if (options) params.set("options", JSON.stringify(options));
+  const response = await (exports as unknown as { default: Fetcher }).default.fetch(`http://test${path}?${params}`);
+  return (await response.json()) as Json;
+}
+
+async function control(path: string, body?: unknown): Promise<Json> {
+  const response = await fetch(`${inject("controlUrl")}${path}`, {
+    method: body === undefined ? "GET" : "POST",
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (!response.ok) throw new Error(`fault control ${path}: ${response.status} ${await response.text()}`);
+  return (await response.json()) as Json;
+}
+
+const setProxy = (mode: FaultMode) => control("/proxy/mode", { mode, resetAll: true });
+const setOrigin = (options: FakeOriginOptions) => control("/origin", options);
+
+/** What a failed call ended in: its catalogue code, else the database's SQLSTATE or errno. */
+const outcomeOf = (body: Json) => String(body.code ?? body.sqlState ?? body.errno ?? body.driverCode ?? body.message);
+
+/** Every secret the tests handed out: each binding's password and full connection string, as given and as bound. */
+function secrets(): string[] {
+  const found = new Set<string>();
+  for (const url of Object.values(inject("hyperdrives"))) {
+    found.add(url);
+    found.add(decodeURIComponent(new URL(url).password));
+  }
+  for (const value of Object.values(env as Record<string, unknown>)) {
+    const binding = value as { password?: unknown; connectionString?: unknown };
+    if (typeof binding?.password === "string") found.add(binding.password);
+    if (typeof binding?.connectionString === "string") found.add(binding.connectionString);
+  }
+  return [...found].filter((secret) => secret.length >= 8);
+}
+
+/** The Worker still answers, the server and the proxy hold no connection of ours, nothing went unhandled. */
+async function expectRecovered(): Promise<void> {
+  expect(await call("/query")).toEqual({ one: 1 });
+  const left = await eventually(
+    async () => ({
+      server: ((await call("/connections")) as { n: number }).n,
+      proxy: (await control("/proxy")).connections as number,
+    }),
+    (n) => n.server === 0 && n.proxy === 0,
+  );
+  expect(left).toEqual({ server: 0, proxy: 0 });
+  expect((await call("/unhandled")).unhandled).toEqual([]);
+}
+
+/** A failure case that takes one request: how to provoke it, and the codes it may end in. */
+interface FailureCase {
+  name: string;
+  path?: string;
+  options: Json;
+  before?: () => Promise<unknown>;
+  codes: readonly string[];
+}
+
+function failureCases(expected: FaultExpectations, resetBudgets: readonly number[]): FailureCase[] {
+  const viaProxy = { binding: "VIA_PROXY", connectTimeoutMs: CONNECT_TIMEOUT_MS };
+  return [
+    { name: "database down (nothing listens)", options: { binding: "DOWN" }, codes: ["HDK_CONNECT_REFUSED"] },
+    {
+      name: "database hangs (accepts, never answers)",
+      options: { binding: "HANGS", connectTimeoutMs: CONNECT_TIMEOUT_MS },
+      codes: ["HDK_TIMEOUT"],
+    },
+    { name: "wrong password", options: { binding: "BAD_PASSWORD" }, codes: ["HDK_CONFIG_INVALID_CREDENTIALS"] },
+    {
+      name: "proxy blackholes",
+      options: viaProxy,
+      before: () => setProxy({ kind: "blackhole" }),
+      codes: ["HDK_TIMEOUT"],
+    },
+    {
+      name: "proxy delays every chunk past the connect timeout",
+      options: viaProxy,
+      before: () => setProxy({ kind: "delay", ms: CONNECT_TIMEOUT_MS * 3 }),
+      codes: ["HDK_TIMEOUT"],
+    },
+    {
+      name: "proxy accepts and resets at once",
+      options: viaProxy,
+      before: () => setProxy({ kind: "refuse" }),
+      codes: expected.refused,
+    },
+    ...resetBudgets.map((bytes) => ({
+      name: `proxy resets after ${bytes} bytes of the server's answer`,
+      options: viaProxy,
+      before: () => setProxy({ kind: "reset-after", bytes }),
+      codes: expected.reset,
+    })),
+    ...HYPERDRIVE_ERRORS.flatMap(([message, code]) => [
+      {
+        name: `Hyperdrive answers a query with 58000 "${message}"`,
+        options: { binding: "FAKE_ORIGIN" },
+        before: () => setOrigin({ error: message }),
+        codes: [code],
+      },
+      {
+        name: `Hyperdrive fails the connection with "${message}"`,
+        options: { binding: "FAKE_ORIGIN" },
+        before: () => setOrigin({ error: message, failAt: "startup" }),
+        codes: [code],
+      },
+    ]),
+    {
+      name: "backend killed mid-query",
+      path: "/kill-mid-query",
+      options: {},
+      codes: expected.killedMidQuery,
+    },
+    { name: "invalid connectTimeoutMs", options: { connectTimeoutMs: -1 }, codes: ["HDK_INVALID_OPTION"] },
+  ];
+}
+
+/** Runs one failure case; returns the failed call's body. */
+async function provoke(failure: FailureCase): Promise<Json> {
+  await failure.before?.();
+  try {
+    return await call(failure.path ?? "/query", failure.options);
+  } finally {
+    await setProxy({ kind: "pass" });
+  }
+}
+
+export function describeFaults(expected: FaultExpectations): void {
+  // Bytes the server sends through the proxy for one `/query` request: resets are cut inside that answer.
+  let resetBudgets: number[] = [];
+
+  it("measures one request through the fault proxy", async () => {
+    await setProxy({ kind: "pass" });
+    const before = (await control("/proxy")).bytesToClient as number;
+    expect(await call("/query", { binding: "VIA_PROXY" })).toEqual({ one: 1 });
+    const total = ((await control("/proxy")).bytesToClient as number) - before;
+    expect(total).toBeGreaterThan(8);
+    // Early in the handshake, mid-way, and inside the query's answer.
+    resetBudgets = [1, Math.floor(total / 2), total - 4];
+    console.log(`[faults] one request through the proxy: ${total} bytes from the server`);
+  });
+
+  it("still answers through a proxy that delays every chunk within the connect timeout", async () => {
+    await setProxy({ kind: "delay", ms: 50 });
+    try {
+      expect(await call("/query", { binding: "VIA_PROXY", connectTimeoutMs: 5_000 })).toEqual({ one: 1 });
+    } finally {
+      await setProxy({ kind: "pass" });
+    }
+    await expectRecovered();
+  });
+
+  it("ends every single-request fault in its typed error, then keeps serving with nothing left behind", async () => {
+    const seen: string[] = [];
+    for (const failure of failureCases(expected, resetBudgets)) {
+      const started = Date.now();
+      const body = await provoke(failure);
+      seen.push(`${failure.name} → ${outcomeOf(body)} (${body.ms} ms)`);
+      // Soft: one run reports every case that is off, not only the first.
+      expect.soft(failure.codes, `${failure.name}: ${JSON.stringify(body)}`).toContain(outcomeOf(body));
+      if (outcomeOf(body) === "HDK_TIMEOUT") {
+        // Bounded by the configured timeout (plus scheduling slack), not a hang.
+        expect.soft(body.ms).toBeGreaterThanOrEqual(CONNECT_TIMEOUT_MS - 50);
+        expect.soft(body.ms).toBeLessThan(CONNECT_TIMEOUT_MS + 5_000);
+      }
+      await expectRecovered();
+      console.log(`[faults] ${seen.at(-1)}; recovered after ${Date.now() - started} ms`);
+    }
+  });
+
+  it("survives the database stopping during a run of requests and starting again", async () => {
+    const outcomes: string[] = [];
+    // A query in flight when the server goes down.
+    const inFlight = call("/sleep", undefined, "seconds=5");
+    await eventually(
+      async () => ((await call("/connections")) as { n: number }).n,
+      (n) => n > 0,
+    );
+    await control("/server/halt", {});
+    try {
+      const stopped = await inFlight;
+      outcomes.push(`in flight → ${outcomeOf(stopped)}`);
+      expect(expected.stoppedMidQuery, JSON.stringify(stopped)).toContain(outcomeOf(stopped));
+      for (let i = 0; i < 5; i++) {
+        const down = await call("/query");
+        outcomes.push(`while stopped → ${outcomeOf(down)}`);
+        expect(down.code, JSON.stringify(down)).toBe("HDK_CONNECT_REFUSED");
+      }
+    } finally {
+      await control("/server/resume", {});
+    }
+    for (let i = 0; i < 5; i++) expect(await call("/query")).toEqual({ one: 1 });
+    outcomes.push("after restart → 5 of 5 answered");
+    console.log(`[faults] database stopped and started:\n  ${outcomes.join("\n  ")}`);
+    await expectRecovered();
+  });
+
+  it("lets no password or connection string out: messages, toString, JSON, cause chains, events, console", async () => {
+    await call("/outputs"); // start clean: only what this test provokes is searched
+    const misuse = async () => {
+      await call("/stash");
+      await call("/reuse");
+      await call("/reuse-in-scope");
+      await call("/after-teardown");
+      await call("/query", { binding: "NOPE" });
+      await call("/query", { binding: "NOT_A_BINDING" });
+    };
+    const cases = failureCases(expected, resetBudgets.length ? resetBudgets : [1]);
+    for (const failure of cases) await provoke(failure);
+    await misuse();
+    const outputs = (await call("/outputs")) as unknown as string[];
+    const hidden = secrets();
+    // The sweep looks where secrets would be: it saw each failure, rendered in full.
+    expect(hidden.length).toBeGreaterThanOrEqual(8);
+    expect(outputs.length).toBeGreaterThan(cases.length * 3);
+    const leaks = outputs.flatMap((output, i) =>
+      hidden.filter((secret) => output.includes(secret)).map(() => `output ${i}: ${output.slice(0, 300)}`),
+    );
+    console.log(
+      `[faults] redaction sweep: ${cases.length + 6} failures, ${outputs.length} outputs, ${hidden.length} secrets, ${leaks.length} leaks`,
+    );
+    expect(leaks).toEqual([]);
+    expect((await call("/unhandled")).unhandled).toEqual([]);
+  });
+
+  it("left no unhandled rejection anywhere in this isolate's run", async () => {
+    const { unhandled, total, runtimeSocketLoss } = await call("/unhandled");
+    console.log(
+      `[faults] unhandled rejections over the whole run: ${total}; workerd's own uncatchable socket-loss rejections on peer resets (runtime-socket-loss.ts): ${runtimeSocketLoss}`,
+    );
+    expect(unhandled).toEqual([]);
+    expect(total).toBe(0);
+  });
+}
