@@ -43,7 +43,8 @@ const rules: ReadonlyArray<readonly [HyperdriveErrorCode, (f: Fields) => boolean
   [
     "HDK_HYPERDRIVE_INTERNAL",
     (f) =>
-      /^Internal error\.?$/.test(f.message.trim()) &&
+      // mysqljs prefixes its code: "ER_UNKNOWN_ERROR: Internal error."
+      /(^|: )Internal error\.?$/.test(f.message.trim()) &&
       (f.code === "58000" || f.sqlState === "58000" || f.errno === 1105),
   ],
   ["HDK_HYPERDRIVE_ERROR", (f) => f.code === "58000" || f.sqlState === "58000"],

@@ -24,6 +24,7 @@ const seedRows: Array<[HyperdriveErrorCode, unknown]> = [
   ],
   ["HDK_HYPERDRIVE_INTERNAL", error("Internal error.", { code: "58000", severity: "ERROR" })],
   ["HDK_HYPERDRIVE_INTERNAL", error("Internal error.", { errno: 1105, sqlState: "HY000" })],
+  ["HDK_HYPERDRIVE_INTERNAL", error("ER_UNKNOWN_ERROR: Internal error.", { errno: 1105, code: "ER_UNKNOWN_ERROR" })],
   ["HDK_HYPERDRIVE_POOL_EXHAUSTED", error("Failed to acquire a connection from the pool.", { code: "58000" })],
   ["HDK_HYPERDRIVE_ORIGIN_REFUSED", error("Server connection attempt failed: connection_refused", { code: "58000" })],
   [
