@@ -158,7 +158,9 @@ async function provoke(failure: FailureCase): Promise<Json> {
   try {
     return await call(failure.path ?? "/query", failure.options);
   } finally {
+    // Back to the defaults the adapters' own tests expect.
     await setProxy({ kind: "pass" });
+    await setOrigin({});
   }
 }
 
