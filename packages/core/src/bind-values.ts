@@ -7,6 +7,9 @@
  * sql-escaper's `expand()` mark) are not. Shared by the mysql2 and mysql adapters.
  */
 
+import { type AdapterContext, refuseUnsafe } from "./adapter.ts";
+import type { DriverName } from "./catalog.ts";
+
 /** sql-escaper's mark for a value passed through `expand()` on purpose (a symbol: JSON cannot produce it). */
 const EXPAND_MARK = Symbol.for("sql-escaper.expand");
 
@@ -61,4 +64,31 @@ export function bindValuesOf(args: readonly unknown[], defaultNamed: boolean): {
     return { values, named };
   }
   return { values: typeof second === "function" ? undefined : second, named: defaultNamed };
+}
+
+/**
+ * The error that refuses object bind values in a query call's `args`, unless they are all safe or the user allowed
+ * them. `namedByDefault`: the connection's `namedPlaceholders` (or custom `queryFormat`), which a call may override.
+ */
+export function objectValuesRefusal(
+  context: AdapterContext,
+  driver: DriverName,
+  args: readonly unknown[],
+  namedByDefault: boolean,
+): unknown {
+  if (context.allowUnsafe.has("objectValues")) return undefined;
+  const { values, named } = bindValuesOf(args, namedByDefault);
+  const where = findUnsafeBindValue(values, named);
+  if (where === undefined) return undefined;
+  try {
+    refuseUnsafe(
+      context,
+      driver,
+      "objectValues",
+      `Bind value ${where} is a plain object (or Map); nothing was sent. mysql drivers expand objects into \`key\` = value lists, so an object from a request body can rewrite the WHERE clause (object injection). Bind primitives, arrays of primitives, Date or Buffer, or JSON.stringify() the object.`,
+    );
+  } catch (error) {
+    return error;
+  }
+  return undefined;
 }

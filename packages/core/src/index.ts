@@ -1,6 +1,6 @@
 export type { Adapter, AdapterContext, AttachOptions, OpenedClient } from "./adapter.ts";
 export { attach, connectFailure, refuseUnsafe, reportIdleError, secretsOf } from "./adapter.ts";
-export { bindValuesOf, findUnsafeBindValue } from "./bind-values.ts";
+export { bindValuesOf, findUnsafeBindValue, objectValuesRefusal } from "./bind-values.ts";
 export type { BindingOption, HyperdriveBinding, ResolvedBinding } from "./binding.ts";
 export { DEFAULT_BINDING, hyperdriveBindingNames, isHyperdriveBinding, resolveBinding } from "./binding.ts";
 export type { CatalogEntry, DriverName, ErrorCategory, HyperdriveErrorCode } from "./catalog.ts";

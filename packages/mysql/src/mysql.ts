@@ -2,11 +2,10 @@ import {
   type Adapter,
   type AdapterContext,
   type AttachOptions,
-  bindValuesOf,
   createWithHyperdrive,
-  findUnsafeBindValue,
   isHyperdriveError,
   type OpenedClient,
+  objectValuesRefusal,
   refuseUnsafe,
   reportIdleError,
   secretsOf,
@@ -69,28 +68,6 @@ function refuseUnsafeConfig(context: AdapterContext, client: Omit<ConnectionConf
       "`ssl` is set, but the Worker-to-Hyperdrive connection never uses TLS (Hyperdrive encrypts the hop to your database itself).",
     );
   }
-}
-
-/**
- * The error that refuses object bind values in a query call's `args`, unless they are all safe or the user allowed
- * them. `namedByDefault`: the connection's `namedPlaceholders` (or custom `queryFormat`), which a call may override.
- */
-function objectValuesRefusal(context: AdapterContext, args: readonly unknown[], namedByDefault: boolean): unknown {
-  if (context.allowUnsafe.has("objectValues")) return undefined;
-  const { values, named } = bindValuesOf(args, namedByDefault);
-  const where = findUnsafeBindValue(values, named);
-  if (where === undefined) return undefined;
-  try {
-    refuseUnsafe(
-      context,
-      "mysql",
-      "objectValues",
-      `Bind value ${where} is a plain object (or Map); nothing was sent. mysql drivers expand objects into \`key\` = value lists, so an object from a request body can rewrite the WHERE clause (object injection). Bind primitives, arrays of primitives, Date or Buffer, or JSON.stringify() the object.`,
-    );
-  } catch (error) {
-    return error;
-  }
-  return undefined;
 }
 
 /**
@@ -207,7 +184,7 @@ export const mysqlAdapter: Adapter<MysqlConnection, MysqlOptions> = {
     };
     c.query = function (this: unknown, ...args: unknown[]) {
       // With a custom queryFormat, an object of values is a map of named values, as in mysqljs's own example.
-      const refusal = objectValuesRefusal(context, args, typeof c.config.queryFormat === "function");
+      const refusal = objectValuesRefusal(context, "mysql", args, typeof c.config.queryFormat === "function");
       return refusal === undefined ? query.apply(this, args) : refuse(refusal, args);
     };
     c.end = function (this: unknown, first?: unknown, second?: unknown) {

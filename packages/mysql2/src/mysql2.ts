@@ -6,9 +6,9 @@ import {
   bindValuesOf,
   createWithHyperdrive,
   type ExecutionContextLike,
-  findUnsafeBindValue,
   HyperdriveError,
   type OpenedClient,
+  objectValuesRefusal,
   type RequestScope,
   refuseUnsafe,
   reportIdleError,
@@ -119,7 +119,7 @@ function makeHyperdriveSafe(context: AdapterContext, connection: CoreConnection)
   const c = connection as unknown as Patchable;
   const query = c.query;
   c.query = function (this: unknown, ...args: unknown[]) {
-    const refusal = objectValuesRefusal(context, args, c.config.namedPlaceholders === true);
+    const refusal = objectValuesRefusal(context, "mysql2", args, c.config.namedPlaceholders === true);
     return refusal === undefined ? query.apply(this, args) : refuse(refusal, args, c.config);
   };
   c.execute = function (this: unknown, ...args: unknown[]) {
@@ -139,28 +139,6 @@ function makeHyperdriveSafe(context: AdapterContext, connection: CoreConnection)
     queueMicrotask(() => (callback as Callback)(error));
     return undefined;
   };
-}
-
-/**
- * The error that refuses object bind values in a query call's `args`, unless they are all safe or the user allowed
- * them. `namedByDefault`: the connection's `namedPlaceholders` (or custom `queryFormat`), which a call may override.
- */
-function objectValuesRefusal(context: AdapterContext, args: readonly unknown[], namedByDefault: boolean): unknown {
-  if (context.allowUnsafe.has("objectValues")) return undefined;
-  const { values, named } = bindValuesOf(args, namedByDefault);
-  const where = findUnsafeBindValue(values, named);
-  if (where === undefined) return undefined;
-  try {
-    refuseUnsafe(
-      context,
-      "mysql2",
-      "objectValues",
-      `Bind value ${where} is a plain object (or Map); nothing was sent. mysql drivers expand objects into \`key\` = value lists, so an object from a request body can rewrite the WHERE clause (object injection). Bind primitives, arrays of primitives, Date or Buffer, or JSON.stringify() the object.`,
-    );
-  } catch (error) {
-    return error;
-  }
-  return undefined;
 }
 
 /**
@@ -335,11 +313,11 @@ export const mysql2PoolAdapter: Adapter<Pool, Mysql2PoolOptions> = {
     const { query, execute } = p;
     const named = client.namedPlaceholders === true;
     p.query = function (this: unknown, ...args: unknown[]) {
-      const refusal = objectValuesRefusal(context, args, named);
+      const refusal = objectValuesRefusal(context, "mysql2", args, named);
       return refusal === undefined ? query.apply(this, args) : refuse(refusal, args, p.config.connectionConfig);
     };
     p.execute = function (this: unknown, ...args: unknown[]) {
-      const refusal = objectValuesRefusal(context, args, named);
+      const refusal = objectValuesRefusal(context, "mysql2", args, named);
       return refusal === undefined ? execute.apply(this, args) : refuse(refusal, args, p.config.connectionConfig);
     };
     return {
