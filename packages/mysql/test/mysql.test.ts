@@ -1,6 +1,6 @@
-import { catalog, classify, type HyperdriveErrorCode, isHyperdriveError } from "@hyperdrive-kit/core";
+import { classify, isHyperdriveError } from "@hyperdrive-kit/core";
 import { describeFaults } from "@hyperdrive-kit/testing/faults";
-import { describeConformance } from "@hyperdrive-kit/testing/suite";
+import { describeConformance, expectCode } from "@hyperdrive-kit/testing/suite";
 import { type Connection, createConnection, type FieldInfo, raw } from "mysql";
 import { describe, expect, it } from "vitest";
 import type { MysqlConnection } from "../src/index.ts";
@@ -41,12 +41,6 @@ async function killWhileSleeping(id: number): Promise<void> {
 async function connectionId(db: MysqlConnection): Promise<number> {
   const [rows] = await db.queryAsync<Array<{ id: number }>>("select connection_id() as id");
   return rows[0]?.id as number;
-}
-
-function expectCode(error: unknown, code: HyperdriveErrorCode): void {
-  expect(isHyperdriveError(error), String(error)).toBe(true);
-  expect((error as { code: unknown }).code).toBe(code);
-  expect((error as Error).message).toContain(catalog[code].fix.slice(0, 40));
 }
 
 describe("mysql Connection", () => describeConformance());

@@ -1,6 +1,6 @@
-import { catalog, classify, type HyperdriveErrorCode, isHyperdriveError } from "@hyperdrive-kit/core";
+import { classify, isHyperdriveError } from "@hyperdrive-kit/core";
 import { describeFaults } from "@hyperdrive-kit/testing/faults";
-import { describeConformance } from "@hyperdrive-kit/testing/suite";
+import { describeConformance, expectCode } from "@hyperdrive-kit/testing/suite";
 import { eq, type SQL, sql } from "drizzle-orm";
 import { int, mysqlTable, varchar } from "drizzle-orm/mysql-core";
 import { drizzle } from "drizzle-orm/mysql2";
@@ -24,12 +24,6 @@ import {
 function rawConnection(binding: Binding): Promise<Connection> {
   const { host, port, user, password, database } = binding;
   return createConnection({ host, port, user, password, database, disableEval: true });
-}
-
-function expectCode(error: unknown, code: HyperdriveErrorCode): void {
-  expect(isHyperdriveError(error), String(error)).toBe(true);
-  expect((error as { code: unknown }).code).toBe(code);
-  expect((error as Error).message).toContain(catalog[code].fix.slice(0, 40));
 }
 
 describe("mysql2 Connection", () => describeConformance());

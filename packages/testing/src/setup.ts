@@ -68,12 +68,13 @@ export function setupDatabase({ engine, globalScopeEntry }: SetupOptions) {
     };
     try {
       const database = new URL(server.url);
-      const local = (port: number, change?: (url: URL) => void) => {
+      // Where nothing checks the password, each binding gets a secret of its own for the redaction tests to find.
+      const local = (port: number, { password = randomPassword(), pathname = database.pathname } = {}) => {
         const url = new URL(database);
         url.hostname = "127.0.0.1";
         url.port = String(port);
-        url.password = randomPassword(); // a secret of its own, for the redaction tests to look for
-        change?.(url);
+        url.password = password;
+        url.pathname = pathname;
         return url.toString();
       };
       const proxy: FaultProxy = await startFaultProxy({
@@ -95,14 +96,9 @@ export function setupDatabase({ engine, globalScopeEntry }: SetupOptions) {
       project.provide("hyperdrives", {
         HYPERDRIVE: server.url,
         ADMIN: server.url,
-        VIA_PROXY: local(proxy.port, (url) => {
-          url.password = database.password;
-        }),
+        VIA_PROXY: local(proxy.port, { password: database.password }),
         BAD_PASSWORD: local(Number(database.port)),
-        BAD_DATABASE: local(Number(database.port), (url) => {
-          url.password = database.password;
-          url.pathname = "/no_such_database";
-        }),
+        BAD_DATABASE: local(Number(database.port), { password: database.password, pathname: "/no_such_database" }),
         DOWN: local(downPort),
         HANGS: local(hangs.port),
         FAKE_ORIGIN: local(origin.port),

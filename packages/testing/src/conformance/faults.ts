@@ -5,11 +5,11 @@
  * rejection and no connection left behind; and nothing the library lets out may contain a password or a
  * connection string.
  */
-import { env, exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import { expect, inject, it } from "vitest";
 import type { FakeOriginOptions } from "../fake-origin/index.ts";
 import type { FaultMode } from "../proxy/index.ts";
-import { eventually } from "./suite.ts";
+import { call, eventually } from "./suite.ts";
 
 type Json = Record<string, unknown>;
 
@@ -33,13 +33,6 @@ const HYPERDRIVE_ERRORS = [
 
 /** What the test can cheaply bound a connect attempt to; the library's default is 10 s. */
 const CONNECT_TIMEOUT_MS = 500;
-
-async function call(path: string, options?: Json, query = ""): Promise<Json> {
-  const params = new URLSearchParams(query);
-  if (options) params.set("options", JSON.stringify(options));
-  const response = await (exports as unknown as { default: Fetcher }).default.fetch(`http://test${path}?${params}`);
-  return (await response.json()) as Json;
-}
 
 async function control(path: string, body?: unknown): Promise<Json> {
   const response = await fetch(`${inject("controlUrl")}${path}`, {

@@ -3,13 +3,16 @@
  * Worker from `worker.ts` and a real database server started by the global setup.
  */
 import { env, exports } from "cloudflare:workers";
+import { catalog, type HyperdriveErrorCode, isHyperdriveError } from "@hyperdrive-kit/core";
 import { expect, it } from "vitest";
 
 type Json = Record<string, unknown>;
 
-async function call(path: string, options?: Json): Promise<Json> {
-  const query = options ? `?options=${encodeURIComponent(JSON.stringify(options))}` : "";
-  const response = await (exports as unknown as { default: Fetcher }).default.fetch(`http://test${path}${query}`);
+/** Calls the conformance Worker: `options` go to its `withHyperdrive`, `query` is the rest of the query string. */
+export async function call(path: string, options?: Json, query = ""): Promise<Json> {
+  const params = new URLSearchParams(query);
+  if (options) params.set("options", JSON.stringify(options));
+  const response = await (exports as unknown as { default: Fetcher }).default.fetch(`http://test${path}?${params}`);
   return (await response.json()) as Json;
 }
 
@@ -26,6 +29,13 @@ export async function eventually<T>(read: () => Promise<T>, done: (value: T) => 
     value = await read();
   }
   return value;
+}
+
+/** `error` is the catalogue's `code`, and its message carries the entry's fix. */
+export function expectCode(error: unknown, code: HyperdriveErrorCode): void {
+  expect(isHyperdriveError(error), String(error)).toBe(true);
+  expect((error as { code: unknown }).code).toBe(code);
+  expect((error as Error).message).toContain(catalog[code].fix.slice(0, 40));
 }
 
 /** Runs `run`, which must fail, and returns what it threw. */

@@ -71,7 +71,7 @@ function json(value: unknown): string {
 }
 
 /** Every form of `error` and of each error in its cause chain. */
-export function renderings(error: unknown): string[] {
+function renderings(error: unknown): string[] {
   const out: string[] = [];
   const seen = new Set<unknown>();
   for (let current = error; current != null && !seen.has(current) && seen.size < 10; ) {
