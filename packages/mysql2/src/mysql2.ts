@@ -12,6 +12,7 @@ import {
   type RequestScope,
   refuseUnsafe,
   reportIdleError,
+  SERVER_CLOSE_GRACE_MS,
   type WithHyperdriveOptions,
 } from "@hyperdrive-kit/core";
 import * as mysql2 from "mysql2";
@@ -275,7 +276,20 @@ export const mysql2ConnectionAdapter: Adapter<Connection, Mysql2ConnectionOption
         // COM_QUIT, and the server closes the socket. end()'s callback is not enough: after a failed handshake
         // mysql2 queues the Quit behind a command that never finishes, but the socket does close.
         c.end(() => {});
-        await lazy.closed;
+        // A peer that never answered (a connect timeout) may never close its side either: after the same grace
+        // core's socket gives a server, close ours, or the half-open socket outlives the request.
+        let grace: ReturnType<typeof setTimeout> | undefined;
+        const closed = await Promise.race([
+          lazy.closed.then(() => true),
+          new Promise<false>((resolve) => {
+            grace = setTimeout(() => resolve(false), SERVER_CLOSE_GRACE_MS);
+          }),
+        ]);
+        clearTimeout(grace);
+        if (!closed) {
+          lazy.socket.destroy();
+          await lazy.closed;
+        }
       },
     };
   },
