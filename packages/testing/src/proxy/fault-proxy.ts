@@ -44,7 +44,11 @@ export async function startFaultProxy(options: {
 
   // RST, not FIN: what a crashed origin or a middlebox dropping state looks like to the driver.
   const reset = (socket: Socket | undefined) => {
-    if (socket && !socket.destroyed) socket.resetAndDestroy();
+    if (!socket || socket.destroyed) return;
+    // Only a connected socket can be reset; resetting one still connecting leaves a handle that keeps Node from
+    // exiting (it spins in Environment::CleanupHandles at the end of the test run).
+    if (socket.connecting || socket.pending) socket.destroy();
+    else socket.resetAndDestroy();
   };
 
   const server = createServer((client) => {
