@@ -45,9 +45,10 @@ export async function startFaultProxy(options: {
   // RST, not FIN: what a crashed origin or a middlebox dropping state looks like to the driver.
   const reset = (socket: Socket | undefined) => {
     if (!socket || socket.destroyed) return;
-    // Only a connected socket can be reset; resetting one still connecting leaves a handle that keeps Node from
-    // exiting (it spins in Environment::CleanupHandles at the end of the test run).
-    if (socket.connecting || socket.pending) socket.destroy();
+    // resetAndDestroy() on a socket still connecting, or with writes still queued, can leave a handle that never
+    // emits 'close' (the proxy then counts it open forever, and Node spins in Environment::CleanupHandles at exit):
+    // those get a plain destroy.
+    if (socket.connecting || socket.pending || socket.writableLength > 0) socket.destroy();
     else socket.resetAndDestroy();
   };
 
