@@ -111,9 +111,9 @@ export function setupDatabase({ engine, globalScopeEntry }: SetupOptions) {
     }
     return async () => {
       await teardown();
-      // Exit through process.exit once Vitest is done: a natural exit sometimes spins forever in Node's
-      // Environment::CleanupHandles after a run with many reset sockets (seen with mysql2's suite, ~1 run in 2).
-      // process.exit() keeps the exit code Vitest set; the timer only fires if the process is still alive.
+      // A safety net, not the cure: a socket handle Node never closes (the fault proxy once leaked them through
+      // a failed RST) makes the process spin at exit after all tests passed. process.exit() keeps Vitest's exit
+      // code.
       setTimeout(() => process.exit(), EXIT_GRACE_MS);
     };
   };

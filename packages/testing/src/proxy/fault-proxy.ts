@@ -33,6 +33,19 @@ export interface FaultProxy {
   close(): Promise<void>;
 }
 
+/**
+ * RST, not FIN: what a crashed origin or a middlebox dropping state looks like to the driver.
+ *
+ * libuv refuses an RST once a shutdown (end()) is under way: resetAndDestroy() then fails with EINVAL and Node never
+ * closes the handle, so 'close' never comes (the proxy would count the connection open forever) and Node spins in
+ * Environment::CleanupHandles at exit. Those, and sockets still connecting, get a plain destroy.
+ */
+export function resetSocket(socket: Socket | undefined): void {
+  if (!socket || socket.destroyed) return;
+  if (socket.connecting || socket.pending || socket.writableEnded) socket.destroy();
+  else socket.resetAndDestroy();
+}
+
 /** A TCP proxy in front of a database, for fault injection: latency, hangs, resets and refusals on demand. */
 export async function startFaultProxy(options: {
   target: { host: string; port: number };
@@ -42,23 +55,13 @@ export async function startFaultProxy(options: {
   const stats: FaultProxyStats = { accepted: 0, bytesToServer: 0, bytesToClient: 0 };
   const open = new Map<Socket, Socket | undefined>();
 
-  // RST, not FIN: what a crashed origin or a middlebox dropping state looks like to the driver.
-  const reset = (socket: Socket | undefined) => {
-    if (!socket || socket.destroyed) return;
-    // resetAndDestroy() on a socket still connecting, or with writes still queued, can leave a handle that never
-    // emits 'close' (the proxy then counts it open forever, and Node spins in Environment::CleanupHandles at exit):
-    // those get a plain destroy.
-    if (socket.connecting || socket.pending || socket.writableLength > 0) socket.destroy();
-    else socket.resetAndDestroy();
-  };
-
   const server = createServer((client) => {
     stats.accepted++;
     const current = mode; // fixed for this connection's life
     client.on("error", () => {});
     open.set(client, undefined);
     client.once("close", () => open.delete(client));
-    if (current.kind === "refuse") return reset(client);
+    if (current.kind === "refuse") return resetSocket(client);
     if (current.kind === "blackhole") {
       client.resume(); // read and drop, so the client's writes never block
       return;
@@ -66,8 +69,8 @@ export async function startFaultProxy(options: {
 
     const upstream = createConnection({ host: options.target.host, port: options.target.port });
     open.set(client, upstream);
-    upstream.on("error", () => reset(client));
-    client.on("error", () => reset(upstream));
+    upstream.on("error", () => resetSocket(client));
+    client.on("error", () => resetSocket(upstream));
     const delay = current.kind === "delay" ? current.ms : 0;
     let budget = current.kind === "reset-after" ? current.bytes : Number.POSITIVE_INFINITY;
     const later = (fn: () => void) => (delay > 0 ? setTimeout(fn, delay) : fn());
@@ -90,8 +93,8 @@ export async function startFaultProxy(options: {
             // Linux clients as a plain EOF, or discards the data; a few ms later it reads as ECONNRESET.
             to.write(data, () =>
               setTimeout(() => {
-                reset(client);
-                reset(upstream);
+                resetSocket(client);
+                resetSocket(upstream);
               }, 10),
             );
             return;
@@ -132,8 +135,8 @@ export async function startFaultProxy(options: {
 
   const resetAll = () => {
     for (const [client, upstream] of open) {
-      reset(client);
-      reset(upstream);
+      resetSocket(client);
+      resetSocket(upstream);
     }
   };
   return {
