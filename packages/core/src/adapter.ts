@@ -94,6 +94,48 @@ export function refuseUnsafe(
   });
 }
 
+/** Workers allow six simultaneous outgoing connections per request. */
+export const MAX_CONNECTIONS = 6;
+
+/** Client options every adapter refuses alike, read from the driver's own options. */
+export interface CommonUnsafeOptions {
+  /** Several statements per query: Hyperdrive cannot run them (MySQL drivers). */
+  multipleStatements?: unknown;
+  /** TLS on the Worker-to-Hyperdrive hop, which never uses it. */
+  ssl?: unknown;
+  /** A connection-count option (`max`, `connectionLimit`): its name, the value given and the one to use instead. */
+  connections?: { option: string; value: number | undefined; suggested: number };
+}
+
+/** Refuses the unsafe options every driver shares, with the same words for each; `allowUnsafe` lets them through. */
+export function refuseCommonUnsafe(context: AdapterContext, driver: DriverName, options: CommonUnsafeOptions): void {
+  if (options.multipleStatements) {
+    refuseUnsafe(
+      context,
+      driver,
+      "multipleStatements",
+      "`multipleStatements: true` was passed, but Hyperdrive does not support multi-statement queries (nor `USE`); send one statement per `query()`. It also turns any SQL injection into arbitrary statements.",
+    );
+  }
+  if (options.ssl) {
+    refuseUnsafe(
+      context,
+      driver,
+      "ssl",
+      "`ssl` is set, but the Worker-to-Hyperdrive connection never uses TLS (Hyperdrive encrypts the hop to your database itself).",
+    );
+  }
+  const connections = options.connections;
+  if (connections?.value !== undefined && connections.value > MAX_CONNECTIONS) {
+    refuseUnsafe(
+      context,
+      driver,
+      connections.option,
+      `\`${connections.option}: ${connections.value}\` is above the Workers limit of ${MAX_CONNECTIONS} simultaneous connections per request; use ${connections.suggested}.`,
+    );
+  }
+}
+
 /**
  * Reports an error a driver emitted outside any call (an idle connection dropped) as a taxonomy error on the
  * scope's hook, so that it is seen but never becomes an uncaught exception.

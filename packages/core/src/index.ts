@@ -1,5 +1,13 @@
-export type { Adapter, AdapterContext, AttachOptions, OpenedClient } from "./adapter.ts";
-export { attach, connectFailure, refuseUnsafe, reportIdleError, secretsOf } from "./adapter.ts";
+export type { Adapter, AdapterContext, AttachOptions, CommonUnsafeOptions, OpenedClient } from "./adapter.ts";
+export {
+  attach,
+  connectFailure,
+  MAX_CONNECTIONS,
+  refuseCommonUnsafe,
+  refuseUnsafe,
+  reportIdleError,
+  secretsOf,
+} from "./adapter.ts";
 export { bindValuesOf, findUnsafeBindValue, objectValuesRefusal } from "./bind-values.ts";
 export type { BindingOption, HyperdriveBinding, ResolvedBinding } from "./binding.ts";
 export { DEFAULT_BINDING, hyperdriveBindingNames, isHyperdriveBinding, resolveBinding } from "./binding.ts";

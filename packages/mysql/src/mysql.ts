@@ -6,7 +6,7 @@ import {
   isHyperdriveError,
   type OpenedClient,
   objectValuesRefusal,
-  refuseUnsafe,
+  refuseCommonUnsafe,
   reportIdleError,
   secretsOf,
   toHyperdriveError,
@@ -49,25 +49,6 @@ interface Patchable {
   end: Method;
   queryAsync?: Method;
   config: { queryFormat?: unknown };
-}
-
-function refuseUnsafeConfig(context: AdapterContext, client: Omit<ConnectionConfig, BindingFields>): void {
-  if (client.multipleStatements) {
-    refuseUnsafe(
-      context,
-      "mysql",
-      "multipleStatements",
-      "`multipleStatements: true` was passed, but Hyperdrive does not support multi-statement queries (nor `USE`); send one statement per `query()`. It also turns any SQL injection into arbitrary statements.",
-    );
-  }
-  if (client.ssl) {
-    refuseUnsafe(
-      context,
-      "mysql",
-      "ssl",
-      "`ssl` is set, but the Worker-to-Hyperdrive connection never uses TLS (Hyperdrive encrypts the hop to your database itself).",
-    );
-  }
 }
 
 /**
@@ -119,7 +100,7 @@ export const mysqlAdapter: Adapter<MysqlConnection, MysqlOptions> = {
   driver: "mysql",
   open(context, options): OpenedClient<MysqlConnection> {
     const client = options.client ?? {};
-    refuseUnsafeConfig(context, client);
+    refuseCommonUnsafe(context, "mysql", { multipleStatements: client.multipleStatements, ssl: client.ssl });
     const { binding, scope } = context;
     const connection = createConnection({
       ...client,

@@ -10,6 +10,7 @@ import {
   type OpenedClient,
   objectValuesRefusal,
   type RequestScope,
+  refuseCommonUnsafe,
   refuseUnsafe,
   reportIdleError,
   SERVER_CLOSE_GRACE_MS,
@@ -43,8 +44,7 @@ export interface Mysql2PoolOptions extends AttachOptions {
 
 export type Mysql2Options = Mysql2ConnectionOptions | Mysql2PoolOptions;
 
-/** Workers allow six simultaneous outgoing connections per request. */
-export const MAX_CONNECTIONS = 6;
+/** `connectionLimit` of a per-request pool: one below the Workers limit of six connections per request. */
 export const DEFAULT_CONNECTION_LIMIT = 5;
 
 type Callback = (error: unknown, ...rest: unknown[]) => void;
@@ -73,30 +73,11 @@ function refuseUnsafeConfig(context: AdapterContext, client: ConnectionOptions &
       "HDK_EVAL_DISALLOWED",
     );
   }
-  if (client.multipleStatements) {
-    refuseUnsafe(
-      context,
-      "mysql2",
-      "multipleStatements",
-      "`multipleStatements: true` was passed, but Hyperdrive does not support multi-statement queries (nor `USE`); send one statement per `query()`. It also turns any SQL injection into arbitrary statements.",
-    );
-  }
-  if (client.ssl) {
-    refuseUnsafe(
-      context,
-      "mysql2",
-      "ssl",
-      "`ssl` is set, but the Worker-to-Hyperdrive connection never uses TLS (Hyperdrive encrypts the hop to your database itself).",
-    );
-  }
-  if (client.connectionLimit !== undefined && client.connectionLimit > MAX_CONNECTIONS) {
-    refuseUnsafe(
-      context,
-      "mysql2",
-      "connectionLimit",
-      `\`connectionLimit: ${client.connectionLimit}\` is above the Workers limit of ${MAX_CONNECTIONS} simultaneous connections per request; use ${DEFAULT_CONNECTION_LIMIT}.`,
-    );
-  }
+  refuseCommonUnsafe(context, "mysql2", {
+    multipleStatements: client.multipleStatements,
+    ssl: client.ssl,
+    connections: { option: "connectionLimit", value: client.connectionLimit, suggested: DEFAULT_CONNECTION_LIMIT },
+  });
 }
 
 function bindingConfig(context: AdapterContext) {

@@ -1,3 +1,3 @@
-export { classify, HyperdriveError, isHyperdriveError } from "@hyperdrive-kit/core";
+export { classify, HyperdriveError, isHyperdriveError, MAX_CONNECTIONS } from "@hyperdrive-kit/core";
 export type { PgClientOptions, PgOptions, PgPoolOptions } from "./pg.ts";
-export { DEFAULT_POOL_MAX, MAX_CONNECTIONS, pgClientAdapter, pgPoolAdapter, withHyperdrive } from "./pg.ts";
+export { DEFAULT_POOL_MAX, pgClientAdapter, pgPoolAdapter, withHyperdrive } from "./pg.ts";

@@ -8,7 +8,7 @@ import {
   type ExecutionContextLike,
   type OpenedClient,
   type RequestScope,
-  refuseUnsafe,
+  refuseCommonUnsafe,
   reportIdleError,
   socketPool,
   type WithHyperdriveOptions,
@@ -33,27 +33,14 @@ export interface PgPoolOptions extends AttachOptions {
 
 export type PgOptions = PgClientOptions | PgPoolOptions;
 
-/** Workers allow six simultaneous outgoing connections per request. */
-export const MAX_CONNECTIONS = 6;
+/** `max` of a per-request pool: one below the Workers limit of six connections per request. */
 export const DEFAULT_POOL_MAX = 5;
 
 function refuseUnsafeConfig(context: AdapterContext, config: { ssl?: unknown; max?: number } | undefined): void {
-  if (config?.ssl) {
-    refuseUnsafe(
-      context,
-      "pg",
-      "ssl",
-      "`ssl` is set, but the Worker-to-Hyperdrive connection never uses TLS (Hyperdrive encrypts the hop to your database itself).",
-    );
-  }
-  if (config?.max !== undefined && config.max > MAX_CONNECTIONS) {
-    refuseUnsafe(
-      context,
-      "pg",
-      "max",
-      `\`max: ${config.max}\` is above the Workers limit of ${MAX_CONNECTIONS} simultaneous connections per request; use ${DEFAULT_POOL_MAX}.`,
-    );
-  }
+  refuseCommonUnsafe(context, "pg", {
+    ssl: config?.ssl,
+    connections: { option: "max", value: config?.max, suggested: DEFAULT_POOL_MAX },
+  });
 }
 
 /** One `Client` per request, connected on first use; `connect()` called by user code returns the same connection. */

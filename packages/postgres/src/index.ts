@@ -1,3 +1,3 @@
-export { classify, HyperdriveError, isHyperdriveError } from "@hyperdrive-kit/core";
+export { classify, HyperdriveError, isHyperdriveError, MAX_CONNECTIONS } from "@hyperdrive-kit/core";
 export type { PostgresClientOptions, PostgresOptions, Sql } from "./postgres.ts";
-export { HYPERDRIVE_DEFAULTS, MAX_CONNECTIONS, postgresAdapter, withHyperdrive } from "./postgres.ts";
+export { HYPERDRIVE_DEFAULTS, postgresAdapter, withHyperdrive } from "./postgres.ts";

@@ -3,6 +3,7 @@ import {
   type AttachOptions,
   createWithHyperdrive,
   type OpenedClient,
+  refuseCommonUnsafe,
   refuseUnsafe,
   reportIdleError,
   socketPool,
@@ -34,8 +35,6 @@ export type Sql = postgres.Sql<Record<string, never>>;
 
 /** Cloudflare's recommended Postgres.js options for Hyperdrive. */
 export const HYPERDRIVE_DEFAULTS = { max: 5, fetch_types: false, prepare: true } as const;
-/** Workers allow six simultaneous outgoing connections per request. */
-export const MAX_CONNECTIONS = 6;
 
 export const postgresAdapter: Adapter<Sql, PostgresOptions> = {
   driver: "postgres",
@@ -44,22 +43,10 @@ export const postgresAdapter: Adapter<Sql, PostgresOptions> = {
     if (client.prepare === false) {
       refuseUnsafe(context, "postgres", "prepare", "`prepare: false` was passed.", "HDK_PREPARE_FALSE_DEFEATS_CACHING");
     }
-    if (client.ssl) {
-      refuseUnsafe(
-        context,
-        "postgres",
-        "ssl",
-        "`ssl` is set, but the Worker-to-Hyperdrive connection never uses TLS (Hyperdrive encrypts the hop to your database itself).",
-      );
-    }
-    if (client.max !== undefined && client.max > MAX_CONNECTIONS) {
-      refuseUnsafe(
-        context,
-        "postgres",
-        "max",
-        `\`max: ${client.max}\` is above the Workers limit of ${MAX_CONNECTIONS} simultaneous connections per request; use ${HYPERDRIVE_DEFAULTS.max}.`,
-      );
-    }
+    refuseCommonUnsafe(context, "postgres", {
+      ssl: client.ssl,
+      connections: { option: "max", value: client.max, suggested: HYPERDRIVE_DEFAULTS.max },
+    });
     const { binding, scope } = context;
     const onOrphanError = (error: unknown) => reportIdleError(context, "postgres", error);
     const sockets = socketPool(onOrphanError);
