@@ -4,7 +4,7 @@ import { describeConformance, expectCode } from "@hyperdrive-kit/testing/suite";
 import { type Connection, createConnection, type FieldInfo, raw } from "mysql";
 import { describe, expect, it } from "vitest";
 import type { MysqlConnection } from "../src/index.ts";
-import { type Binding, bindings, connections, errorEvent, lifecycle, scoped } from "./helpers.ts";
+import { type Binding, bindings, errorEvent, lifecycle, scoped } from "./helpers.ts";
 
 type Rows = Array<Record<string, unknown>>;
 
@@ -54,23 +54,6 @@ describe("mysql Connection under real faults", () =>
   }));
 
 describe("defaults", () => {
-  it("connects on the first query, not when the handle is made, and the leak check counts that connection", async () => {
-    const { value, events } = await scoped(async (db) => {
-      const before = await connections();
-      await db.queryAsync("select 1");
-      return { before, during: await connections() };
-    });
-    expect(value).toEqual({ before: 0, during: 1 });
-    expect(lifecycle(events)).toEqual(["connect", "teardown:closed"]);
-    expect(await connections()).toBe(0);
-  });
-
-  it("never connects a handle that runs no query, and still tears it down", async () => {
-    const { value, events } = await scoped(async () => "unused");
-    expect(value).toBe("unused");
-    expect(lifecycle(events)).toEqual(["teardown:closed"]);
-  });
-
   it("takes host, port, user, password and database from the binding", async () => {
     const binding = bindings.HYPERDRIVE;
     const { value } = await scoped(async (db) => {

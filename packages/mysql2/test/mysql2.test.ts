@@ -37,23 +37,6 @@ describe("mysql2 Connection under real faults", () =>
   }));
 
 describe("defaults", () => {
-  it("connects on the first query, not when the handle is made, and the leak check counts that connection", async () => {
-    const { value, events } = await scoped(async (db) => {
-      const before = await connections();
-      await db.query("select 1");
-      return { before, during: await connections() };
-    });
-    expect(value).toEqual({ before: 0, during: 1 });
-    expect(lifecycle(events)).toEqual(["connect", "teardown:closed"]);
-    expect(await connections()).toBe(0);
-  });
-
-  it("never connects a handle that runs no query, and still tears it down", async () => {
-    const { value, events } = await scoped(async () => "unused");
-    expect(value).toBe("unused");
-    expect(lifecycle(events)).toEqual(["teardown:closed"]);
-  });
-
   it("takes host, port, user, password and database from the binding and sets disableEval", async () => {
     const binding = bindings.HYPERDRIVE;
     // Local workerd hands out a *.hyperdrive.local host; whatever port it reports, that address routes.

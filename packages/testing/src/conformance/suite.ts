@@ -20,6 +20,10 @@ async function log(): Promise<string[]> {
   return (await call("/log")) as unknown as string[];
 }
 
+/** The connects and teardowns in a `/log`, in order. */
+const lifecycleOf = (entries: readonly string[]) =>
+  entries.filter((entry) => entry === "connect" || entry.startsWith("teardown"));
+
 /** Waits until `read` returns what `done` accepts, bounded; returns the last value either way. */
 export async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, maxMs = 10_000): Promise<T> {
   const until = Date.now() + maxMs;
@@ -60,6 +64,22 @@ export interface ConformanceOptions {
 export function describeConformance({ requests = 200 }: ConformanceOptions = {}): void {
   it("answers a query through the handle", async () => {
     expect(await call("/query")).toEqual({ one: 1 });
+  });
+
+  it("connects on the first query, not when the handle is made, and closes that connection at teardown", async () => {
+    expect(await eventually(connections, (n) => n === 0)).toBe(0);
+    await log();
+    expect(await call("/lazy")).toEqual({ before: 0, during: 1 });
+    const entries = await eventually(log, (l) => l.some((e) => e.startsWith("teardown")));
+    expect(lifecycleOf(entries)).toEqual(["connect", "teardown:closed"]);
+    expect(await eventually(connections, (n) => n === 0)).toBe(0);
+  });
+
+  it("never connects a handle that runs no query, and still tears it down", async () => {
+    await log();
+    expect(await call("/unused")).toEqual({ unused: true });
+    const entries = await eventually(log, (l) => l.some((e) => e.startsWith("teardown")));
+    expect(lifecycleOf(entries)).toEqual(["teardown:closed"]);
   });
 
   it(`leaves no server connection behind after ${requests} sequential requests`, async () => {

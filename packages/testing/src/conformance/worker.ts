@@ -128,6 +128,20 @@ function observe(): void {
 
 export function createConformanceWorker<Db>(driver: ConformanceDriver<Db>): ExportedHandler<Record<string, unknown>> {
   const one = async (db: Db) => (await driver.query(db, "select 1 as one"))[0]?.one;
+  // Through the ADMIN binding, in a scope of its own, so the count never includes a handle of the routes below.
+  const connectionCount = async (env: unknown, ctx: ExecutionContext): Promise<number> => {
+    let n = Number.NaN;
+    await driver.withHyperdrive(
+      env,
+      ctx,
+      async (db) => {
+        n = Number((await driver.query(db, driver.countConnectionsSql))[0]?.n);
+        return new Response(null);
+      },
+      { binding: "ADMIN" },
+    );
+    return n;
+  };
   return {
     async fetch(request, env, ctx) {
       observe();
@@ -138,15 +152,21 @@ export function createConformanceWorker<Db>(driver: ConformanceDriver<Db>): Expo
         switch (url.pathname) {
           case "/query":
             return await driver.withHyperdrive(env, ctx, async (db) => Response.json({ one: await one(db) }), options);
-          case "/connections": {
-            // Through the ADMIN binding, so the count never includes a handle of the routes above.
+          case "/connections":
+            return Response.json({ n: await connectionCount(env, ctx) });
+          case "/lazy":
             return await driver.withHyperdrive(
               env,
               ctx,
-              async (db) => Response.json({ n: Number((await driver.query(db, driver.countConnectionsSql))[0]?.n) }),
-              { binding: "ADMIN" },
+              async (db) => {
+                const before = await connectionCount(env, ctx);
+                await one(db);
+                return Response.json({ before, during: await connectionCount(env, ctx) });
+              },
+              options,
             );
-          }
+          case "/unused":
+            return await driver.withHyperdrive(env, ctx, async () => Response.json({ unused: true }), options);
           case "/stash":
             return await driver.withHyperdrive(
               env,
