@@ -1,5 +1,6 @@
 import { classify, isHyperdriveError } from "@hyperdrive-kit/core";
 import { describeFaults } from "@hyperdrive-kit/testing/faults";
+import { describeMysqlCases, killWhileSleeping, type MysqlDriverUnderTest } from "@hyperdrive-kit/testing/mysql";
 import { describeConformance, expectCode } from "@hyperdrive-kit/testing/suite";
 import { type Connection, createConnection, type FieldInfo, raw } from "mysql";
 import { describe, expect, it } from "vitest";
@@ -21,23 +22,6 @@ function rawConnection(binding: Binding): Connection {
   return createConnection({ host, port, user, password, database });
 }
 
-/** Waits until the server is running `SLEEP()` on connection `id`, then kills that connection from ADMIN. */
-async function killWhileSleeping(id: number): Promise<void> {
-  const { error } = await scoped(
-    async (admin) => {
-      for (;;) {
-        const [rows] = await admin.queryAsync<Rows>("select state from information_schema.processlist where id = ?", [
-          id,
-        ]);
-        if (rows[0]?.state === "User sleep") break;
-      }
-      await admin.queryAsync(`kill ${id}`);
-    },
-    { binding: "ADMIN" },
-  );
-  if (error) throw error;
-}
-
 async function connectionId(db: MysqlConnection): Promise<number> {
   const [rows] = await db.queryAsync<Array<{ id: number }>>("select connection_id() as id");
   return rows[0]?.id as number;
@@ -53,6 +37,11 @@ describe("mysql Connection under real faults", () =>
     refused: ["HDK_CONNECT_REFUSED"],
   }));
 
+/** The handle as the shared MySQL cases drive it: the callback API. */
+const driver: MysqlDriverUnderTest<MysqlConnection> = { scoped, query: (db, sql, values) => ask(db, sql, values) };
+
+describe("mysql Connection: the cases both MySQL drivers share", () => describeMysqlCases(driver));
+
 describe("defaults", () => {
   it("takes host, port, user, password and database from the binding", async () => {
     const binding = bindings.HYPERDRIVE;
@@ -62,21 +51,6 @@ describe("defaults", () => {
     });
     const { host, port, user, password, database } = binding;
     expect(value).toEqual({ rows: [{ db: database }], config: { host, port, user, password, database } });
-  });
-
-  it("refuses multipleStatements: true with HDK_UNSAFE_OPTION, before connecting", async () => {
-    const { error, events } = await scoped(async (db) => ask(db, "select 1; select 2"), {
-      client: { multipleStatements: true },
-    });
-    expectCode(error, "HDK_UNSAFE_OPTION");
-    expect((error as Error).message).toContain("Hyperdrive does not support multi-statement queries");
-    expect((error as Error).message).toContain('allowUnsafe: ["multipleStatements"]');
-    expect(lifecycle(events)).toEqual([]); // refused while attaching: no client, so nothing to tear down
-  });
-
-  it("refuses ssl: the Worker-to-Hyperdrive hop never uses TLS", async () => {
-    const { error } = await scoped(async (db) => ask(db, "select 1"), { client: { ssl: {} } });
-    expectCode(error, "HDK_UNSAFE_OPTION");
   });
 });
 
@@ -269,44 +243,6 @@ describe("errors from the seed's mysql table, against the real server", () => {
     expect(lifecycle(events).at(-1)).toBe("teardown:closed");
   });
 
-  it("KILL during a query: HDK_MYSQL_CONNECTION_LOST (PROTOCOL_CONNECTION_LOST)", async () => {
-    const { error, events } = await scoped(async (db) => {
-      const id = await connectionId(db);
-      const busy = ask(db, "select sleep(30)");
-      busy.catch(() => {}); // it rejects while we wait for the kill; returned (and so awaited) below
-      await killWhileSleeping(id);
-      return busy;
-    });
-    expectCode(error, "HDK_MYSQL_CONNECTION_LOST");
-    expect(((error as Error).cause as { code?: unknown }).code).toBe("PROTOCOL_CONNECTION_LOST");
-    expect(lifecycle(events).at(-1)).toBe("teardown:closed");
-  });
-
-  it("database down: HDK_CONNECT_REFUSED", async () => {
-    const { error, events } = await scoped(async (db) => ask(db, "select 1"), { binding: "DOWN" });
-    expectCode(error, "HDK_CONNECT_REFUSED");
-    expect(lifecycle(events).at(-1)).toBe("teardown:closed");
-  });
-
-  it("database that never answers: HDK_TIMEOUT after connectTimeout", async () => {
-    const { error, events } = await scoped(async (db) => db.queryAsync("select 1"), {
-      binding: "HANGS",
-      client: { connectTimeout: 300 },
-    });
-    expectCode(error, "HDK_TIMEOUT");
-    expect(((error as Error).cause as { code?: unknown }).code).toBe("ETIMEDOUT");
-    expect(lifecycle(events)).toEqual(["connect", "teardown:closed"]);
-  });
-
-  it("wrong password: HDK_CONFIG_INVALID_CREDENTIALS, with no password in the error", async () => {
-    const { error, events } = await scoped(async (db) => db.queryAsync("select 1"), { binding: "BAD_PASSWORD" });
-    expectCode(error, "HDK_CONFIG_INVALID_CREDENTIALS");
-    expect(((error as Error).cause as { errno?: unknown }).errno).toBe(1045);
-    const everything = JSON.stringify([String(error), (error as Error).cause, events]);
-    expect(everything).not.toContain(bindings.BAD_PASSWORD.password);
-    expect(lifecycle(events).at(-1)).toBe("teardown:closed");
-  });
-
   it("classify() maps the raw driver errors behind each row, HANDSHAKE_TWICE included (no handle involved)", async () => {
     const twice = rawConnection(bindings.HYPERDRIVE);
     await new Promise<void>((resolve, reject) => twice.connect((e) => (e ? reject(e) : resolve())));
@@ -320,7 +256,7 @@ describe("errors from the seed's mysql table, against the real server", () => {
     killed.on("error", () => {}); // the raw driver emits the idle failure here
     const [row] = await ask(killed, "select connection_id() as id");
     const busy = ask(killed, "select sleep(30)").catch((e: unknown) => e);
-    await killWhileSleeping(row?.id as number);
+    await killWhileSleeping(driver, row?.id as number);
     const lost = await busy;
     const afterFatal = await ask(killed, "select 1").catch((e: unknown) => e);
 

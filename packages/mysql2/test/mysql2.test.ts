@@ -1,5 +1,7 @@
 import { classify, isHyperdriveError } from "@hyperdrive-kit/core";
+import type { Rows } from "@hyperdrive-kit/testing/conformance";
 import { describeFaults } from "@hyperdrive-kit/testing/faults";
+import { describeMysqlCases, killWhileSleeping, type MysqlDriverUnderTest } from "@hyperdrive-kit/testing/mysql";
 import { describeConformance, expectCode } from "@hyperdrive-kit/testing/suite";
 import { eq, type SQL, sql } from "drizzle-orm";
 import { int, mysqlTable, varchar } from "drizzle-orm/mysql-core";
@@ -36,6 +38,14 @@ describe("mysql2 Connection under real faults", () =>
     refused: ["HDK_CONNECT_REFUSED"],
   }));
 
+/** The handle as the shared MySQL cases drive it: the promise API. */
+const driver: MysqlDriverUnderTest<Connection> = {
+  scoped,
+  query: async (db, sql, values) => (await db.query(sql, values))[0] as Rows,
+};
+
+describe("mysql2 Connection: the cases both MySQL drivers share", () => describeMysqlCases(driver));
+
 describe("defaults", () => {
   it("takes host, port, user, password and database from the binding and sets disableEval", async () => {
     const binding = bindings.HYPERDRIVE;
@@ -71,20 +81,6 @@ describe("defaults", () => {
     });
     expectCode(error, "HDK_EVAL_DISALLOWED");
     expect(String((error as Error).cause)).toContain("Code generation from strings disallowed");
-  });
-
-  it("refuses multipleStatements: true with HDK_UNSAFE_OPTION, before connecting", async () => {
-    const { error, events } = await scoped(async (db) => db.query("select 1; select 2"), {
-      client: { multipleStatements: true },
-    });
-    expectCode(error, "HDK_UNSAFE_OPTION");
-    expect((error as Error).message).toContain("Hyperdrive does not support multi-statement queries");
-    expect(lifecycle(events)).toEqual([]);
-  });
-
-  it("refuses ssl: the Worker-to-Hyperdrive hop never uses TLS", async () => {
-    const { error } = await scoped(async (db) => db.query("select 1"), { client: { ssl: {} } });
-    expectCode(error, "HDK_UNSAFE_OPTION");
   });
 });
 
@@ -267,56 +263,6 @@ describe("errors from the seed's mysql2 table, against the real server", () => {
     expect(lifecycle(events).at(-1)).toBe("teardown:closed");
   });
 
-  it("KILL during a query: HDK_MYSQL_CONNECTION_LOST (PROTOCOL_CONNECTION_LOST)", async () => {
-    const { error, events } = await scoped(async (db) => {
-      const [[row]] = (await db.query("select connection_id() as id")) as unknown as [[{ id: number }]];
-      const busy = db.query("select sleep(30)");
-      busy.catch(() => {}); // it rejects while we wait for the kill; returned (and so awaited) below
-      // Kill only once the server is running the sleep, so the query itself loses its connection.
-      await scoped(
-        async (adminDb) => {
-          for (;;) {
-            const [rows] = await adminDb.query("select state from information_schema.processlist where id = ?", [
-              row.id,
-            ]);
-            if ((rows as Array<{ state: string }>)[0]?.state === "User sleep") break;
-          }
-          await adminDb.query(`kill ${row.id}`);
-        },
-        { binding: "ADMIN" },
-      );
-      return busy;
-    });
-    expectCode(error, "HDK_MYSQL_CONNECTION_LOST");
-    expect(((error as Error).cause as { code?: unknown }).code).toBe("PROTOCOL_CONNECTION_LOST");
-    expect(lifecycle(events).at(-1)).toBe("teardown:closed");
-  });
-
-  it("database down: HDK_CONNECT_REFUSED", async () => {
-    const { error, events } = await scoped(async (db) => db.query("select 1"), { binding: "DOWN" });
-    expectCode(error, "HDK_CONNECT_REFUSED");
-    expect(lifecycle(events).at(-1)).toBe("teardown:closed");
-  });
-
-  it("database that never answers: HDK_TIMEOUT after connectTimeout, armed at the first query", async () => {
-    const { error, events } = await scoped(async (db) => db.query("select 1"), {
-      binding: "HANGS",
-      client: { connectTimeout: 300 },
-    });
-    expectCode(error, "HDK_TIMEOUT");
-    expect(((error as Error).cause as { code?: unknown }).code).toBe("ETIMEDOUT");
-    expect(lifecycle(events)).toEqual(["connect", "teardown:closed"]);
-  });
-
-  it("wrong password: HDK_CONFIG_INVALID_CREDENTIALS, with no password in the error", async () => {
-    const { error, events } = await scoped(async (db) => db.query("select 1"), { binding: "BAD_PASSWORD" });
-    expectCode(error, "HDK_CONFIG_INVALID_CREDENTIALS");
-    expect(((error as Error).cause as { errno?: unknown }).errno).toBe(1045);
-    const everything = JSON.stringify([String(error), (error as Error).cause, events]);
-    expect(everything).not.toContain(bindings.BAD_PASSWORD.password);
-    expect(lifecycle(events).at(-1)).toBe("teardown:closed");
-  });
-
   it("pool used after end(): HDK_MYSQL2_POOL_CLOSED", async () => {
     const { error } = await pooled(async (db) => {
       await db.query("select 1");
@@ -339,16 +285,7 @@ describe("errors from the seed's mysql2 table, against the real server", () => {
     const killed = await rawConnection(bindings.HYPERDRIVE);
     const [[row]] = (await killed.query("select connection_id() as id")) as unknown as [[{ id: number }]];
     const busy = killed.query("select sleep(30)").catch((e: unknown) => e);
-    await scoped(
-      async (db) => {
-        for (;;) {
-          const [rows] = await db.query("select state from information_schema.processlist where id = ?", [row.id]);
-          if ((rows as Array<{ state: string }>)[0]?.state === "User sleep") break;
-        }
-        await db.query(`kill ${row.id}`);
-      },
-      { binding: "ADMIN" },
-    );
+    await killWhileSleeping(driver, row.id);
     const lost = await busy;
 
     const evil = await createConnection({ host, port, user, password, database, disableEval: false });

@@ -1,0 +1,90 @@
+/**
+ * The cases mysql and mysql2 share, asserted on the drivers' own causes (both speak mysqljs's error codes): unsafe
+ * options refused before connecting, a KILL mid-query, and the connect failures. Each adapter's test file calls it
+ * with its own `scoped` and its own way of running a query.
+ */
+import { expect, it } from "vitest";
+import { bindings, lifecycle, type scopedRunner } from "./scoped.ts";
+import { expectCode } from "./suite.ts";
+
+type Rows = Array<Record<string, unknown>>;
+
+export interface MysqlDriverUnderTest<Db> {
+  /** The adapter's `scopedRunner`. */
+  scoped: ReturnType<typeof scopedRunner<Db>>;
+  /** Runs one statement on the handle the way the driver's users do, and returns its rows. */
+  query(db: Db, sql: string, values?: unknown[]): Promise<Rows>;
+}
+
+/** Waits until the server runs `SLEEP()` on connection `id`, then kills that connection from ADMIN. */
+export async function killWhileSleeping<Db>(driver: MysqlDriverUnderTest<Db>, id: number): Promise<void> {
+  const { error } = await driver.scoped(
+    async (admin) => {
+      for (;;) {
+        const [row] = await driver.query(admin, "select state from information_schema.processlist where id = ?", [id]);
+        if (row?.state === "User sleep") break;
+      }
+      await driver.query(admin, `kill ${id}`);
+    },
+    { binding: "ADMIN" },
+  );
+  if (error) throw error;
+}
+
+export function describeMysqlCases<Db>(driver: MysqlDriverUnderTest<Db>): void {
+  const { scoped, query } = driver;
+
+  it("refuses multipleStatements: true with HDK_UNSAFE_OPTION, before connecting", async () => {
+    const { error, events } = await scoped(async (db) => query(db, "select 1; select 2"), {
+      client: { multipleStatements: true },
+    });
+    expectCode(error, "HDK_UNSAFE_OPTION");
+    expect((error as Error).message).toContain("Hyperdrive does not support multi-statement queries");
+    expect((error as Error).message).toContain('allowUnsafe: ["multipleStatements"]');
+    expect(lifecycle(events)).toEqual([]); // refused while attaching: no client, so nothing to tear down
+  });
+
+  it("refuses ssl: the Worker-to-Hyperdrive hop never uses TLS", async () => {
+    const { error } = await scoped(async (db) => query(db, "select 1"), { client: { ssl: {} } });
+    expectCode(error, "HDK_UNSAFE_OPTION");
+  });
+
+  it("KILL during a query: HDK_MYSQL_CONNECTION_LOST (PROTOCOL_CONNECTION_LOST)", async () => {
+    const { error, events } = await scoped(async (db) => {
+      const [row] = await query(db, "select connection_id() as id");
+      const busy = query(db, "select sleep(30)");
+      busy.catch(() => {}); // it rejects while we wait for the kill; returned (and so awaited) below
+      // Kill only once the server is running the sleep, so the query itself loses its connection.
+      await killWhileSleeping(driver, row?.id as number);
+      return busy;
+    });
+    expectCode(error, "HDK_MYSQL_CONNECTION_LOST");
+    expect(((error as Error).cause as { code?: unknown }).code).toBe("PROTOCOL_CONNECTION_LOST");
+    expect(lifecycle(events).at(-1)).toBe("teardown:closed");
+  });
+
+  it("database down: HDK_CONNECT_REFUSED", async () => {
+    const { error, events } = await scoped(async (db) => query(db, "select 1"), { binding: "DOWN" });
+    expectCode(error, "HDK_CONNECT_REFUSED");
+    expect(lifecycle(events).at(-1)).toBe("teardown:closed");
+  });
+
+  it("database that never answers: HDK_TIMEOUT after the driver's own connectTimeout, armed at the first query", async () => {
+    const { error, events } = await scoped(async (db) => query(db, "select 1"), {
+      binding: "HANGS",
+      client: { connectTimeout: 300 },
+    });
+    expectCode(error, "HDK_TIMEOUT");
+    expect(((error as Error).cause as { code?: unknown }).code).toBe("ETIMEDOUT");
+    expect(lifecycle(events)).toEqual(["connect", "teardown:closed"]);
+  });
+
+  it("wrong password: HDK_CONFIG_INVALID_CREDENTIALS, with no password in the error", async () => {
+    const { error, events } = await scoped(async (db) => query(db, "select 1"), { binding: "BAD_PASSWORD" });
+    expectCode(error, "HDK_CONFIG_INVALID_CREDENTIALS");
+    expect(((error as Error).cause as { errno?: unknown }).errno).toBe(1045);
+    const everything = JSON.stringify([String(error), (error as Error).cause, events]);
+    expect(everything).not.toContain(bindings.BAD_PASSWORD.password);
+    expect(lifecycle(events).at(-1)).toBe("teardown:closed");
+  });
+}
