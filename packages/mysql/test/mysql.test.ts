@@ -1,6 +1,11 @@
 import { classify, isHyperdriveError } from "@hyperdrive-kit/core";
 import { describeFaults } from "@hyperdrive-kit/testing/faults";
-import { describeMysqlCases, killWhileSleeping, type MysqlDriverUnderTest } from "@hyperdrive-kit/testing/mysql";
+import {
+  describeMysqlCases,
+  killWhileSleeping,
+  type MysqlDriverUnderTest,
+  mysqlFaultExpectations,
+} from "@hyperdrive-kit/testing/mysql";
 import { describeConformance, expectCode } from "@hyperdrive-kit/testing/suite";
 import { type Connection, createConnection, type FieldInfo, raw } from "mysql";
 import { describe, expect, it } from "vitest";
@@ -29,16 +34,24 @@ async function connectionId(db: MysqlConnection): Promise<number> {
 
 describe("mysql Connection", () => describeConformance());
 
-describe("mysql Connection under real faults", () =>
-  describeFaults({
-    killedMidQuery: ["HDK_MYSQL_CONNECTION_LOST"],
-    stoppedMidQuery: ["HDK_MYSQL_CONNECTION_LOST"],
-    reset: ["HDK_CONNECT_REFUSED"],
-    refused: ["HDK_CONNECT_REFUSED"],
-  }));
+describe("mysql Connection under real faults", () => describeFaults(mysqlFaultExpectations));
+
+const injection = { password: true };
+/** Every way mysqljs's API can pass an object as a bind value. */
+const objectValueCases: MysqlDriverUnderTest<MysqlConnection>["objectValueCases"] = [
+  ["query(sql, [object], cb)", (db) => ask(db, "select * from t where password = ?", [injection])],
+  ["query(sql, object, cb)", (db) => ask(db, "select * from t where password = ?", injection)],
+  [
+    "query({ sql, values }, cb)",
+    (db) => new Promise((r, j) => db.query({ sql: "select ?", values: [injection] }, (e, x) => (e ? j(e) : r(x)))),
+  ],
+  ["queryAsync(sql, [object])", (db) => db.queryAsync("select * from t where password = ?", [injection])],
+  ["an array holding an object", (db) => ask(db, "select * from t where id in (?)", [[1, injection]])],
+  ["the row emitter", async (db) => db.query("select ?", [injection])],
+];
 
 /** The handle as the shared MySQL cases drive it: the callback API. */
-const driver: MysqlDriverUnderTest<MysqlConnection> = { scoped, query: (db, sql, values) => ask(db, sql, values) };
+const driver: MysqlDriverUnderTest<MysqlConnection> = { scoped, query: ask, objectValueCases };
 
 describe("mysql Connection: the cases both MySQL drivers share", () => describeMysqlCases(driver));
 
@@ -155,28 +168,6 @@ describe("promises", () => {
 });
 
 describe("object bind values", () => {
-  const injection = { password: true };
-  const cases: Array<[string, (db: MysqlConnection) => Promise<unknown>]> = [
-    ["query(sql, [object], cb)", (db) => ask(db, "select * from t where password = ?", [injection])],
-    ["query(sql, object, cb)", (db) => ask(db, "select * from t where password = ?", injection)],
-    [
-      "query({ sql, values }, cb)",
-      (db) => new Promise((r, j) => db.query({ sql: "select ?", values: [injection] }, (e, x) => (e ? j(e) : r(x)))),
-    ],
-    ["queryAsync(sql, [object])", (db) => db.queryAsync("select * from t where password = ?", [injection])],
-    ["an array holding an object", (db) => ask(db, "select * from t where id in (?)", [[1, injection]])],
-    ["the row emitter", async (db) => db.query("select ?", [injection])],
-  ];
-
-  it.each(cases)("refuses %s with HDK_UNSAFE_OPTION before anything is sent", async (_name, run) => {
-    const { error, events } = await scoped(run);
-    expectCode(error, "HDK_UNSAFE_OPTION");
-    expect((error as Error).message).toContain('allowUnsafe: ["objectValues"]');
-    expect((error as Error).message).toContain("object injection");
-    // Refused before mysqljs's implicit connect, so no connection was ever opened.
-    expect(lifecycle(events)).toEqual(["teardown:closed"]);
-  });
-
   it("with a custom queryFormat, checks the named values it receives", async () => {
     const queryFormat = (sql: string, values: Record<string, unknown>) =>
       sql.replace(/:(\w+)/g, (_m, name: string) => (name in values ? `'${String(values[name])}'` : _m));
@@ -202,19 +193,6 @@ describe("object bind values", () => {
       { a: 1, b: "one", c: "78" },
       { a: 2, b: null, c: "79" },
     ]);
-  });
-
-  it("with allowUnsafe objectValues, lets `SET ?` take an object", async () => {
-    const { value, error } = await scoped(
-      async (db) => {
-        await ask(db, "create temporary table t (a int, b varchar(10))");
-        await ask(db, "insert into t set ?", { a: 7, b: "seven" });
-        return ask(db, "select a, b from t");
-      },
-      { allowUnsafe: ["objectValues"] },
-    );
-    expect(error).toBeUndefined();
-    expect(value).toEqual([{ a: 7, b: "seven" }]);
   });
 });
 

@@ -1,7 +1,12 @@
 import { classify, isHyperdriveError } from "@hyperdrive-kit/core";
 import type { Rows } from "@hyperdrive-kit/testing/conformance";
 import { describeFaults } from "@hyperdrive-kit/testing/faults";
-import { describeMysqlCases, killWhileSleeping, type MysqlDriverUnderTest } from "@hyperdrive-kit/testing/mysql";
+import {
+  describeMysqlCases,
+  killWhileSleeping,
+  type MysqlDriverUnderTest,
+  mysqlFaultExpectations,
+} from "@hyperdrive-kit/testing/mysql";
 import { describeConformance, expectCode } from "@hyperdrive-kit/testing/suite";
 import { eq, type SQL, sql } from "drizzle-orm";
 import { int, mysqlTable, varchar } from "drizzle-orm/mysql-core";
@@ -30,18 +35,32 @@ function rawConnection(binding: Binding): Promise<Connection> {
 
 describe("mysql2 Connection", () => describeConformance());
 
-describe("mysql2 Connection under real faults", () =>
-  describeFaults({
-    killedMidQuery: ["HDK_MYSQL_CONNECTION_LOST"],
-    stoppedMidQuery: ["HDK_MYSQL_CONNECTION_LOST"],
-    reset: ["HDK_CONNECT_REFUSED"],
-    refused: ["HDK_CONNECT_REFUSED"],
-  }));
+describe("mysql2 Connection under real faults", () => describeFaults(mysqlFaultExpectations));
+
+const injection = { password: true };
+/** Every way mysql2's API can pass an object as a bind value. */
+const objectValueCases: MysqlDriverUnderTest<Connection>["objectValueCases"] = [
+  ["query(sql, [object])", (db) => db.query("select * from t where password = ?", [injection])],
+  ["query(sql, object)", (db) => db.query("select * from t where password = ?", injection)],
+  ["query({ sql, values })", (db) => db.query({ sql: "select ?", values: [injection] })],
+  ["execute(sql, [object])", (db) => db.execute("select * from t where password = ?", [injection])],
+  ["an array holding an object", (db) => db.query("select * from t where id in (?)", [[1, injection]])],
+  ["a Map", (db) => db.query("select ?", [new Map([["password", true]])])],
+  ["a named placeholder", (db) => db.query({ sql: "select :p", namedPlaceholders: true }, { p: injection })],
+  [
+    "the callback API",
+    (db) =>
+      new Promise((resolve, reject) =>
+        callbackConnection(db).query("select ?", [injection], (e, r) => (e ? reject(e) : resolve(r))),
+      ),
+  ],
+];
 
 /** The handle as the shared MySQL cases drive it: the promise API. */
 const driver: MysqlDriverUnderTest<Connection> = {
   scoped,
-  query: async (db, sql, values) => (await db.query(sql, values))[0] as Rows,
+  query: async (db, sql, values) => (await db.query(sql, values as Parameters<Connection["query"]>[1]))[0] as Rows,
+  objectValueCases,
 };
 
 describe("mysql2 Connection: the cases both MySQL drivers share", () => describeMysqlCases(driver));
@@ -165,33 +184,6 @@ describe("execute() sends no COM_STMT_PREPARE", () => {
 });
 
 describe("object bind values", () => {
-  const injection = { password: true };
-  const cases: Array<[string, (db: Connection) => Promise<unknown>]> = [
-    ["query(sql, [object])", (db) => db.query("select * from t where password = ?", [injection])],
-    ["query(sql, object)", (db) => db.query("select * from t where password = ?", injection)],
-    ["query({ sql, values })", (db) => db.query({ sql: "select ?", values: [injection] })],
-    ["execute(sql, [object])", (db) => db.execute("select * from t where password = ?", [injection])],
-    ["an array holding an object", (db) => db.query("select * from t where id in (?)", [[1, injection]])],
-    ["a Map", (db) => db.query("select ?", [new Map([["password", true]])])],
-    ["a named placeholder", (db) => db.query({ sql: "select :p", namedPlaceholders: true }, { p: injection })],
-    [
-      "the callback API",
-      (db) =>
-        new Promise((resolve, reject) =>
-          callbackConnection(db).query("select ?", [injection], (e, r) => (e ? reject(e) : resolve(r))),
-        ),
-    ],
-  ];
-
-  it.each(cases)("refuses %s with HDK_UNSAFE_OPTION before anything is sent", async (_name, run) => {
-    const { error, events } = await scoped(run);
-    expectCode(error, "HDK_UNSAFE_OPTION");
-    expect((error as Error).message).toContain('allowUnsafe: ["objectValues"]');
-    expect((error as Error).message).toContain("object injection");
-    // Refused before the first command, so the lazy connection never even opened.
-    expect(lifecycle(events)).toEqual(["teardown:closed"]);
-  });
-
   it("refuses on the pool before a connection is taken", async () => {
     const { error, events } = await pooled(async (db) => db.query("select ?", [injection]));
     expectCode(error, "HDK_UNSAFE_OPTION");
@@ -222,19 +214,6 @@ describe("object bind values", () => {
       { a: 1, b: "one", c: "78" },
       { a: 2, b: null, c: "79" },
     ]);
-  });
-
-  it("with allowUnsafe objectValues, lets `SET ?` take an object", async () => {
-    const { value, error } = await scoped(
-      async (db) => {
-        await db.query("create temporary table t (a int, b varchar(10))");
-        await db.query("insert into t set ?", { a: 7, b: "seven" });
-        return (await db.query("select a, b from t"))[0];
-      },
-      { allowUnsafe: ["objectValues"] },
-    );
-    expect(error).toBeUndefined();
-    expect(value).toEqual([{ a: 7, b: "seven" }]);
   });
 });
 

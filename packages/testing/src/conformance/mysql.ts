@@ -1,19 +1,30 @@
 /**
  * The cases mysql and mysql2 share, asserted on the drivers' own causes (both speak mysqljs's error codes): unsafe
- * options refused before connecting, a KILL mid-query, and the connect failures. Each adapter's test file calls it
+ * options and object bind values refused before anything is sent, a KILL mid-query, and the connect failures. Each adapter's test file calls it
  * with its own `scoped` and its own way of running a query.
  */
 import { expect, it } from "vitest";
+import type { FaultExpectations } from "./faults.ts";
 import { bindings, lifecycle, type scopedRunner } from "./scoped.ts";
 import { expectCode } from "./suite.ts";
 
 type Rows = Array<Record<string, unknown>>;
 
+/** Where each real fault ends for both MySQL drivers: they share mysqljs's error codes, so the same entries. */
+export const mysqlFaultExpectations: FaultExpectations = {
+  killedMidQuery: ["HDK_MYSQL_CONNECTION_LOST"],
+  stoppedMidQuery: ["HDK_MYSQL_CONNECTION_LOST"],
+  reset: ["HDK_CONNECT_REFUSED"],
+  refused: ["HDK_CONNECT_REFUSED"],
+};
+
 export interface MysqlDriverUnderTest<Db> {
   /** The adapter's `scopedRunner`. */
   scoped: ReturnType<typeof scopedRunner<Db>>;
   /** Runs one statement on the handle the way the driver's users do, and returns its rows. */
-  query(db: Db, sql: string, values?: unknown[]): Promise<Rows>;
+  query(db: Db, sql: string, values?: unknown): Promise<Rows>;
+  /** Every way the driver's API can pass an object as a bind value; each must be refused. */
+  objectValueCases: Array<[name: string, run: (db: Db) => Promise<unknown>]>;
 }
 
 /** Waits until the server runs `SLEEP()` on connection `id`, then kills that connection from ADMIN. */
@@ -47,6 +58,31 @@ export function describeMysqlCases<Db>(driver: MysqlDriverUnderTest<Db>): void {
   it("refuses ssl: the Worker-to-Hyperdrive hop never uses TLS", async () => {
     const { error } = await scoped(async (db) => query(db, "select 1"), { client: { ssl: {} } });
     expectCode(error, "HDK_UNSAFE_OPTION");
+  });
+
+  it.each(driver.objectValueCases)(
+    "refuses %s as a bind value with HDK_UNSAFE_OPTION before anything is sent",
+    async (_name, run) => {
+      const { error, events } = await scoped(run);
+      expectCode(error, "HDK_UNSAFE_OPTION");
+      expect((error as Error).message).toContain('allowUnsafe: ["objectValues"]');
+      expect((error as Error).message).toContain("object injection");
+      // Refused before the first command, so the lazy connection never even opened.
+      expect(lifecycle(events)).toEqual(["teardown:closed"]);
+    },
+  );
+
+  it("with allowUnsafe objectValues, lets `SET ?` take an object", async () => {
+    const { value, error } = await scoped(
+      async (db) => {
+        await query(db, "create temporary table t (a int, b varchar(10))");
+        await query(db, "insert into t set ?", { a: 7, b: "seven" });
+        return query(db, "select a, b from t");
+      },
+      { allowUnsafe: ["objectValues"] },
+    );
+    expect(error).toBeUndefined();
+    expect(value).toEqual([{ a: 7, b: "seven" }]);
   });
 
   it("KILL during a query: HDK_MYSQL_CONNECTION_LOST (PROTOCOL_CONNECTION_LOST)", async () => {
