@@ -4,7 +4,7 @@
  * 2. Per request: opening, settling and tearing down a scope (with one guarded client) against doing nothing.
  * Runs in Node against a real PostgreSQL (embedded); the guard and scope code is the same code that runs in workerd.
  */
-import { guard, openScope } from "@hyperdrive-kit/core";
+import { guard, openScope } from "@hyperdrive-kit/core/adapter";
 import { startPostgres } from "@hyperdrive-kit/testing/servers";
 import pg from "pg";
 
@@ -25,7 +25,7 @@ const client = new pg.Client({ connectionString: server.url });
 await client.connect();
 try {
   const scope = openScope({ waitUntil() {} });
-  const guarded = guard(client, { driver: "pg", scope, queryMethods: new Set(["query"]), secrets: [] });
+  const guarded = guard(client, { queryMethods: ["query"] }, { driver: "pg", scope, secrets: [] });
   const raw: number[] = [];
   const wrapped: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
@@ -65,7 +65,7 @@ try {
         for (let i = 0; i < SCOPES; i++) {
           const s = openScope({ waitUntil() {} });
           s.onTeardown("pg", noop);
-          const handle = guard(client, { driver: "pg", scope: s, queryMethods: new Set(["query"]), secrets: [] });
+          const handle = guard(client, { queryMethods: ["query"] }, { driver: "pg", scope: s, secrets: [] });
           await s.run(async () => handle.escapeIdentifier("x"));
           s.settle(undefined);
           await s.closed;

@@ -2,36 +2,59 @@ import { type BindingOption, type HyperdriveBinding, resolveBinding } from "./bi
 import type { DriverName, HyperdriveErrorCode } from "./catalog.ts";
 import { classify, toHyperdriveError } from "./classify.ts";
 import { HyperdriveError, isHyperdriveError } from "./errors.ts";
-import { guard } from "./guard.ts";
+import { type Binder, type GuardSpec, guard } from "./guard.ts";
 import { DEFAULT_CONNECT_TIMEOUT_MS, timeoutOption } from "./options.ts";
 import type { RequestScope } from "./scope.ts";
 
 /** What an adapter gets to build one request's client. */
 export interface AdapterContext {
-  readonly scope: RequestScope;
   readonly binding: HyperdriveBinding;
   readonly bindingName: string;
   /** Options the user explicitly allowed despite the risk (see `HDK_UNSAFE_OPTION`). */
   readonly allowUnsafe: ReadonlySet<string>;
-  /** Bound on opening a connection (TCP and handshake), for the driver's own connect timeout option. */
+  /** Bound on opening a connection (TCP, TLS, authentication, startup), enforced by `connecting()`. */
   readonly connectTimeoutMs: number;
+  /** Secrets to keep out of every message (the binding's password and connection string). */
+  readonly secrets: readonly string[];
+  /**
+   * Tells core that the driver started opening a connection. Core bounds the attempt by `timeoutMs` (default
+   * `connectTimeoutMs`): when it runs out, `abort` gets an `HDK_TIMEOUT` error and must make the driver fail the
+   * connection (and what waits on it) with that error. Core emits the `connect` event, with its duration, when the
+   * adapter reports the outcome.
+   */
+  connecting(abort: (error: HyperdriveError) => void, timeoutMs?: number): ConnectAttempt;
+  /** An error the driver raised outside any call (an idle connection dropped): reported, never thrown. */
+  reportIdle(error: unknown): void;
+}
+
+/** One connection attempt, as the adapter reports it to core; the first report wins. */
+export interface ConnectAttempt {
+  succeeded(): void;
+  /** Returns the error to surface: a connection closed before its handshake becomes `HDK_CONNECT_REFUSED`. */
+  failed(error: unknown): unknown;
 }
 
 /** One request's client as an adapter built it. */
-export interface OpenedClient<Client> {
+export interface OpenedClient<Client> extends GuardSpec {
   /** The driver's own client; core hands it out behind a scope guard. */
   readonly client: Client;
   /** Closes the client; core bounds it with the teardown timeout and swallows its errors. */
   close(): Promise<void>;
-  /** Methods that run queries: timed and error-mapped. Calling the client itself always counts as a query. */
-  readonly queryMethods: readonly PropertyKey[];
-  /** Methods core replaces on the handle (after the scope check). */
-  readonly overrides?: Readonly<Record<PropertyKey, (...args: never[]) => unknown>>;
+  /**
+   * Objects the client gives out that can reach a socket (pool clients, transactions, cursors), and how to guard
+   * them: core binds them to the same scope. Return `undefined` for everything else (rows, results).
+   */
+  readonly bind?: Binder;
+  /**
+   * Discards the client's connections at once, failing what runs on them with `error` (after a query timeout).
+   * Without it, `queryTimeoutMs` is refused for this adapter.
+   */
+  abort?(error: HyperdriveError): void;
 }
 
 /**
  * The contract between core and a driver adapter: a name and a function that builds a client for one request
- * without doing I/O. Everything else (scope, guard, teardown, errors) lives in core.
+ * without doing I/O. Everything else (scope, guard, teardown, events, errors, timeouts) lives in core.
  */
 export interface Adapter<Client, Options> {
   readonly driver: DriverName;
@@ -45,16 +68,23 @@ export interface AttachOptions {
   /** Risky options to allow anyway, by name (e.g. `["prepare"]` for Postgres.js `prepare: false`). */
   allowUnsafe?: readonly string[];
   /**
-   * Bound on opening a connection, in milliseconds: a database (or network path) that accepts and never answers
-   * fails with `HDK_TIMEOUT` after this long instead of hanging the request. Default 10000. A driver-specific
-   * option (`connectionTimeoutMillis`, `connect_timeout`, `connectTimeout`) in `client` takes precedence.
+   * Bound on opening a connection (TCP, handshake, authentication), in milliseconds: a database (or network path)
+   * that does not complete the connection fails with `HDK_TIMEOUT` after this long instead of hanging the request.
+   * Default 10000. A driver-specific option (`connectionTimeoutMillis`, `connect_timeout`, `connectTimeout`) in
+   * `client` takes precedence.
    */
   connectTimeoutMs?: number;
+  /**
+   * Bound on one query, in milliseconds: a query that has not finished fails with `HDK_TIMEOUT` and its connection is
+   * discarded (the database may still run it until it notices). Default: none (Hyperdrive ends queries after 60 s).
+   */
+  queryTimeoutMs?: number;
 }
 
 /**
  * Builds the adapter's client for `scope` and returns it behind the scope guard. Use this to put a handle on a
- * scope you manage yourself (middleware, ORM shims); `withHyperdrive` is this plus `openScope` and `settle`.
+ * scope you manage yourself (middleware, ORM shims); `withHyperdrive` is this plus `openScope` and `settle`. The
+ * handle may be made before `scope.run()`: it is checked when it is used.
  */
 export function attach<Client extends object, Options extends AttachOptions>(
   adapter: Adapter<Client, Options>,
@@ -62,21 +92,87 @@ export function attach<Client extends object, Options extends AttachOptions>(
   env: unknown,
   options: Options,
 ): Client {
-  scope.assertUsable(adapter.driver);
+  const { driver } = adapter;
+  scope.assertOpen(driver);
   const { name, binding } = resolveBinding(env, options.binding);
   const connectTimeoutMs = timeoutOption("connectTimeoutMs", options.connectTimeoutMs, DEFAULT_CONNECT_TIMEOUT_MS);
-  const opened = adapter.open(
-    { scope, binding, bindingName: name, allowUnsafe: new Set(options.allowUnsafe ?? []), connectTimeoutMs },
-    options,
-  );
-  scope.onTeardown(adapter.driver, opened.close);
-  return guard(opened.client, {
-    driver: adapter.driver,
+  const queryTimeoutMs =
+    options.queryTimeoutMs === undefined ? undefined : timeoutOption("queryTimeoutMs", options.queryTimeoutMs, 0);
+  const secrets = secretsOf(binding);
+  const context: AdapterContext = {
+    binding,
+    bindingName: name,
+    allowUnsafe: new Set(options.allowUnsafe ?? []),
+    connectTimeoutMs,
+    secrets,
+    connecting: (abort, timeoutMs = connectTimeoutMs) => connectAttempt(scope, driver, secrets, abort, timeoutMs),
+    reportIdle: (error) => {
+      const mapped = toHyperdriveError(error, {
+        driver,
+        secrets,
+        inScope: true,
+        context: "The connection failed while idle.",
+      });
+      if (isHyperdriveError(mapped)) scope.emit({ type: "error", driver, error: mapped });
+    },
+  };
+  const opened = adapter.open(context, options);
+  if (queryTimeoutMs !== undefined && opened.abort === undefined) {
+    throw new HyperdriveError("HDK_INVALID_OPTION", {
+      driver,
+      context: "`queryTimeoutMs` is not supported by this adapter: it cannot discard a connection.",
+    });
+  }
+  scope.onTeardown(driver, opened.close);
+  return guard(opened.client, opened, {
+    driver,
     scope,
-    queryMethods: new Set(opened.queryMethods),
-    overrides: opened.overrides,
-    secrets: secretsOf(binding),
+    secrets,
+    bind: opened.bind,
+    queryTimeoutMs,
+    abort: opened.abort?.bind(opened),
   });
+}
+
+/** Core's half of a connection attempt: the deadline, the mapping of its failure and the `connect` event. */
+function connectAttempt(
+  scope: RequestScope,
+  driver: DriverName,
+  secrets: readonly string[],
+  abort: (error: HyperdriveError) => void,
+  timeoutMs: number,
+): ConnectAttempt {
+  const started = performance.now();
+  let settled = false;
+  let outcome: unknown;
+  const timer =
+    timeoutMs > 0
+      ? setTimeout(() => {
+          if (settled) return;
+          const error = new HyperdriveError("HDK_TIMEOUT", {
+            driver,
+            context: `The connection was not established within ${timeoutMs} ms (connectTimeoutMs).`,
+          });
+          outcome = error;
+          abort(error);
+        }, timeoutMs)
+      : undefined;
+  const finish = (error?: unknown) => {
+    settled = true;
+    clearTimeout(timer);
+    scope.emit({ type: "connect", driver, durationMs: performance.now() - started, error });
+  };
+  return {
+    succeeded() {
+      if (!settled) finish();
+    },
+    failed(error) {
+      if (settled) return outcome ?? error;
+      outcome ??= connectFailure(driver, secrets, error);
+      finish(outcome);
+      return outcome;
+    },
+  };
 }
 
 /** Throws `code` (default `HDK_UNSAFE_OPTION`) unless the user allowed `name` in `allowUnsafe`. */
@@ -136,19 +232,6 @@ export function refuseCommonUnsafe(context: AdapterContext, driver: DriverName, 
   }
 }
 
-/**
- * Reports an error a driver emitted outside any call (an idle connection dropped) as a taxonomy error on the
- * scope's hook, so that it is seen but never becomes an uncaught exception.
- */
-export function reportIdleError(context: AdapterContext, driver: DriverName, error: unknown): void {
-  const mapped = toHyperdriveError(error, {
-    driver,
-    secrets: secretsOf(context.binding),
-    context: "The connection failed while idle.",
-  });
-  if (isHyperdriveError(mapped)) context.scope.emit({ type: "error", driver, error: mapped });
-}
-
 /** Catalogue codes for a connection dropped mid-life, whose fix (do not reuse clients) is wrong at connect time. */
 const DROPPED = new Set<string>([
   "HDK_PG_CONNECTION_TERMINATED_UNEXPECTEDLY",
@@ -161,15 +244,19 @@ const DROPPED = new Set<string>([
  * that is down or refused the login (locally, wrangler's Hyperdrive proxy closes the connection when its own
  * login fails), not a client reused across requests: report it as `HDK_CONNECT_REFUSED`. Other errors pass.
  */
-export function connectFailure(context: AdapterContext, driver: DriverName, error: unknown): unknown {
+function connectFailure(driver: DriverName, secrets: readonly string[], error: unknown): unknown {
   const classified = classify(error);
-  if (classified.type !== "catalog" || !DROPPED.has(classified.code)) return error;
+  if (classified.type === "database") return error;
+  if (classified.type === "catalog" && !DROPPED.has(classified.code))
+    return toHyperdriveError(error, { driver, secrets });
   return new HyperdriveError("HDK_CONNECT_REFUSED", {
     driver,
     cause: error,
-    secrets: secretsOf(context.binding),
+    secrets,
     context:
-      "The connection closed before the handshake completed: the database is down, or refused the user, password or database name.",
+      classified.type === "catalog"
+        ? "The connection closed before the handshake completed: the database is down, or refused the user, password or database name."
+        : "The connection failed before its handshake completed.",
   });
 }
 

@@ -62,7 +62,11 @@ const rules: ReadonlyArray<readonly [HyperdriveErrorCode, (f: Fields) => boolean
   ["HDK_CONFIG_CLIENT_CERT_REQUIRED", (f) => has(f, "Server return error and closed connection")],
   ["HDK_CONFIG_CERT_VALIDATION_FAILED", (f) => has(f, "cert validation failed")],
   // The same causes met at connect time locally, where the driver talks to the database directly.
-  ["HDK_CONFIG_INVALID_CREDENTIALS", (f) => f.code === "28P01" || f.code === "28000" || f.errno === 1045],
+  // pg's SCRAM code throws "SASL: …" when the password is missing or the server's proof does not match.
+  [
+    "HDK_CONFIG_INVALID_CREDENTIALS",
+    (f) => f.code === "28P01" || f.code === "28000" || f.errno === 1045 || f.message.startsWith("SASL: "),
+  ],
   ["HDK_CONFIG_DATABASE_NOT_FOUND", (f) => f.code === "3D000" || f.errno === 1049],
 
   // Workers runtime.
@@ -143,12 +147,19 @@ function catalogued(code: HyperdriveErrorCode): Classification {
  */
 export function toHyperdriveError(
   error: unknown,
-  options: { driver?: DriverName; secrets?: readonly string[]; context?: string } = {},
+  options: {
+    driver?: DriverName;
+    secrets?: readonly string[];
+    context?: string;
+    /** The error came from a handle used inside its own scope (so it was not reused across requests). */
+    inScope?: boolean;
+  } = {},
 ): unknown {
   if (isHyperdriveError(error)) return error;
   const result = classify(error);
   if (result.type !== "catalog") return error;
   const original = fieldsOf(error).message;
   const context = [options.context, original ? `(driver said: ${original})` : undefined].filter(Boolean).join(" ");
-  return new HyperdriveError(result.code, { ...options, context, cause: error });
+  const { driver, secrets } = options;
+  return new HyperdriveError(result.code, { driver, secrets, context, cause: error });
 }

@@ -1,141 +1,279 @@
 import type { DriverName } from "./catalog.ts";
 import { toHyperdriveError } from "./classify.ts";
-import { isHyperdriveError } from "./errors.ts";
+import { HyperdriveError, isHyperdriveError } from "./errors.ts";
 import type { RequestScope } from "./scope.ts";
+
+/** How to guard one kind of object a handle gives out. */
+export interface GuardSpec {
+  /** Methods whose calls are queries: timed for the `query` event, error-mapped, bounded by the query timeout. */
+  readonly queryMethods: readonly PropertyKey[];
+  /** Methods replaced outright (after the scope check), e.g. pg's `connect` that must be idempotent. */
+  readonly overrides?: Readonly<Record<PropertyKey, (...args: never[]) => unknown>>;
+  /** Calling the object itself (Postgres.js's tagged template) is a query. Default: true. */
+  readonly callIsQuery?: boolean;
+  /**
+   * Node-style callbacks (pg, mysql, mysql2's core API): a call with a callback as its last argument gets a
+   * lifecycle error (used out of scope, after teardown) through that callback, as callback code expects, not thrown.
+   */
+  readonly nodeCallbacks?: boolean;
+}
+
+/**
+ * Tells which values a guarded object gives out (returns, resolves to, passes to callbacks, exposes as properties)
+ * must be bound to the same scope: objects that can reach a socket (pool clients, transactions, cursors). Anything
+ * else (rows, results, errors) gets `undefined` and is handed out untouched.
+ */
+export type Binder = (value: object) => GuardSpec | undefined;
 
 export interface GuardOptions {
   readonly driver: DriverName;
   readonly scope: RequestScope;
-  /** Methods whose calls are queries: timed for the `query` event and their errors mapped to the taxonomy. */
-  readonly queryMethods: ReadonlySet<PropertyKey>;
-  /** Methods replaced outright (after the scope check), e.g. pg's `connect` that must be idempotent. */
-  readonly overrides?: Readonly<Record<PropertyKey, (...args: never[]) => unknown>>;
   /** Secrets to keep out of mapped errors. */
   readonly secrets: readonly string[];
+  /** Objects given out that must be bound too. Default: none. */
+  readonly bind?: Binder;
+  /** Bound on one query call, in milliseconds; `undefined`: none. */
+  readonly queryTimeoutMs?: number;
+  /** Discards the connection(s) after a query timeout, failing what runs on them with `error`. */
+  readonly abort?: (error: HyperdriveError) => void;
+}
+
+/** Proxy → the driver's own object, for every guard: drivers get their own objects back, never a Proxy. */
+const targets = new WeakMap<object, object>();
+
+/** The driver's own object behind a guarded one (or the value itself). */
+export function unwrap<T>(value: T): T {
+  if ((typeof value !== "object" && typeof value !== "function") || value === null) return value;
+  return (targets.get(value as object) as T | undefined) ?? value;
 }
 
 /**
- * Returns `target` behind a Proxy that checks the scope before every method call, so a handle used outside its
- * request fails at once with a typed error instead of reaching a socket that belongs to another request (which
- * hangs locally and throws in production). Calling the target itself (Postgres.js's tagged template) is a query.
- * Methods run with the real client as `this`, so drivers never see the Proxy.
+ * Returns `target` behind a Proxy that checks the scope before every method call, and binds every object it gives
+ * out that can reach a socket (per `bind`) to the same scope, so a handle, a pool client or a transaction kept past
+ * its request fails at once with a typed error instead of reaching a socket that belongs to another request (which
+ * hangs locally and throws in production). Methods run with the driver's own object as `this` and get the driver's
+ * own objects as arguments, so drivers never see a Proxy; `instanceof` still holds for users.
  */
-export function guard<T extends object>(target: T, options: GuardOptions): T {
-  const { driver, scope, queryMethods, overrides = {} } = options;
-  const wrappers = new Map<PropertyKey, { readonly original: unknown; readonly wrapper: unknown }>();
-  const proxy: T = new Proxy(target, {
-    apply(_t, _thisArg, args: unknown[]) {
-      scope.assertUsable(driver);
-      return runQuery(options, () => Reflect.apply(target as (...a: unknown[]) => unknown, target, args), args);
-    },
-    get(_t, property) {
-      const override = overrides[property as keyof typeof overrides];
-      if (override !== undefined) {
-        return cached(property, override, () =>
-          guarded(property, override as (...a: unknown[]) => unknown, queryMethods.has(property)),
-        );
-      }
-      const value: unknown = Reflect.get(target, property, target);
-      if (typeof value !== "function" || property === "constructor") return value;
-      return cached(property, value, () =>
-        guarded(property, value as (...a: unknown[]) => unknown, queryMethods.has(property)),
-      );
-    },
-  });
+export function guard<T extends object>(target: T, spec: GuardSpec, options: GuardOptions): T {
+  return new Guard(options).object(target, spec) as T;
+}
 
-  function cached(property: PropertyKey, original: unknown, make: () => unknown): unknown {
-    const hit = wrappers.get(property);
-    if (hit !== undefined && hit.original === original) return hit.wrapper;
-    const wrapper = make();
-    wrappers.set(property, { original, wrapper });
-    return wrapper;
+class Guard {
+  readonly #options: GuardOptions;
+  /** The driver's object → its Proxy, so the same object always comes out as the same Proxy. */
+  readonly #proxies = new WeakMap<object, object>();
+  /** A user's callback → its binding wrapper, stable so `removeListener(fn)` finds what `on(fn)` added. */
+  readonly #callbacks = new WeakMap<(...args: never[]) => unknown, (...args: unknown[]) => unknown>();
+
+  constructor(options: GuardOptions) {
+    this.#options = options;
   }
 
-  function guarded(property: PropertyKey, fn: (...a: unknown[]) => unknown, isQuery: boolean): unknown {
+  object(target: object, spec: GuardSpec): object {
+    const known = this.#proxies.get(target);
+    if (known !== undefined) return known;
+    const { driver, scope } = this.#options;
+    const queries = new Set(spec.queryMethods);
+    const overrides = spec.overrides ?? {};
+    const methods = new Map<PropertyKey, { readonly original: unknown; readonly wrapper: unknown }>();
+    const callIsQuery = spec.callIsQuery ?? true;
+    const proxy = new Proxy(target, {
+      apply: (_t, thisArg, args: unknown[]) => {
+        scope.assertUsable(driver);
+        const self = unwrap(thisArg);
+        const call = () => Reflect.apply(target as (...a: unknown[]) => unknown, self, this.#arguments(args));
+        return this.#out(callIsQuery ? this.#query(call, args) : call());
+      },
+      get: (_t, property) => {
+        const override = overrides[property as keyof typeof overrides];
+        const value: unknown = override ?? Reflect.get(target, property, target);
+        if (typeof value === "function" && property !== "constructor") {
+          const hit = methods.get(property);
+          if (hit !== undefined && hit.original === value) return hit.wrapper;
+          const wrapper = this.#method(property, value as (...a: unknown[]) => unknown, queries.has(property), spec);
+          methods.set(property, { original: value, wrapper });
+          return wrapper;
+        }
+        // A property holding a connection (mysql2's `db.connection`) is bound like a method's result.
+        return typeof value === "object" && value !== null ? this.#bound(value) : value;
+      },
+    });
+    this.#proxies.set(target, proxy);
+    targets.set(proxy, target);
+    return proxy;
+  }
+
+  #method(property: PropertyKey, fn: (...a: unknown[]) => unknown, isQuery: boolean, spec: GuardSpec): unknown {
+    const { driver, scope } = this.#options;
+    const guard = this;
+    const callbacks = spec.nodeCallbacks === true && !LISTENER_METHODS.has(property);
     const wrapper = function (this: unknown, ...args: unknown[]) {
-      scope.assertUsable(driver);
-      const self = this === proxy || this === undefined ? target : this;
-      const result = isQuery ? runQuery(options, () => fn.apply(self, args), args) : fn.apply(self, args);
-      return result === target ? proxy : result;
+      const callback = callbacks ? args[args.length - 1] : undefined;
+      if (typeof callback === "function") {
+        try {
+          scope.assertUsable(driver);
+        } catch (error) {
+          queueMicrotask(() => (callback as (error: unknown) => void)(error));
+          return undefined;
+        }
+      } else {
+        scope.assertUsable(driver);
+      }
+      const self = unwrap(this);
+      const call = () => fn.apply(self, guard.#arguments(args));
+      return guard.#out(isQuery ? guard.#query(call, args) : call());
     };
     Object.defineProperty(wrapper, "name", { value: typeof property === "string" ? property : fn.name });
     return wrapper;
   }
 
-  return proxy;
-}
-
-/**
- * Runs one query call: maps driver errors to the taxonomy (database errors pass through unchanged) and reports a
- * `query` event when someone listens. Keeps the driver's own result object (Postgres.js's lazy PendingQuery keeps
- * `.values()`, `.cursor()`…) by wrapping its `then` instead of chaining a new promise.
- */
-function runQuery(options: GuardOptions, call: () => unknown, args: unknown[]): unknown {
-  const { scope, driver, secrets } = options;
-  const started = scope.observed ? performance.now() : 0;
-  const map = (error: unknown) => {
-    const mapped = toHyperdriveError(error, { driver, secrets });
-    if (isHyperdriveError(mapped) && mapped !== error) scope.emit({ type: "error", driver, error: mapped });
-    return mapped;
-  };
-  let reported = false;
-  const done = (error?: unknown) => {
-    if (reported) return;
-    reported = true;
-    if (scope.observed) scope.emit({ type: "query", driver, durationMs: performance.now() - started, error });
-  };
-  const last = args.length - 1;
-  const callback = args[last];
-  if (typeof callback === "function") {
-    // Callback style (pg, mysql): map the error handed to the callback.
-    args[last] = function (this: unknown, error: unknown, ...rest: unknown[]) {
-      done(error ?? undefined);
-      return (callback as (...a: unknown[]) => unknown).call(this, error ? map(error) : error, ...rest);
-    };
-  }
-  let result: unknown;
-  try {
-    result = call();
-  } catch (error) {
-    done(error);
-    throw map(error);
-  }
-  if (!isThenable(result) || typeof callback === "function") return result;
-  if (result instanceof Promise && result.constructor === Promise) {
-    return result.then(
-      (value: unknown) => {
-        done();
-        return value;
-      },
-      (error: unknown) => {
-        done(error);
-        throw map(error);
-      },
+  /** The driver's own objects for guarded ones, and callbacks that bind what the driver passes them. */
+  #arguments(args: unknown[]): unknown[] {
+    return args.map((arg) =>
+      typeof arg === "function" ? this.#callback(arg as (...a: never[]) => unknown) : unwrap(arg),
     );
   }
-  const originalThen = result.then;
-  // biome-ignore lint/suspicious/noThenProperty: intentionally wraps the driver's own thenable in place.
-  Object.defineProperty(result, "then", {
-    configurable: true,
-    writable: true,
-    value(onFulfilled?: (value: unknown) => unknown, onRejected?: (error: unknown) => unknown) {
-      return originalThen.call(
-        result,
+
+  #callback(fn: (...args: never[]) => unknown): unknown {
+    if (targets.has(fn)) return unwrap(fn);
+    let wrapper = this.#callbacks.get(fn);
+    if (wrapper === undefined) {
+      const guard = this;
+      wrapper = function (this: unknown, ...args: unknown[]) {
+        return (fn as (...a: unknown[]) => unknown).apply(
+          this,
+          args.map((arg) => guard.#bound(arg)),
+        );
+      };
+      this.#callbacks.set(fn, wrapper);
+    }
+    return wrapper;
+  }
+
+  /** What a guarded call gives out: bound if it is an object `bind` names, followed into promises. */
+  #out(value: unknown): unknown {
+    const bound = this.#bound(value);
+    if (bound !== value) return bound;
+    if (value instanceof Promise && value.constructor === Promise)
+      return value.then((resolved) => this.#bound(resolved));
+    return value;
+  }
+
+  #bound(value: unknown): unknown {
+    if ((typeof value !== "object" && typeof value !== "function") || value === null) return value;
+    const known = this.#proxies.get(value);
+    if (known !== undefined) return known;
+    if (targets.has(value)) return value; // already a Proxy (of another guard)
+    const spec = this.#options.bind?.(value);
+    return spec === undefined ? value : this.object(value, spec);
+  }
+
+  /**
+   * Runs one query call: maps driver errors to the taxonomy (database errors pass through unchanged), bounds it by
+   * the query timeout and reports a `query` event when someone listens. Keeps the driver's own result object
+   * (Postgres.js's lazy PendingQuery keeps `.values()`, `.cursor()`…) by wrapping its `then` instead of chaining
+   * a new promise.
+   */
+  #query(call: () => unknown, args: unknown[]): unknown {
+    const { scope, driver, secrets, queryTimeoutMs, abort } = this.#options;
+    const started = scope.observed ? performance.now() : 0;
+    let timedOut: HyperdriveError | undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const map = (error: unknown) => {
+      const mapped = timedOut ?? toHyperdriveError(error, { driver, secrets, inScope: true });
+      if (isHyperdriveError(mapped) && mapped !== error) scope.emit({ type: "error", driver, error: mapped });
+      return mapped;
+    };
+    let reported = false;
+    const done = (error?: unknown) => {
+      clearTimeout(timer);
+      if (reported) return;
+      reported = true;
+      if (scope.observed) scope.emit({ type: "query", driver, durationMs: performance.now() - started, error });
+    };
+    const arm = () => {
+      if (queryTimeoutMs === undefined || abort === undefined || reported) return;
+      timer = setTimeout(() => {
+        timedOut = new HyperdriveError("HDK_TIMEOUT", {
+          driver,
+          context: `The query did not finish within ${queryTimeoutMs} ms (queryTimeoutMs); its connection was discarded.`,
+        });
+        abort(timedOut);
+      }, queryTimeoutMs);
+    };
+    const last = args.length - 1;
+    const callback = args[last];
+    if (typeof callback === "function") {
+      // Callback style (pg, mysql): map the error handed to the callback.
+      args[last] = function (this: unknown, error: unknown, ...rest: unknown[]) {
+        done(error ?? undefined);
+        return (callback as (...a: unknown[]) => unknown).call(this, error ? map(error) : error, ...rest);
+      };
+    }
+    let result: unknown;
+    try {
+      result = call();
+    } catch (error) {
+      done(error);
+      throw map(error);
+    }
+    if (typeof callback === "function") {
+      arm();
+      return result;
+    }
+    if (!isThenable(result)) {
+      // Not a query after all (an event emitter, a cursor): nothing to time.
+      done();
+      return result;
+    }
+    arm();
+    if (result instanceof Promise && result.constructor === Promise) {
+      return result.then(
         (value: unknown) => {
           done();
-          return onFulfilled ? onFulfilled(value) : value;
+          return value;
         },
         (error: unknown) => {
           done(error);
-          const mapped = map(error);
-          if (onRejected) return onRejected(mapped);
-          throw mapped;
+          throw map(error);
         },
       );
-    },
-  });
-  return result;
+    }
+    const originalThen = result.then;
+    // biome-ignore lint/suspicious/noThenProperty: intentionally wraps the driver's own thenable in place.
+    Object.defineProperty(result, "then", {
+      configurable: true,
+      writable: true,
+      value(onFulfilled?: (value: unknown) => unknown, onRejected?: (error: unknown) => unknown) {
+        return originalThen.call(
+          result,
+          (value: unknown) => {
+            done();
+            return onFulfilled ? onFulfilled(value) : value;
+          },
+          (error: unknown) => {
+            done(error);
+            const mapped = map(error);
+            if (onRejected) return onRejected(mapped);
+            throw mapped;
+          },
+        );
+      },
+    });
+    return result;
+  }
 }
+
+/** EventEmitter methods: their function argument is a listener, not a callback to hand errors to. */
+const LISTENER_METHODS = new Set<PropertyKey>([
+  "on",
+  "once",
+  "off",
+  "addListener",
+  "prependListener",
+  "prependOnceListener",
+  "removeListener",
+]);
 
 function isThenable(value: unknown): value is { then: (...args: unknown[]) => unknown } {
   return (

@@ -81,6 +81,13 @@ export class RequestScope {
     if (code !== undefined) throw this.#report(new HyperdriveError(code, { driver }));
   }
 
+  /** Throws `HDK_HANDLE_AFTER_TEARDOWN` once teardown has begun: a scope that is closing takes no new handle. */
+  assertOpen(driver?: DriverName): void {
+    if (this.#state === "closing" || this.#state === "closed") {
+      throw this.#report(new HyperdriveError("HDK_HANDLE_AFTER_TEARDOWN", { driver }));
+    }
+  }
+
   #unusableBecause(): HyperdriveErrorCode | undefined {
     let frame = storage.getStore();
     const active = frame !== undefined;

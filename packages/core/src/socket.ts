@@ -52,7 +52,14 @@ export function createWorkerSocket(onOrphanError: (error: unknown) => void): Wor
       if (event === "error" && emitter.listenerCount("error") === 0) onOrphanError(args[0]);
       else emitter.emit(event, ...args);
     } catch (thrown) {
-      onOrphanError(thrown);
+      // A driver that throws while parsing what the server sent (pg's SASL code when the password is not a string)
+      // would otherwise wait for the server forever: fail the connection with what it threw.
+      if (event === "data" && readyState !== "closed") {
+        emitSafely("error", thrown);
+        closeNow();
+      } else {
+        onOrphanError(thrown);
+      }
     }
   };
   const close = () => {
@@ -176,6 +183,8 @@ export function createWorkerSocket(onOrphanError: (error: unknown) => void): Wor
 /** Creates sockets for one client and lets its teardown wait until every one of them has closed. */
 export function socketPool(onOrphanError: (error: unknown) => void): {
   create(): WorkerSocket;
+  /** Closes every open socket now, failing what runs on it with `error` (a timeout). */
+  destroyAll(error: unknown): void;
   allClosed(): Promise<void>;
 } {
   const sockets = new Set<WorkerSocket>();
@@ -183,7 +192,11 @@ export function socketPool(onOrphanError: (error: unknown) => void): {
     create() {
       const socket = createWorkerSocket(onOrphanError);
       sockets.add(socket);
+      void socket.whenClosed.then(() => sockets.delete(socket));
       return socket;
+    },
+    destroyAll(error) {
+      for (const socket of sockets) socket.destroy(error);
     },
     allClosed: async () => {
       await Promise.all([...sockets].map((socket) => socket.whenClosed));

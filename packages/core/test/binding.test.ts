@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { type HyperdriveError, resolveBinding } from "../src/index.ts";
+import { resolveBinding } from "../src/binding.ts";
+import type { HyperdriveError } from "../src/index.ts";
 
 const binding = (database: string) => ({
   connectionString: `postgres://u:p@h:5432/${database}`,

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { catalog, errorCodes, HyperdriveError, isHyperdriveError, leaks, redact } from "../src/index.ts";
+import { errorCodes } from "../src/catalog.ts";
+import { catalog, HyperdriveError, isHyperdriveError } from "../src/index.ts";
+import { leaks, redact } from "../src/redact.ts";
 
 const password = "s3cr3t-Pa55word";
 const connectionString = `postgres://user:${password}@abc.hyperdrive.local:5432/db?sslmode=disable`;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { type HyperdriveEvent, openScope, type RequestScope } from "../src/index.ts";
+import { openScope, type RequestScope } from "../src/for-adapters.ts";
+import type { HyperdriveEvent } from "../src/index.ts";
 
 function context() {
   const pending: Promise<unknown>[] = [];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type AdapterContext, MAX_CONNECTIONS, refuseCommonUnsafe } from "../src/index.ts";
+import { type AdapterContext, MAX_CONNECTIONS, refuseCommonUnsafe } from "../src/for-adapters.ts";
 
 // refuseCommonUnsafe reads only allowUnsafe from the context.
 const context = (...allowUnsafe: string[]) => ({ allowUnsafe: new Set(allowUnsafe) }) as unknown as AdapterContext;

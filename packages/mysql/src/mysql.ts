@@ -1,16 +1,17 @@
+import { EventEmitter } from "node:events";
+import { Readable } from "node:stream";
+import { isHyperdriveError, toHyperdriveError } from "@hyperdrive-kit/core";
 import {
   type Adapter,
   type AdapterContext,
   type AttachOptions,
+  type Binder,
   createWithHyperdrive,
-  isHyperdriveError,
+  type GuardSpec,
   type OpenedClient,
   objectValuesRefusal,
   refuseCommonUnsafe,
-  reportIdleError,
-  secretsOf,
-  toHyperdriveError,
-} from "@hyperdrive-kit/core";
+} from "@hyperdrive-kit/core/adapter";
 import * as mysql from "mysql";
 import { type Connection, type ConnectionConfig, createConnection, type FieldInfo, type QueryOptions } from "mysql";
 
@@ -86,11 +87,23 @@ function toCallback(context: AdapterContext, promise: Promise<void>, callback: C
 }
 
 function mapError(context: AdapterContext, error: unknown): unknown {
-  const mapped = toHyperdriveError(error, { driver: "mysql", secrets: secretsOf(context.binding) });
-  if (mapped !== error && isHyperdriveError(mapped))
-    context.scope.emit({ type: "error", driver: "mysql", error: mapped });
-  return mapped;
+  const mapped = toHyperdriveError(error, { driver: "mysql", secrets: context.secrets, inScope: true });
+  return isHyperdriveError(mapped) ? mapped : error;
 }
+
+interface NetworkErrorHandler {
+  _handleNetworkError(error: Error): void;
+}
+
+/** A `Query` (rows stream through it as events) and its `stream()`: reading resumes the connection's socket. */
+const STREAMING: GuardSpec = { queryMethods: [], callIsQuery: false };
+
+/** Binds what mysqljs gives out that can reach a socket; rows and fields pass untouched. */
+const bindMysql: Binder = (value) =>
+  value instanceof Readable ||
+  (value instanceof EventEmitter && typeof (value as { stream?: unknown }).stream === "function")
+    ? STREAMING
+    : undefined;
 
 /**
  * One mysqljs `Connection` per request. mysqljs connects on the first query by itself; the handle makes `connect()`
@@ -101,7 +114,7 @@ export const mysqlAdapter: Adapter<MysqlConnection, MysqlOptions> = {
   open(context, options): OpenedClient<MysqlConnection> {
     const client = options.client ?? {};
     refuseCommonUnsafe(context, "mysql", { multipleStatements: client.multipleStatements, ssl: client.ssl });
-    const { binding, scope } = context;
+    const { binding } = context;
     const connection = createConnection({
       ...client,
       // Armed below for the whole handshake instead: mysqljs's own covers only the TCP connect, which succeeds at
@@ -115,7 +128,7 @@ export const mysqlAdapter: Adapter<MysqlConnection, MysqlOptions> = {
       database: binding.database,
     });
     // A fatal error with no callback to take it (an idle connection killed) is emitted as 'error'; unhandled, it throws.
-    connection.on("error", (error) => reportIdleError(context, "mysql", error));
+    connection.on("error", context.reportIdle);
     // 'end' is emitted once the connection is gone: after COM_QUIT, a server close or a fatal error.
     const ended = new Promise<void>((resolve) => connection.once("end", () => resolve()));
 
@@ -124,28 +137,20 @@ export const mysqlAdapter: Adapter<MysqlConnection, MysqlOptions> = {
     let connecting: Promise<void> | undefined;
     const handshake = (handshakeOptions?: unknown): Promise<void> => {
       if (connecting) return connecting;
-      const started = performance.now();
+      // mysqljs's own timeout covers only the TCP connect (see above); core bounds the whole handshake. On expiry,
+      // mysqljs's own network-error path fails the handshake and the queued queries, then ends (never destroys)
+      // the socket.
+      const attempt = context.connecting(
+        (error) => (connection as unknown as NetworkErrorHandler)._handleNetworkError(error),
+        client.connectTimeout,
+      );
       connecting = new Promise<void>((resolve, reject) => {
-        const timeoutMs = client.connectTimeout ?? context.connectTimeoutMs;
-        const timer =
-          timeoutMs > 0
-            ? setTimeout(() => {
-                // mysqljs's own timeout error (→ HDK_TIMEOUT), through its own network-error path: it fails the
-                // handshake and the queued queries, then ends (never destroys) the socket.
-                const error = Object.assign(new Error("connect ETIMEDOUT"), { code: "ETIMEDOUT", syscall: "connect" });
-                (connection as unknown as { _handleNetworkError(error: Error): void })._handleNetworkError(error);
-              }, timeoutMs)
-            : undefined;
         const done = (error: unknown) => {
-          clearTimeout(timer);
-          scope.emit({
-            type: "connect",
-            driver: "mysql",
-            durationMs: performance.now() - started,
-            error: error ?? undefined,
-          });
-          if (error) reject(error);
-          else resolve();
+          if (error) reject(attempt.failed(error));
+          else {
+            attempt.succeeded();
+            resolve();
+          }
         };
         if (handshakeOptions === undefined) connect.call(connection, done);
         else connect.call(connection, handshakeOptions, done);
@@ -188,6 +193,11 @@ export const mysqlAdapter: Adapter<MysqlConnection, MysqlOptions> = {
 
     return {
       client: connection as unknown as MysqlConnection,
+      nodeCallbacks: true,
+      callIsQuery: false,
+      bind: bindMysql,
+      // Fails the running query and every queued one; mysqljs then ends the socket.
+      abort: (error) => (connection as unknown as NetworkErrorHandler)._handleNetworkError(error),
       // connect() and end() map their own errors: the guard's mapping would wrap their promises in unhandled ones.
       queryMethods: [
         "query",

@@ -1,21 +1,26 @@
+import { EventEmitter } from "node:events";
 import { Socket } from "node:net";
+import {
+  type ExecutionContextLike,
+  HyperdriveError,
+  type RequestScope,
+  type WithHyperdriveOptions,
+} from "@hyperdrive-kit/core";
 import {
   type Adapter,
   type AdapterContext,
   type AttachOptions,
+  type Binder,
   bindValuesOf,
+  type ConnectAttempt,
   createWithHyperdrive,
-  type ExecutionContextLike,
-  HyperdriveError,
+  type GuardSpec,
   type OpenedClient,
   objectValuesRefusal,
-  type RequestScope,
   refuseCommonUnsafe,
   refuseUnsafe,
-  reportIdleError,
   SERVER_CLOSE_GRACE_MS,
-  type WithHyperdriveOptions,
-} from "@hyperdrive-kit/core";
+} from "@hyperdrive-kit/core/adapter";
 import * as mysql2 from "mysql2";
 import {
   type ConnectionOptions,
@@ -138,21 +143,20 @@ function refuse(error: unknown, args: readonly unknown[], config: unknown): unkn
 
 /**
  * A `net.Socket` that connects on the connection's first command, so building the handle does no I/O. The server
- * speaks first in MySQL, so mysql2 sends nothing before that; its connect timeout is armed here instead of at
- * construction, where it would fire for a handle that is simply not used for 10 s.
+ * speaks first in MySQL, so mysql2 sends nothing before that. The attempt is reported to core, which bounds it by
+ * the connect timeout: on expiry the socket emits the timeout as its error, which fails the handshake and the
+ * queued commands, and mysql2 then ends the socket (destroying it here would leave an unhandled rejection in
+ * workerd).
  *
- * workerd's `node:net`, not core's `createWorkerSocket`: mysqljs can only use `node:net`, and core's socket, given
- * to mysql2, hangs the isolate when mysql2 destroys it from a 'data' handler (after a parse error) and leaves
- * unhandled rejections after a client-side close. `node:net` leaves one only when destroyed during a read, which
- * this adapter never does: on timeout it fails the connection and mysql2 ends the socket.
+ * workerd's `node:net`, not core's socket: mysqljs can only use `node:net`, and core's socket, given to mysql2,
+ * hangs the isolate when mysql2 destroys it from a 'data' handler (after a parse error) and leaves unhandled
+ * rejections after a client-side close. `node:net` leaves one only when destroyed during a read, which this adapter
+ * never does.
  */
-function lazySocket(context: AdapterContext, connectTimeoutMs: number) {
-  const { binding, scope } = context;
+function lazySocket(context: AdapterContext, timeoutMs: number | undefined) {
+  const { binding } = context;
   const socket = new Socket();
-  let started: number | undefined;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let reported = false;
-  let socketError: unknown;
+  let attempt: ConnectAttempt | undefined;
   let isClosed = false;
   const closed = new Promise<void>((resolve) =>
     socket.once("close", () => {
@@ -160,44 +164,58 @@ function lazySocket(context: AdapterContext, connectTimeoutMs: number) {
       resolve();
     }),
   );
-  const connected = (error?: unknown) => {
-    clearTimeout(timer);
-    if (reported || started === undefined) return;
-    reported = true;
-    scope.emit({ type: "connect", driver: "mysql2", durationMs: performance.now() - started, error });
-  };
-  socket.on("error", (error) => {
-    socketError ??= error;
-  });
-  socket.once("close", () =>
-    connected(socketError ?? new Error("The connection closed before the handshake completed.")),
-  );
   return {
     socket,
     closed,
     get started() {
-      return started !== undefined;
+      return attempt !== undefined;
     },
     get isClosed() {
       return isClosed;
     },
-    onHandshake: () => connected(),
+    /** Reports the handshake of `connection` (which uses this socket) to core. */
+    track(connection: CoreConnection) {
+      const handshake = (connection as unknown as { _command?: EventEmitter })._command;
+      connection.once("connect", () => attempt?.succeeded());
+      handshake?.once("error", (error: unknown) => attempt?.failed(error));
+    },
     start() {
-      if (started !== undefined) return;
-      started = performance.now();
+      if (attempt !== undefined) return;
+      attempt = context.connecting((error) => socket.emit("error", error), timeoutMs);
       socket.connect({ host: binding.host, port: binding.port });
       socket.setNoDelay(true);
-      if (connectTimeoutMs > 0) {
-        timer = setTimeout(() => {
-          // What mysql2 itself raises (→ HDK_TIMEOUT). As a socket error it fails the queued commands, and mysql2
-          // then ends the socket (destroying it here would leave an unhandled rejection in workerd).
-          const error = Object.assign(new Error("connect ETIMEDOUT"), { code: "ETIMEDOUT", syscall: "connect" });
-          socket.emit("error", error);
-        }, connectTimeoutMs);
-      }
     },
   };
 }
+
+const CONNECTION_QUERIES = [
+  "query",
+  "execute",
+  "prepare",
+  "beginTransaction",
+  "commit",
+  "rollback",
+  "ping",
+  "changeUser",
+  "connect",
+  "reset",
+] as const;
+/** mysql2/promise's connections (`getConnection()`, `promise()`): the same API as the handle. */
+const PROMISE_CONNECTION: GuardSpec = { queryMethods: CONNECTION_QUERIES, callIsQuery: false };
+/** The callback API's connection (`db.connection`, a pool's `getConnection(cb)`). */
+const CALLBACK_CONNECTION: GuardSpec = { queryMethods: CONNECTION_QUERIES, nodeCallbacks: true, callIsQuery: false };
+/** A command returned by the callback API (`query()` without a callback streams rows through it). */
+const COMMAND: GuardSpec = { queryMethods: [], callIsQuery: false };
+
+/** Binds what mysql2 gives out that can reach a socket; rows, fields and results pass untouched. */
+const bindMysql2: Binder = (value) => {
+  if (Array.isArray(value)) return undefined;
+  const candidate = value as { addCommand?: unknown; connection?: { addCommand?: unknown }; stream?: unknown };
+  if (typeof candidate.addCommand === "function") return CALLBACK_CONNECTION;
+  if (typeof candidate.connection?.addCommand === "function") return PROMISE_CONNECTION;
+  if (value instanceof EventEmitter && typeof candidate.stream === "function") return COMMAND;
+  return undefined;
+};
 
 /** One mysql2 promise `Connection` per request, connected on first use. */
 export const mysql2ConnectionAdapter: Adapter<Connection, Mysql2ConnectionOptions> = {
@@ -205,17 +223,17 @@ export const mysql2ConnectionAdapter: Adapter<Connection, Mysql2ConnectionOption
   open(context, options): OpenedClient<Connection> {
     const client = options.client ?? {};
     refuseUnsafeConfig(context, client);
-    const lazy = lazySocket(context, client.connectTimeout ?? context.connectTimeoutMs);
+    const lazy = lazySocket(context, client.connectTimeout);
     const core = createConnection({
       ...client,
       ...bindingConfig(context),
       disableEval: client.disableEval ?? true,
-      connectTimeout: 0, // armed by lazySocket on first use
+      connectTimeout: 0, // core bounds the connect, from the first command on
       stream: () => lazy.socket,
     });
     // An idle connection's failure (server restart, KILL) is emitted as 'error'; unhandled, it would throw.
-    core.on("error", (error) => reportIdleError(context, "mysql2", error));
-    core.once("connect", lazy.onHandshake);
+    core.on("error", context.reportIdle);
+    lazy.track(core);
     const c = core as unknown as Patchable;
     const { addCommand, connect, end } = c;
     // Every command (query, ping, transaction, quit…) goes through addCommand: the one place to start connecting.
@@ -237,18 +255,10 @@ export const mysql2ConnectionAdapter: Adapter<Connection, Mysql2ConnectionOption
     makeHyperdriveSafe(context, core);
     return {
       client: core.promise(),
-      queryMethods: [
-        "query",
-        "execute",
-        "prepare",
-        "beginTransaction",
-        "commit",
-        "rollback",
-        "ping",
-        "changeUser",
-        "connect",
-        "reset",
-      ],
+      ...PROMISE_CONNECTION,
+      bind: bindMysql2,
+      // Fails the running command and every queued one with the timeout; mysql2 then ends the socket.
+      abort: (error) => lazy.socket.emit("error", error),
       close: async () => {
         if (!lazy.started || lazy.isClosed) {
           core.destroy();
@@ -284,28 +294,48 @@ export const mysql2PoolAdapter: Adapter<Pool, Mysql2PoolOptions> = {
     refuseUnsafeConfig(context, client);
     const { binding } = context;
     const sockets = new Set<Socket>();
+    /** The attempt whose socket the pool created during the current, synchronous `getConnection()` call. */
+    let created: ConnectAttempt | undefined;
     const pool = createPool({
       connectionLimit: DEFAULT_CONNECTION_LIMIT,
       ...client,
       ...bindingConfig(context),
       disableEval: client.disableEval ?? true,
+      connectTimeout: 0, // core bounds each connect
       // The pool opens connections on demand (never in createPool), so an eager socket is fine here.
       stream: () => {
         const socket = new Socket();
         sockets.add(socket);
         socket.once("close", () => sockets.delete(socket));
+        created = context.connecting((error) => socket.emit("error", error), client.connectTimeout);
         socket.connect({ host: binding.host, port: binding.port });
         socket.setNoDelay(true);
         return socket;
       },
     });
     pool.on("connection", (connection) => {
-      connection.on("error", (error) => reportIdleError(context, "mysql2", error));
+      connection.on("error", context.reportIdle);
       makeHyperdriveSafe(context, connection);
     });
+    // Every path to a connection (query, execute, getConnection, the promise API) goes through getConnection: the
+    // one place to learn how the connection the pool opened for it ended its handshake.
+    const p = pool as unknown as Patchable & { getConnection: Method };
+    const { query, execute, getConnection } = p;
+    p.getConnection = function (this: unknown, ...args: unknown[]) {
+      const callback = args[0] as Callback;
+      let attempt: ConnectAttempt | undefined;
+      created = undefined;
+      const result = getConnection.call(this, (error: unknown, connection: unknown) => {
+        if (attempt === undefined) return callback(error, connection);
+        if (error) return callback(attempt.failed(error), connection);
+        attempt.succeeded();
+        return callback(error, connection);
+      });
+      attempt = created;
+      created = undefined;
+      return result;
+    };
     // Pool-level query()/execute() must refuse before a connection is even taken.
-    const p = pool as unknown as Patchable;
-    const { query, execute } = p;
     const named = client.namedPlaceholders === true;
     p.query = function (this: unknown, ...args: unknown[]) {
       const refusal = objectValuesRefusal(context, "mysql2", args, named);
@@ -317,7 +347,12 @@ export const mysql2PoolAdapter: Adapter<Pool, Mysql2PoolOptions> = {
     };
     return {
       client: pool.promise(),
-      queryMethods: ["query", "execute", "getConnection"],
+      queryMethods: ["query", "execute"],
+      callIsQuery: false,
+      bind: bindMysql2,
+      abort: (error) => {
+        for (const socket of sockets) socket.emit("error", error);
+      },
       close: async () => {
         await new Promise<void>((resolve) => pool.end(() => resolve()));
         await Promise.all([...sockets].map((socket) => new Promise((resolve) => socket.once("close", resolve))));

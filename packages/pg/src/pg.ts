@@ -1,18 +1,17 @@
 import type { Socket } from "node:net";
+import type { ExecutionContextLike, RequestScope, WithHyperdriveOptions } from "@hyperdrive-kit/core";
 import {
   type Adapter,
   type AdapterContext,
   type AttachOptions,
-  connectFailure,
+  type Binder,
   createWithHyperdrive,
-  type ExecutionContextLike,
+  type GuardSpec,
   type OpenedClient,
-  type RequestScope,
   refuseCommonUnsafe,
-  reportIdleError,
   socketPool,
-  type WithHyperdriveOptions,
-} from "@hyperdrive-kit/core";
+  type WorkerSocket,
+} from "@hyperdrive-kit/core/adapter";
 import { Client, type ClientConfig, Pool, type PoolConfig } from "pg";
 
 /** Fields that come from the Hyperdrive binding and cannot be overridden. */
@@ -43,46 +42,92 @@ function refuseUnsafeConfig(context: AdapterContext, config: { ssl?: unknown; ma
   });
 }
 
+/**
+ * pg's `Client` for one request: sockets from core (no unhandled rejection on close), and a `connect()` that is
+ * idempotent and reports the attempt to core, which bounds it (TCP, TLS, authentication, startup) and emits the
+ * `connect` event. A `Pool` builds its clients from this class too, so both modes connect the same way.
+ */
+function requestClient(context: AdapterContext, sockets: ReturnType<typeof socketPool>, timeoutMs?: number) {
+  return class HyperdriveClient extends Client {
+    #connecting: Promise<Client> | undefined;
+    readonly #stream: { socket?: WorkerSocket };
+
+    constructor(config?: ClientConfig) {
+      // pg calls `stream` inside its constructor, before `this` exists here.
+      const stream: { socket?: WorkerSocket } = {};
+      super({
+        ...config,
+        stream: () => {
+          stream.socket = sockets.create();
+          return stream.socket as unknown as Socket;
+        },
+      });
+      this.#stream = stream;
+    }
+
+    override connect(): Promise<Client>;
+    override connect(callback: (error: Error) => void): void;
+    override connect(callback?: (error: Error) => void): Promise<Client> | void {
+      this.#connecting ??= this.#open();
+      if (typeof callback !== "function") return this.#connecting;
+      // pg's dual API: with a callback, nothing is returned; pg-pool's callback takes (error, client).
+      const done = callback as (error: Error | null, client?: Client) => void;
+      this.#connecting.then(
+        (client) => done(null, client),
+        (error: Error) => done(error),
+      );
+      return undefined;
+    }
+
+    async #open(): Promise<Client> {
+      const attempt = context.connecting((error) => this.#stream.socket?.destroy(error), timeoutMs);
+      try {
+        await super.connect();
+        attempt.succeeded();
+        return this;
+      } catch (error) {
+        throw attempt.failed(error);
+      }
+    }
+  };
+}
+
+/** The query objects pg hands back (a `Cursor`, a `QueryStream`): they read from the connection later. */
+const SUBMITTABLE: GuardSpec = { queryMethods: ["read", "close"], nodeCallbacks: true, callIsQuery: false };
+/** A pool's client (`pool.connect()`), bound to the scope like the pool itself; `release()` included. */
+const POOL_CLIENT: GuardSpec = { queryMethods: ["query"], nodeCallbacks: true, callIsQuery: false };
+
+const bindPg =
+  (clientClass: typeof Client): Binder =>
+  (value) => {
+    if (value instanceof clientClass) return POOL_CLIENT;
+    return typeof (value as { submit?: unknown }).submit === "function" ? SUBMITTABLE : undefined;
+  };
+
 /** One `Client` per request, connected on first use; `connect()` called by user code returns the same connection. */
 export const pgClientAdapter: Adapter<Client, PgClientOptions> = {
   driver: "pg",
   open(context, options): OpenedClient<Client> {
     refuseUnsafeConfig(context, options.client);
-    const { scope, binding } = context;
-    const sockets = socketPool((error) => reportIdleError(context, "pg", error));
-    const client = new Client({
-      ...options.client,
-      // pg's own default is no timeout: a database that never answers would hang the request.
-      connectionTimeoutMillis: options.client?.connectionTimeoutMillis ?? context.connectTimeoutMs,
-      connectionString: binding.connectionString,
-      stream: () => sockets.create() as unknown as Socket,
-    });
+    const sockets = socketPool(context.reportIdle);
+    const { connectionTimeoutMillis, ...config } = options.client ?? {};
+    const HyperdriveClient = requestClient(context, sockets, connectionTimeoutMillis);
+    const client = new HyperdriveClient({ ...config, connectionString: context.binding.connectionString });
     // An idle client's socket error is emitted as 'error'; unhandled, it would crash the request.
-    client.on("error", (error) => reportIdleError(context, "pg", error));
-    let connecting: Promise<void> | undefined;
-    const connect = (): Promise<void> => {
-      connecting ??= timed(scope, async () => {
-        try {
-          await client.connect();
-        } catch (error) {
-          throw connectFailure(context, "pg", error);
-        }
-      });
+    client.on("error", context.reportIdle);
+    let connecting: Promise<Client> | undefined;
+    const connect = (): Promise<Client> => {
+      connecting ??= client.connect();
       return connecting;
     };
     return {
       client,
       queryMethods: ["query"],
+      nodeCallbacks: true,
+      callIsQuery: false,
+      bind: bindPg(HyperdriveClient),
+      abort: (error) => sockets.destroyAll(error),
       overrides: {
-        connect(callback?: (error: Error | undefined) => void) {
-          const promise = connect();
-          if (typeof callback !== "function") return promise;
-          promise.then(
-            () => callback(undefined),
-            (error: Error) => callback(error),
-          );
-          return undefined;
-        },
         query(...args: unknown[]) {
           // pg queues queries until the connection is ready and fails them if it cannot connect, but with its own
           // "Connection terminated unexpectedly": give them the connect's error, which says what went wrong.
@@ -123,18 +168,25 @@ export const pgPoolAdapter: Adapter<Pool, PgPoolOptions> = {
   driver: "pg",
   open(context, options): OpenedClient<Pool> {
     refuseUnsafeConfig(context, options.client);
-    const sockets = socketPool((error) => reportIdleError(context, "pg", error));
+    const sockets = socketPool(context.reportIdle);
+    const { connectionTimeoutMillis, ...config } = options.client ?? {};
+    const HyperdriveClient = requestClient(context, sockets, connectionTimeoutMillis);
     const pool = new Pool({
       max: DEFAULT_POOL_MAX,
-      ...options.client,
-      connectionTimeoutMillis: options.client?.connectionTimeoutMillis ?? context.connectTimeoutMs,
+      ...config,
+      // Each client's connect is bounded by core (connectTimeoutMs); waiting for a free client is not a connect.
+      connectionTimeoutMillis: 0,
       connectionString: context.binding.connectionString,
-      stream: () => sockets.create() as unknown as Socket,
+      Client: HyperdriveClient,
     });
-    pool.on("error", (error) => reportIdleError(context, "pg", error));
+    pool.on("error", context.reportIdle);
     return {
       client: pool,
-      queryMethods: ["query", "connect"],
+      queryMethods: ["query"],
+      nodeCallbacks: true,
+      callIsQuery: false,
+      bind: bindPg(HyperdriveClient),
+      abort: (error) => sockets.destroyAll(error),
       close: async () => {
         await pool.end();
         await sockets.allClosed();
@@ -142,17 +194,6 @@ export const pgPoolAdapter: Adapter<Pool, PgPoolOptions> = {
     };
   },
 };
-
-async function timed(scope: RequestScope, connect: () => Promise<void>): Promise<void> {
-  const started = performance.now();
-  try {
-    await connect();
-    scope.emit({ type: "connect", driver: "pg", durationMs: performance.now() - started });
-  } catch (error) {
-    scope.emit({ type: "connect", driver: "pg", durationMs: performance.now() - started, error });
-    throw error;
-  }
-}
 
 const withClient = createWithHyperdrive(pgClientAdapter);
 const withPool = createWithHyperdrive(pgPoolAdapter);

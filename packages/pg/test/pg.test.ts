@@ -1,19 +1,27 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describeFaults } from "@hyperdrive-kit/testing/faults";
-import { describeConformance, failure } from "@hyperdrive-kit/testing/suite";
+import { describeConformance, failure, useMode } from "@hyperdrive-kit/testing/suite";
 import { describe, expect, it } from "vitest";
 import { withHyperdrive } from "../src/index.ts";
 
-describe("pg Client", () => describeConformance());
+const faults = {
+  killedMidQuery: ["57P01"],
+  stoppedMidQuery: ["57P01"],
+  reset: ["HDK_CONNECT_REFUSED"],
+  refused: ["HDK_CONNECT_REFUSED"],
+};
 
-describe("pg Client under real faults", () =>
-  describeFaults({
-    killedMidQuery: ["57P01"],
-    stoppedMidQuery: ["57P01"],
-    reset: ["HDK_CONNECT_REFUSED"],
-    refused: ["HDK_CONNECT_REFUSED"],
-  }));
+describe("pg Client", () => {
+  describeConformance({ derived: false });
+  describe("under real faults", () => describeFaults(faults));
+});
+
+describe("pg Pool ({ pool: true })", () => {
+  useMode({ pool: true });
+  describeConformance();
+  describe("under real faults", () => describeFaults(faults));
+});
 
 describe("pg edge cases", () => {
   it("lets user code call connect() itself, once or twice", async () => {

@@ -1,9 +1,47 @@
-import { createConformanceWorker, postgresDialect } from "@hyperdrive-kit/testing/conformance";
-import type { Client, Pool } from "pg";
+import { createConformanceWorker, type DerivedObject, postgresDialect } from "@hyperdrive-kit/testing/conformance";
+import type { Client, Pool, PoolClient } from "pg";
 import { withHyperdrive } from "../src/index.ts";
 
-export default createConformanceWorker<Client | Pool>({
+type Db = Client | Pool;
+
+/** A pool's client, as transactions on a pool get one. */
+const poolClient = (use: (client: PoolClient) => unknown): DerivedObject<Db> => ({
+  async make(db, keep) {
+    const client = await (db as Pool).connect();
+    keep(client);
+    await client.query("select 1");
+    client.release();
+  },
+  use: async (client) => use(client as PoolClient),
+});
+
+export default createConformanceWorker<Db>({
   ...postgresDialect,
   withHyperdrive: (env, ctx, fn, options) => withHyperdrive(env, ctx, fn as never, options),
   query: async (db, text) => (await db.query(text)).rows,
+  derived: (options): Record<string, DerivedObject<Db>> =>
+    options.pool === true
+      ? {
+          "pool.connect() client, query()": poolClient((client) => client.query("select 1")),
+          "pool.connect() client, release()": poolClient((client) => client.release()),
+          "pool.connect(callback) client": {
+            make: (db, keep) =>
+              new Promise((resolve, reject) =>
+                (db as Pool).connect((error, client, release) => {
+                  if (error || !client) return reject(error);
+                  keep(client);
+                  client.query("select 1", (queryError) => {
+                    release();
+                    if (queryError) reject(queryError);
+                    else resolve();
+                  });
+                }),
+              ),
+            use: (client) =>
+              new Promise((resolve, reject) =>
+                (client as PoolClient).query("select 1", (error, result) => (error ? reject(error) : resolve(result))),
+              ),
+          },
+        }
+      : {},
 });

@@ -1,13 +1,17 @@
+import { Buffer } from "node:buffer";
 import {
   type Adapter,
   type AttachOptions,
+  type Binder,
+  type ConnectAttempt,
   createWithHyperdrive,
+  type GuardSpec,
   type OpenedClient,
   refuseCommonUnsafe,
   refuseUnsafe,
-  reportIdleError,
   socketPool,
-} from "@hyperdrive-kit/core";
+  type WorkerSocket,
+} from "@hyperdrive-kit/core/adapter";
 import postgres from "postgres";
 
 /** Fields that come from the Hyperdrive binding, and the socket this adapter provides. */
@@ -47,9 +51,8 @@ export const postgresAdapter: Adapter<Sql, PostgresOptions> = {
       ssl: client.ssl,
       connections: { option: "max", value: client.max, suggested: HYPERDRIVE_DEFAULTS.max },
     });
-    const { binding, scope } = context;
-    const onOrphanError = (error: unknown) => reportIdleError(context, "postgres", error);
-    const sockets = socketPool(onOrphanError);
+    const { binding } = context;
+    const sockets = socketPool(context.reportIdle);
     // `socket` is a supported option that Postgres.js's types leave out.
     const config = {
       ...HYPERDRIVE_DEFAULTS,
@@ -60,22 +63,25 @@ export const postgresAdapter: Adapter<Sql, PostgresOptions> = {
       password: binding.password,
       database: binding.database,
       ssl: client.ssl ?? false,
-      // Postgres.js counts seconds; 30 by default, which is longer than a request should wait.
-      connect_timeout: client.connect_timeout ?? context.connectTimeoutMs / 1000,
+      // Core bounds the whole connect (connectTimeoutMs); Postgres.js's own timer (30 s by default) is off.
+      connect_timeout: 0,
       socket: async () => {
         // Postgres.js writes its startup message as soon as it gets the socket; writes wait for the connection.
-        const started = performance.now();
-        const socket = sockets.create().connect(binding.port, binding.host);
-        socket.once("connect", () =>
-          scope.emit({ type: "connect", driver: "postgres", durationMs: performance.now() - started }),
+        const socket = sockets.create();
+        const attempt = context.connecting(
+          (error) => socket.destroy(error),
+          client.connect_timeout === undefined ? undefined : client.connect_timeout * 1000,
         );
-        return socket;
+        untilReady(socket, attempt);
+        return socket.connect(binding.port, binding.host);
       },
     };
     const sql = postgres(config as postgres.Options<Record<string, never>>) as unknown as Sql;
     return {
       client: sql,
-      queryMethods: ["unsafe", "begin", "reserve", "file"],
+      queryMethods: QUERY_METHODS,
+      bind: bindPostgres,
+      abort: (error) => sockets.destroyAll(error),
       close: async () => {
         await sql.end();
         // sql.end() resolves before the sockets finish closing; a read still pending when the request ends
@@ -85,6 +91,64 @@ export const postgresAdapter: Adapter<Sql, PostgresOptions> = {
     };
   },
 };
+
+const QUERY_METHODS = ["unsafe", "begin", "reserve", "file", "savepoint"] as const;
+
+/** A transaction's, a savepoint's or `reserve()`'s `sql`: the same API as the handle, on one connection. */
+const SQL: GuardSpec = { queryMethods: [...QUERY_METHODS, "release"] };
+/** A query not yet sent (Postgres.js runs it on `then`, `cursor`, `forEach`…): every method is checked. */
+const PENDING_QUERY: GuardSpec = { queryMethods: [], callIsQuery: false };
+/** A cursor and its iterator: each `next()` reads from the connection. */
+const CURSOR: GuardSpec = { queryMethods: [], callIsQuery: false };
+
+/** Binds what Postgres.js gives out that can reach a socket; rows, results and errors pass untouched. */
+const bindPostgres: Binder = (value) => {
+  if (typeof value === "function") return typeof (value as Partial<Sql>).unsafe === "function" ? SQL : undefined;
+  if (Array.isArray(value)) return undefined;
+  const candidate = value as { cursor?: unknown; next?: unknown; [Symbol.asyncIterator]?: unknown };
+  if (value instanceof Promise && typeof candidate.cursor === "function") return PENDING_QUERY;
+  if (typeof candidate[Symbol.asyncIterator] === "function" || typeof candidate.next === "function") return CURSOR;
+  return undefined;
+};
+
+/** PostgreSQL's ReadyForQuery message: the end of the connection's startup. */
+const READY_FOR_QUERY = 0x5a;
+
+/**
+ * Reports the connection attempt to core: established at the server's first ReadyForQuery (authentication and
+ * startup done), failed if the socket errs or closes before it. Postgres.js has no event of its own for this.
+ */
+function untilReady(socket: WorkerSocket, attempt: ConnectAttempt): void {
+  let pending = Buffer.alloc(0);
+  let settled = false;
+  let socketError: unknown;
+  const finish = () => {
+    settled = true;
+    socket.off("data", scan);
+  };
+  const scan = (chunk: Buffer) => {
+    pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+    while (pending.length >= 5) {
+      const length = pending.readUInt32BE(1);
+      if (pending[0] === READY_FOR_QUERY) {
+        finish();
+        attempt.succeeded();
+        return;
+      }
+      if (pending.length < length + 1) return;
+      pending = pending.subarray(length + 1);
+    }
+  };
+  socket.on("data", scan);
+  socket.on("error", (error) => {
+    socketError ??= error;
+  });
+  void socket.whenClosed.then(() => {
+    if (settled) return;
+    finish();
+    attempt.failed(socketError ?? new Error("The connection closed before the handshake completed."));
+  });
+}
 
 /**
  * Runs `fn` with a request-scoped Postgres.js `sql` on the Hyperdrive binding (`max: 5, fetch_types: false,

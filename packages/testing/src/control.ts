@@ -30,6 +30,7 @@ export async function startControlServer({ server, proxy, origin }: Controlled):
       const { mode, resetAll } = body as { mode: FaultMode; resetAll?: boolean };
       proxy.setMode(mode, { resetAll });
     },
+    "POST /proxy/stall": () => proxy.stallAll(),
     "GET /proxy": () => ({ connections: proxy.connections, ...proxy.stats }),
     "POST /origin": (body) => origin.configure(body as FakeOriginOptions),
   };

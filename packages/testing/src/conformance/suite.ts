@@ -4,20 +4,47 @@
  */
 import { env, exports } from "cloudflare:workers";
 import { catalog, type HyperdriveErrorCode, isHyperdriveError } from "@hyperdrive-kit/core";
-import { expect, it } from "vitest";
+import { afterAll, beforeAll, expect, inject, it } from "vitest";
 
 type Json = Record<string, unknown>;
+
+/** The options of the mode under test (`{ pool: true }`…), merged under every call's own options. */
+let mode: Json = {};
+
+/**
+ * Runs the suites of the enclosing `describe` in a mode of the adapter: every call to the conformance Worker gets
+ * `options` (a call's own options win).
+ */
+export function useMode(options: Json): void {
+  beforeAll(() => {
+    mode = options;
+  });
+  afterAll(() => {
+    mode = {};
+  });
+}
 
 /** Calls the conformance Worker: `options` go to its `withHyperdrive`, `query` is the rest of the query string. */
 export async function call(path: string, options?: Json, query = ""): Promise<Json> {
   const params = new URLSearchParams(query);
-  if (options) params.set("options", JSON.stringify(options));
+  params.set("options", JSON.stringify({ ...mode, ...options }));
   const response = await (exports as unknown as { default: Fetcher }).default.fetch(`http://test${path}?${params}`);
-  return (await response.json()) as Json;
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${path}: ${response.status} ${text}`);
+  return JSON.parse(text) as Json;
 }
 
-async function log(): Promise<string[]> {
-  return (await call("/log")) as unknown as string[];
+/**
+ * Empties the Worker's log and returns a reader of what it logs from now on. The Worker's `/log` empties itself on
+ * every read, so the reader keeps what each read took: polling never loses an entry.
+ */
+async function logFromNow(): Promise<() => Promise<string[]>> {
+  await call("/log");
+  const seen: string[] = [];
+  return async () => {
+    seen.push(...((await call("/log")) as unknown as string[]));
+    return [...seen];
+  };
 }
 
 /** The connects and teardowns in a `/log`, in order. */
@@ -59,16 +86,21 @@ export function connections(): Promise<number> {
 export interface ConformanceOptions {
   /** How many sequential requests the leak check sends. */
   requests?: number;
+  /**
+   * Whether the handle gives out objects that reach a socket (the conformance driver's `derived`), whose binding to
+   * the request the suite then checks. Default true.
+   */
+  derived?: boolean;
 }
 
-export function describeConformance({ requests = 200 }: ConformanceOptions = {}): void {
+export function describeConformance({ requests = 200, derived = true }: ConformanceOptions = {}): void {
   it("answers a query through the handle", async () => {
     expect(await call("/query")).toEqual({ one: 1 });
   });
 
   it("connects on the first query, not when the handle is made, and closes that connection at teardown", async () => {
     expect(await eventually(connections, (n) => n === 0)).toBe(0);
-    await log();
+    const log = await logFromNow();
     expect(await call("/lazy")).toEqual({ before: 0, during: 1 });
     const entries = await eventually(log, (l) => l.some((e) => e.startsWith("teardown")));
     expect(lifecycleOf(entries)).toEqual(["connect", "teardown:closed"]);
@@ -76,19 +108,20 @@ export function describeConformance({ requests = 200 }: ConformanceOptions = {})
   });
 
   it("never connects a handle that runs no query, and still tears it down", async () => {
-    await log();
+    const log = await logFromNow();
     expect(await call("/unused")).toEqual({ unused: true });
     const entries = await eventually(log, (l) => l.some((e) => e.startsWith("teardown")));
     expect(lifecycleOf(entries)).toEqual(["teardown:closed"]);
   });
 
   it(`leaves no server connection behind after ${requests} sequential requests`, async () => {
-    await log();
+    const log = await logFromNow();
     for (let i = 0; i < requests; i++) expect(await call("/query")).toEqual({ one: 1 });
     const left = await eventually(connections, (n) => n === 0);
     console.log(`[conformance] server connections after ${requests} requests and teardown: ${left}`);
     expect(left).toBe(0);
-    const teardowns = (await log()).filter((entry) => entry.startsWith("teardown"));
+    const entries = await eventually(log, (l) => l.filter((e) => e.startsWith("teardown")).length >= requests);
+    const teardowns = entries.filter((entry) => entry.startsWith("teardown"));
     expect(teardowns).toHaveLength(requests);
     expect(new Set(teardowns)).toEqual(new Set(["teardown:closed"]));
   });
@@ -120,7 +153,7 @@ export function describeConformance({ requests = 200 }: ConformanceOptions = {})
   });
 
   it("keeps the handle usable while a streamed body is sent, and tears down after it ends", async () => {
-    await log();
+    const log = await logFromNow();
     const response = await (exports as unknown as { default: Fetcher }).default.fetch("http://test/stream");
     const lines = (await response.text())
       .trim()
@@ -134,7 +167,7 @@ export function describeConformance({ requests = 200 }: ConformanceOptions = {})
   });
 
   it("with teardown 'none', does not close the client and reports the skip", async () => {
-    await log();
+    const log = await logFromNow();
     expect(await call("/query", { teardown: "none" })).toEqual({ one: 1 });
     const entries = await eventually(log, (l) => l.some((e) => e.startsWith("teardown")));
     expect(entries.filter((e) => e.startsWith("teardown"))).toEqual(["teardown:skipped"]);
@@ -151,6 +184,67 @@ export function describeConformance({ requests = 200 }: ConformanceOptions = {})
     const body = await call("/query", { binding: "NOT_A_BINDING" });
     expect(body.code).toBe("HDK_BINDING_INVALID");
   });
+
+  it("bounds a query on a connection that stops answering with queryTimeoutMs: HDK_TIMEOUT, connection discarded", async () => {
+    const body = await call(
+      "/query-timeout",
+      { binding: "VIA_PROXY", queryTimeoutMs: QUERY_TIMEOUT_MS },
+      `control=${encodeURIComponent(inject("controlUrl"))}`,
+    );
+    expect(body.code, JSON.stringify(body)).toBe("HDK_TIMEOUT");
+    expect(body.message).toContain("queryTimeoutMs");
+    expect(body.ms).toBeGreaterThanOrEqual(QUERY_TIMEOUT_MS - 50);
+    expect(body.ms).toBeLessThan(QUERY_TIMEOUT_MS + 5_000);
+    // The stalled connection was discarded: the proxy holds nothing of ours once the request is over.
+    const left = await eventually(proxyConnections, (n) => n === 0);
+    expect(left).toBe(0);
+    expect(await call("/query")).toEqual({ one: 1 });
+  });
+
+  if (derived) describeDerived();
+}
+
+const QUERY_TIMEOUT_MS = 500;
+
+async function proxyConnections(): Promise<number> {
+  const response = await fetch(`${inject("controlUrl")}/proxy`);
+  return ((await response.json()) as { connections: number }).connections;
+}
+
+/**
+ * Every object the handle gives out that can reach a socket (the driver's `derived` objects) is bound to the same
+ * request: kept past it, it fails at once with the scope's typed error, before any I/O, and leaves no connection.
+ */
+function describeDerived(): void {
+  const names = () => call("/derived/names") as unknown as Promise<string[]>;
+  /** Keeps `name`'s object from one request, then uses it as `path` says; returns that use's answer. */
+  const keepThenUse = async (name: string, path: string) => {
+    const kept = await call("/derived/stash", {}, `name=${name}`);
+    expect(kept, name).toEqual({ kept: true });
+    return call(path, {}, `name=${name}`);
+  };
+  const cases = [
+    ["used by the next request, outside any scope", "/derived/reuse", "HDK_HANDLE_AFTER_TEARDOWN"],
+    ["used inside the next request's scope", "/derived/reuse-in-scope", "HDK_HANDLE_CROSS_REQUEST"],
+    ["used after its scope was torn down", "/derived/after-teardown", "HDK_HANDLE_AFTER_TEARDOWN"],
+  ] as const;
+  for (const [when, path, code] of cases) {
+    it(`fails every object the handle gives out, ${when}, with ${code} at once`, async () => {
+      const all = await names();
+      expect(all.length).toBeGreaterThan(0);
+      const seen: string[] = [];
+      for (const name of all) {
+        const body =
+          path === "/derived/after-teardown" ? await call(path, {}, `name=${name}`) : await keepThenUse(name, path);
+        seen.push(`${name} → ${body.code ?? JSON.stringify(body)} (${body.ms} ms)`);
+        expect.soft(body.code, `${name}: ${JSON.stringify(body)}`).toBe(code);
+        // Before any I/O: far below the runtime's own hang-cancel, and below any network round trip.
+        expect.soft(body.ms as number, name).toBeLessThan(1_000);
+      }
+      console.log(`[conformance] derived objects ${when}:\n  ${seen.join("\n  ")}`);
+      expect(await eventually(connections, (n) => n === 0)).toBe(0);
+    });
+  }
 }
 
 export { type Binding, bindings, errorEvent, lifecycle, type Outcome, scopedRunner } from "./scoped.ts";

@@ -25,10 +25,28 @@ export interface ConformanceDriver<Db> {
   backendIdSql: string;
   /** A statement that ends the connection with server id `id` (run from another connection). */
   killSql(id: number): string;
+  /**
+   * Objects the handle gives out that can reach a socket (a pool's client, a transaction's `sql`, a cursor), by
+   * name: how to get one inside a request, and how to use it. The suite keeps each past its request and checks
+   * that using it fails at once with the scope's typed error.
+   */
+  derived?(options: Record<string, unknown>): Record<string, DerivedObject<Db>>;
+}
+
+export interface DerivedObject<Db> {
+  /**
+   * Gets the object from the handle inside the request, uses it there (it must work) and gives it to `keep`, then
+   * lets go of what it holds (releases a pool's client), as correct code does.
+   */
+  make(db: Db, keep: (object: unknown) => void): Promise<void>;
+  /** Uses a kept object: must run a query (or another I/O) on it. */
+  use(object: unknown): Promise<unknown>;
 }
 
 interface State {
   stash: unknown;
+  /** Objects kept by `/derived/stash`, by name. */
+  derived: Map<string, unknown>;
   /** Events and stream chunks, in the order they happened. */
   log: string[];
   /**
@@ -44,7 +62,15 @@ interface State {
   runtimeSocketLoss: number;
 }
 
-const state: State = { stash: undefined, log: [], outputs: [], unhandled: [], unhandledTotal: 0, runtimeSocketLoss: 0 };
+const state: State = {
+  stash: undefined,
+  derived: new Map(),
+  log: [],
+  outputs: [],
+  unhandled: [],
+  unhandledTotal: 0,
+  runtimeSocketLoss: 0,
+};
 const record = (event: HyperdriveEvent) => {
   const outcome =
     event.type === "teardown" ? `:${event.outcome}` : event.type === "error" ? `:${event.error.code}` : "";
@@ -141,6 +167,16 @@ export function createConformanceWorker<Db>(driver: ConformanceDriver<Db>): Expo
       { binding: "ADMIN" },
     );
     return n;
+  };
+  /** Uses a kept object and answers with how long it took to succeed or fail. */
+  const timedUse = async (derived: DerivedObject<Db>, name: string): Promise<Response> => {
+    const usedAt = Date.now();
+    try {
+      await derived.use(state.derived.get(name));
+    } catch (error) {
+      return errorJson(error, usedAt);
+    }
+    return Response.json({ used: true, ms: Date.now() - usedAt });
   };
   return {
     async fetch(request, env, ctx) {
@@ -256,6 +292,58 @@ export function createConformanceWorker<Db>(driver: ConformanceDriver<Db>): Expo
               },
               options,
             );
+          case "/derived/names":
+            return Response.json(Object.keys(driver.derived?.(options) ?? {}));
+          case "/derived/stash":
+          case "/derived/after-teardown": {
+            const name = url.searchParams.get("name") ?? "";
+            const derived = driver.derived?.(options)[name];
+            if (!derived) return new Response(`no derived object ${name}`, { status: 404 });
+            let scope: RequestScope | undefined;
+            const response = await driver.withHyperdrive(
+              env,
+              ctx,
+              async (db, s) => {
+                scope = s;
+                await derived.make(db, (object) => state.derived.set(name, object));
+                return Response.json({ kept: state.derived.has(name) });
+              },
+              options,
+            );
+            if (url.pathname === "/derived/stash") return response;
+            await response.text(); // teardown waits for the body to be consumed
+            await scope?.closed;
+            return await timedUse(derived, name);
+          }
+          case "/derived/reuse":
+          case "/derived/reuse-in-scope": {
+            const name = url.searchParams.get("name") ?? "";
+            const derived = driver.derived?.(options)[name];
+            if (!derived) return new Response(`no derived object ${name}`, { status: 404 });
+            if (url.pathname === "/derived/reuse") return await timedUse(derived, name);
+            return await driver.withHyperdrive(env, ctx, () => timedUse(derived, name), options);
+          }
+          case "/query-timeout": {
+            // The database stops answering after the connection is up (the proxy stalls it): only the query
+            // timeout can end the wait.
+            const control = url.searchParams.get("control") ?? "";
+            return await driver.withHyperdrive(
+              env,
+              ctx,
+              async (db) => {
+                await one(db);
+                await fetch(`${control}/proxy/stall`, { method: "POST" });
+                const stalledAt = Date.now();
+                try {
+                  await one(db);
+                } catch (error) {
+                  return errorJson(error, stalledAt);
+                }
+                return Response.json({ answered: true });
+              },
+              options,
+            );
+          }
           case "/log":
             return Response.json(state.log.splice(0));
           case "/outputs":

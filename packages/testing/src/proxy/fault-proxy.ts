@@ -26,6 +26,8 @@ export interface FaultProxy {
   setMode(mode: FaultMode, options?: { resetAll?: boolean }): void;
   /** TCP RST on every open connection, both sides. */
   resetAll(): void;
+  /** The open connections stop forwarding, both ways, and stay open: a database that stops answering mid-life. */
+  stallAll(): void;
   /** Currently open client connections. */
   readonly connections: number;
   /** A snapshot of the counters. */
@@ -54,6 +56,7 @@ export async function startFaultProxy(options: {
   let mode: FaultMode = options.mode ?? { kind: "pass" };
   const stats: FaultProxyStats = { accepted: 0, bytesToServer: 0, bytesToClient: 0 };
   const open = new Map<Socket, Socket | undefined>();
+  const stalled = new WeakSet<Socket>();
 
   const server = createServer((client) => {
     stats.accepted++;
@@ -77,6 +80,7 @@ export async function startFaultProxy(options: {
 
     const forward = (from: Socket, to: Socket, toClient: boolean) => {
       from.on("data", (chunk: Buffer) => {
+        if (stalled.has(client)) return; // dropped: the peer waits for an answer that never comes
         let data = chunk;
         let cut = false;
         if (toClient && data.length >= budget) {
@@ -146,6 +150,9 @@ export async function startFaultProxy(options: {
       if (opts?.resetAll) resetAll();
     },
     resetAll,
+    stallAll() {
+      for (const client of open.keys()) stalled.add(client);
+    },
     get connections() {
       return open.size;
     },

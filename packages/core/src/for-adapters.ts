@@ -1,0 +1,21 @@
+// `@hyperdrive-kit/core/adapter`: the building blocks for adapter and integration authors. Users import
+// `@hyperdrive-kit/core` (errors, classification, types) and an adapter package's `withHyperdrive`.
+export type {
+  Adapter,
+  AdapterContext,
+  AttachOptions,
+  CommonUnsafeOptions,
+  ConnectAttempt,
+  OpenedClient,
+} from "./adapter.ts";
+export { attach, MAX_CONNECTIONS, refuseCommonUnsafe, refuseUnsafe, secretsOf } from "./adapter.ts";
+export { bindValuesOf, objectValuesRefusal } from "./bind-values.ts";
+export type { BindingOption, HyperdriveBinding } from "./binding.ts";
+export type { Binder, GuardOptions, GuardSpec } from "./guard.ts";
+export { guard, unwrap } from "./guard.ts";
+export type { ExecutionContextLike, ScopeOptions, ScopeState, TeardownPolicy } from "./scope.ts";
+export { openScope, RequestScope } from "./scope.ts";
+export type { WorkerSocket } from "./socket.ts";
+export { SERVER_CLOSE_GRACE_MS, socketPool } from "./socket.ts";
+export type { WithHyperdrive, WithHyperdriveOptions } from "./with-hyperdrive.ts";
+export { createWithHyperdrive } from "./with-hyperdrive.ts";
