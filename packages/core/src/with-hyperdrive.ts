@@ -22,7 +22,8 @@ export function createWithHyperdrive<Client extends object, Options extends Atta
     const scope = openScope(ctx, options);
     let result: Awaited<ReturnType<typeof fn>>;
     try {
-      result = await scope.run(() => fn(attach(adapter, scope, env, (options ?? {}) as Options), scope));
+      // Awaited inside the scope: a returned query (Postgres.js's lazy PendingQuery) runs when it is awaited.
+      result = await scope.run(async () => await fn(attach(adapter, scope, env, (options ?? {}) as Options), scope));
     } catch (error) {
       scope.settle(undefined);
       throw error;

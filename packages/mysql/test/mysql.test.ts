@@ -32,9 +32,10 @@ async function connectionId(db: MysqlConnection): Promise<number> {
   return rows[0]?.id as number;
 }
 
-describe("mysql Connection", () => describeConformance());
-
-describe("mysql Connection under real faults", () => describeFaults(mysqlFaultExpectations));
+describe("mysql Connection", () => {
+  describeConformance();
+  describe("under real faults", () => describeFaults(mysqlFaultExpectations));
+});
 
 const injection = { password: true };
 /** Every way mysqljs's API can pass an object as a bind value. */

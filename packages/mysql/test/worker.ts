@@ -1,5 +1,27 @@
-import { createConformanceWorker, mysqlDialect, type Rows } from "@hyperdrive-kit/testing/conformance";
+import type { Readable } from "node:stream";
+import { createConformanceWorker, type DerivedObject, mysqlDialect, type Rows } from "@hyperdrive-kit/testing/conformance";
+import type { Query } from "mysql";
 import { type MysqlConnection, withHyperdrive } from "../src/index.ts";
+
+/** What mysqljs gives out that reads from the connection later: a Query's row events and its stream(). */
+const derived: Record<string, DerivedObject<MysqlConnection>> = {
+  "query()'s Query": {
+    async make(db, keep) {
+      const query = db.query("select 1");
+      keep(query);
+      await new Promise((resolve) => query.on("end", resolve));
+    },
+    use: async (query) => (query as Query).stream(),
+  },
+  "Query.stream()": {
+    async make(db, keep) {
+      const stream = db.query("select 1").stream();
+      keep(stream);
+      for await (const _row of stream);
+    },
+    use: async (stream) => (stream as Readable).resume(),
+  },
+};
 
 export default createConformanceWorker<MysqlConnection>({
   ...mysqlDialect,
@@ -9,4 +31,5 @@ export default createConformanceWorker<MysqlConnection>({
     new Promise<Rows>((resolve, reject) =>
       db.query(text, (error, rows: Rows) => (error ? reject(error) : resolve(rows))),
     ),
+  derived: () => derived,
 });

@@ -207,11 +207,21 @@ const CALLBACK_CONNECTION: GuardSpec = { queryMethods: CONNECTION_QUERIES, nodeC
 /** A command returned by the callback API (`query()` without a callback streams rows through it). */
 const COMMAND: GuardSpec = { queryMethods: [], callIsQuery: false };
 
+/** The callback API's pool (`db.pool`): `getConnection(cb)`, `query(sql, cb)`. */
+const CALLBACK_POOL: GuardSpec = { queryMethods: ["query", "execute"], nodeCallbacks: true, callIsQuery: false };
+
 /** Binds what mysql2 gives out that can reach a socket; rows, fields and results pass untouched. */
 const bindMysql2: Binder = (value) => {
   if (Array.isArray(value)) return undefined;
-  const candidate = value as { addCommand?: unknown; connection?: { addCommand?: unknown }; stream?: unknown };
+  const candidate = value as {
+    addCommand?: unknown;
+    connection?: { addCommand?: unknown };
+    stream?: unknown;
+    getConnection?: unknown;
+    promise?: unknown;
+  };
   if (typeof candidate.addCommand === "function") return CALLBACK_CONNECTION;
+  if (typeof candidate.getConnection === "function" && typeof candidate.promise === "function") return CALLBACK_POOL;
   if (typeof candidate.connection?.addCommand === "function") return PROMISE_CONNECTION;
   if (value instanceof EventEmitter && typeof candidate.stream === "function") return COMMAND;
   return undefined;

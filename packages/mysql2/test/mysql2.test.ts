@@ -7,7 +7,7 @@ import {
   type MysqlDriverUnderTest,
   mysqlFaultExpectations,
 } from "@hyperdrive-kit/testing/mysql";
-import { describeConformance, expectCode } from "@hyperdrive-kit/testing/suite";
+import { describeConformance, expectCode, useMode } from "@hyperdrive-kit/testing/suite";
 import { eq, type SQL, sql } from "drizzle-orm";
 import { int, mysqlTable, varchar } from "drizzle-orm/mysql-core";
 import { drizzle } from "drizzle-orm/mysql2";
@@ -33,9 +33,16 @@ function rawConnection(binding: Binding): Promise<Connection> {
   return createConnection({ host, port, user, password, database, disableEval: true });
 }
 
-describe("mysql2 Connection", () => describeConformance());
+describe("mysql2 Connection", () => {
+  describeConformance();
+  describe("under real faults", () => describeFaults(mysqlFaultExpectations));
+});
 
-describe("mysql2 Connection under real faults", () => describeFaults(mysqlFaultExpectations));
+describe("mysql2 Pool ({ pool: true })", () => {
+  useMode({ pool: true });
+  describeConformance();
+  describe("under real faults", () => describeFaults(mysqlFaultExpectations));
+});
 
 const injection = { password: true };
 /** Every way mysql2's API can pass an object as a bind value. */

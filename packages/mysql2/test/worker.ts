@@ -1,11 +1,77 @@
-import { createConformanceWorker, mysqlDialect, type Rows } from "@hyperdrive-kit/testing/conformance";
-import type { Connection, Pool } from "mysql2/promise";
+import { createConformanceWorker, type DerivedObject, mysqlDialect, type Rows } from "@hyperdrive-kit/testing/conformance";
+import type { Connection as CallbackConnection, Pool as CallbackPool, PoolConnection } from "mysql2";
+import type { Connection, Pool, PoolConnection as PromisePoolConnection } from "mysql2/promise";
 import { withHyperdrive } from "../src/index.ts";
 
-export default createConformanceWorker<Connection | Pool>({
+type Db = Connection | Pool;
+
+/** The callback API's query, as a promise. */
+const ask = (connection: CallbackConnection | CallbackPool) =>
+  new Promise((resolve, reject) => connection.query("select 1", (error, rows) => (error ? reject(error) : resolve(rows))));
+
+/** A pool's connection from the promise API, as transactions on a pool get one. */
+const pooled = (use: (connection: PromisePoolConnection) => unknown): DerivedObject<Db> => ({
+  async make(db, keep) {
+    const connection = await (db as Pool).getConnection();
+    keep(connection);
+    await connection.query("select 1");
+    connection.release();
+  },
+  use: async (connection) => use(connection as PromisePoolConnection),
+});
+
+/** What both modes give out: the callback twin of the handle and its promise() wrapper. */
+const twins = (db: Db) => (db as unknown as { connection?: CallbackConnection; pool?: CallbackPool });
+
+export default createConformanceWorker<Db>({
   ...mysqlDialect,
-  // Options come from the test's URL; `{ pool: true }` would pick the Pool at run time.
+  // Options come from the test's URL; `{ pool: true }` picks the Pool at run time.
   withHyperdrive: (env, ctx, fn, options) =>
     withHyperdrive(env, ctx, fn as (db: Connection) => Promise<Response>, options as Record<string, never>),
   query: async (db, text) => (await db.query(text))[0] as Rows,
+  derived: (options): Record<string, DerivedObject<Db>> =>
+    options.pool === true
+      ? {
+          "getConnection(), query()": pooled((connection) => connection.query("select 1")),
+          "getConnection(), release()": pooled((connection) => connection.release()),
+          "db.pool (the callback API)": {
+            async make(db, keep) {
+              const pool = twins(db).pool as CallbackPool;
+              keep(pool);
+              await ask(pool);
+            },
+            use: (pool) => ask(pool as CallbackPool),
+          },
+          "db.pool.getConnection(callback)": {
+            make: (db, keep) =>
+              new Promise((resolve, reject) =>
+                (twins(db).pool as CallbackPool).getConnection((error, connection: PoolConnection) => {
+                  if (error) return reject(error);
+                  keep(connection);
+                  ask(connection)
+                    .then(() => resolve(), reject)
+                    .finally(() => connection.release());
+                }),
+              ),
+            use: (connection) => ask(connection as PoolConnection),
+          },
+        }
+      : {
+          "db.connection (the callback API)": {
+            async make(db, keep) {
+              const connection = twins(db).connection as CallbackConnection;
+              keep(connection);
+              await ask(connection);
+            },
+            use: (connection) => ask(connection as CallbackConnection),
+          },
+          "db.connection.promise()": {
+            async make(db, keep) {
+              const promised = (twins(db).connection as CallbackConnection).promise();
+              keep(promised);
+              await promised.query("select 1");
+            },
+            use: (promised) => (promised as Connection).query("select 1"),
+          },
+        },
 });

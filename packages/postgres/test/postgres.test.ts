@@ -5,15 +5,16 @@ import { describeConformance, failure } from "@hyperdrive-kit/testing/suite";
 import { describe, expect, it } from "vitest";
 import { withHyperdrive } from "../src/index.ts";
 
-describe("Postgres.js", () => describeConformance());
-
-describe("Postgres.js under real faults", () =>
-  describeFaults({
-    killedMidQuery: ["57P01", "HDK_POSTGRES_CONNECTION_CLOSED"],
-    stoppedMidQuery: ["57P01", "HDK_POSTGRES_CONNECTION_CLOSED"],
-    reset: ["HDK_CONNECT_REFUSED", "HDK_POSTGRES_CONNECTION_CLOSED"],
-    refused: ["HDK_CONNECT_REFUSED"],
-  }));
+describe("Postgres.js", () => {
+  describeConformance();
+  describe("under real faults", () =>
+    describeFaults({
+      killedMidQuery: ["57P01", "HDK_POSTGRES_CONNECTION_CLOSED"],
+      stoppedMidQuery: ["57P01", "HDK_POSTGRES_CONNECTION_CLOSED"],
+      reset: ["HDK_CONNECT_REFUSED", "HDK_POSTGRES_CONNECTION_CLOSED"],
+      refused: ["HDK_CONNECT_REFUSED"],
+    }));
+});
 
 describe("Postgres.js edge cases", () => {
   it("applies Hyperdrive's defaults and merges user options over them", async () => {

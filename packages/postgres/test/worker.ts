@@ -1,8 +1,62 @@
-import { createConformanceWorker, postgresDialect } from "@hyperdrive-kit/testing/conformance";
+import { createConformanceWorker, type DerivedObject, postgresDialect } from "@hyperdrive-kit/testing/conformance";
+import type postgres from "postgres";
 import { type Sql, withHyperdrive } from "../src/index.ts";
+
+type TransactionSql = postgres.TransactionSql<Record<string, never>>;
+type ReservedSql = postgres.ReservedSql<Record<string, never>>;
+
+/** What Postgres.js gives out that runs queries later: a transaction's and a savepoint's `sql`, reserve(), queries. */
+const derived: Record<string, DerivedObject<Sql>> = {
+  "reserve()": {
+    make: async (sql, keep) => {
+      // Postgres.js 3.4.9: reserve() before the instance's first query never resolves (raw Postgres.js too).
+      await sql`select 1`;
+      const reserved = await sql.reserve();
+      keep(reserved);
+      await reserved`select 1`;
+      reserved.release();
+    },
+    use: (reserved) => (reserved as ReservedSql)`select 1`,
+  },
+  "begin()'s sql": {
+    make: async (sql, keep) => {
+      await sql.begin(async (tx) => {
+        keep(tx);
+        await tx`select 1`;
+      });
+    },
+    use: (tx) => (tx as TransactionSql)`select 1`,
+  },
+  "savepoint()'s sql": {
+    make: async (sql, keep) => {
+      await sql.begin((tx) =>
+        tx.savepoint(async (savepoint) => {
+          keep(savepoint);
+          await savepoint`select 1`;
+        }),
+      );
+    },
+    use: (savepoint) => (savepoint as TransactionSql)`select 1`,
+  },
+  "a query not yet run": {
+    make: async (sql, keep) => keep(sql`select 1`),
+    use: async (query) => await (query as postgres.PendingQuery<postgres.Row[]>),
+  },
+  "cursor()": {
+    make: async (sql, keep) => keep(sql`select generate_series(1, 3) as n`.cursor(1)),
+    use: async (cursor) => {
+      for await (const rows of cursor as AsyncIterable<postgres.Row[]>) return rows;
+    },
+  },
+  "forEach()": {
+    make: async (sql, keep) => keep(sql`select generate_series(1, 3) as n`),
+    use: (query) => (query as postgres.PendingQuery<postgres.Row[]>).forEach(() => {}),
+  },
+};
 
 export default createConformanceWorker<Sql>({
   ...postgresDialect,
   withHyperdrive,
   query: async (sql, text) => [...(await sql.unsafe(text))],
+  derived: () => derived,
 });

