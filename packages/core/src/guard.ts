@@ -85,7 +85,8 @@ class Guard {
         return this.#out(callIsQuery ? this.#query(call, args) : call());
       },
       get: (_t, property) => {
-        const override = overrides[property as keyof typeof overrides];
+        // Own properties only: `{}` inherits `constructor`, `toString`… which are not overrides.
+        const override = Object.hasOwn(overrides, property) ? overrides[property as keyof typeof overrides] : undefined;
         const value: unknown = override ?? Reflect.get(target, property, target);
         if (typeof value === "function" && property !== "constructor") {
           const hit = methods.get(property);

@@ -1,3 +1,4 @@
+import * as diagnosticsChannel from "node:diagnostics_channel";
 import { EventEmitter } from "node:events";
 import { Socket } from "node:net";
 import {
@@ -296,6 +297,27 @@ export const mysql2ConnectionAdapter: Adapter<Connection, Mysql2ConnectionOption
   },
 };
 
+/**
+ * workerd's `TracingChannel.hasSubscribers` is a method, not Node's boolean getter, so mysql2 always traces a
+ * connection's handshake; and workerd's `tracePromise()` leaves an unhandled rejection behind when the traced promise
+ * fails, although mysql2 catches it. A pool's connection emits its handshake failure as 'error' (a single
+ * connection hands it to the queued command instead), so every failed pool connect would log one. The tracing
+ * listener is the first 'error' listener the connection's constructor registers, before the pool's own and the one
+ * of the `connect()` the pool calls: removed, the traced promise never settles, and nothing is left unhandled.
+ */
+function disarmHandshakeTracing(pool: unknown): void {
+  if (!WORKERD_TRACING_QUIRK) return;
+  const all = (pool as { _allConnections?: { size(): number; get(index: number): unknown } })._allConnections;
+  const connection = all?.get(all.size() - 1) as EventEmitter | undefined;
+  const listeners = connection?.rawListeners("error") ?? [];
+  if (listeners.length === 3) connection?.removeListener("error", listeners[0] as (...args: unknown[]) => void);
+}
+
+const WORKERD_TRACING_QUIRK = (() => {
+  const channel = diagnosticsChannel.tracingChannel?.("mysql2:connect") as { hasSubscribers?: unknown } | undefined;
+  return typeof channel?.hasSubscribers === "function";
+})();
+
 /** A mysql2 promise `Pool` per request (`connectionLimit: 5`) for queries that run in parallel. */
 export const mysql2PoolAdapter: Adapter<Pool, Mysql2PoolOptions> = {
   driver: "mysql2",
@@ -318,6 +340,7 @@ export const mysql2PoolAdapter: Adapter<Pool, Mysql2PoolOptions> = {
         sockets.add(socket);
         socket.once("close", () => sockets.delete(socket));
         created = context.connecting((error) => socket.emit("error", error), client.connectTimeout);
+        socket.on("error", () => {}); // mysql2 handles it; this one outlives mysql2's removal of its own
         socket.connect({ host: binding.host, port: binding.port });
         socket.setNoDelay(true);
         return socket;
@@ -343,6 +366,7 @@ export const mysql2PoolAdapter: Adapter<Pool, Mysql2PoolOptions> = {
       });
       attempt = created;
       created = undefined;
+      if (attempt !== undefined) disarmHandshakeTracing(pool);
       return result;
     };
     // Pool-level query()/execute() must refuse before a connection is even taken.
