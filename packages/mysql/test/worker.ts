@@ -1,7 +1,13 @@
 import type { Readable } from "node:stream";
-import { createConformanceWorker, type DerivedObject, mysqlDialect, type Rows } from "@hyperdrive-kit/testing/conformance";
+import { attach } from "@hyperdrive-kit/core/adapter";
+import {
+  createConformanceWorker,
+  type DerivedObject,
+  mysqlDialect,
+  type Rows,
+} from "@hyperdrive-kit/testing/conformance";
 import type { Query } from "mysql";
-import { type MysqlConnection, withHyperdrive } from "../src/index.ts";
+import { type MysqlConnection, mysqlAdapter, withHyperdrive } from "../src/index.ts";
 
 /** What mysqljs gives out that reads from the connection later: a Query's row events and its stream(). */
 const derived: Record<string, DerivedObject<MysqlConnection>> = {
@@ -17,7 +23,13 @@ const derived: Record<string, DerivedObject<MysqlConnection>> = {
     async make(db, keep) {
       const stream = db.query("select 1").stream();
       keep(stream);
-      for await (const _row of stream);
+      // mysqljs streams through readable-stream 2, which has no async iterator.
+      await new Promise((resolve, reject) =>
+        stream
+          .on("data", () => {})
+          .on("end", resolve)
+          .on("error", reject),
+      );
     },
     use: async (stream) => (stream as Readable).resume(),
   },
@@ -26,6 +38,7 @@ const derived: Record<string, DerivedObject<MysqlConnection>> = {
 export default createConformanceWorker<MysqlConnection>({
   ...mysqlDialect,
   withHyperdrive,
+  attach: (scope, env, options) => attach(mysqlAdapter, scope, env, options),
   // The callback API, as mysqljs users write it.
   query: (db, text) =>
     new Promise<Rows>((resolve, reject) =>

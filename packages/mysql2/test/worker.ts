@@ -1,13 +1,21 @@
-import { createConformanceWorker, type DerivedObject, mysqlDialect, type Rows } from "@hyperdrive-kit/testing/conformance";
+import { attach } from "@hyperdrive-kit/core/adapter";
+import {
+  createConformanceWorker,
+  type DerivedObject,
+  mysqlDialect,
+  type Rows,
+} from "@hyperdrive-kit/testing/conformance";
 import type { Connection as CallbackConnection, Pool as CallbackPool, PoolConnection } from "mysql2";
 import type { Connection, Pool, PoolConnection as PromisePoolConnection } from "mysql2/promise";
-import { withHyperdrive } from "../src/index.ts";
+import { mysql2ConnectionAdapter, mysql2PoolAdapter, withHyperdrive } from "../src/index.ts";
 
 type Db = Connection | Pool;
 
 /** The callback API's query, as a promise. */
 const ask = (connection: CallbackConnection | CallbackPool) =>
-  new Promise((resolve, reject) => connection.query("select 1", (error, rows) => (error ? reject(error) : resolve(rows))));
+  new Promise((resolve, reject) =>
+    connection.query("select 1", (error, rows) => (error ? reject(error) : resolve(rows))),
+  );
 
 /** A pool's connection from the promise API, as transactions on a pool get one. */
 const pooled = (use: (connection: PromisePoolConnection) => unknown): DerivedObject<Db> => ({
@@ -21,13 +29,17 @@ const pooled = (use: (connection: PromisePoolConnection) => unknown): DerivedObj
 });
 
 /** What both modes give out: the callback twin of the handle and its promise() wrapper. */
-const twins = (db: Db) => (db as unknown as { connection?: CallbackConnection; pool?: CallbackPool });
+const twins = (db: Db) => db as unknown as { connection?: CallbackConnection; pool?: CallbackPool };
 
 export default createConformanceWorker<Db>({
   ...mysqlDialect,
   // Options come from the test's URL; `{ pool: true }` picks the Pool at run time.
   withHyperdrive: (env, ctx, fn, options) =>
     withHyperdrive(env, ctx, fn as (db: Connection) => Promise<Response>, options as Record<string, never>),
+  attach: (scope, env, options) =>
+    options.pool === true
+      ? attach(mysql2PoolAdapter, scope, env, { ...options, pool: true })
+      : attach(mysql2ConnectionAdapter, scope, env, { ...options, pool: false }),
   query: async (db, text) => (await db.query(text))[0] as Rows,
   derived: (options): Record<string, DerivedObject<Db>> =>
     options.pool === true

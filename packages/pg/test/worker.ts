@@ -1,6 +1,7 @@
+import { attach } from "@hyperdrive-kit/core/adapter";
 import { createConformanceWorker, type DerivedObject, postgresDialect } from "@hyperdrive-kit/testing/conformance";
 import type { Client, Pool, PoolClient } from "pg";
-import { withHyperdrive } from "../src/index.ts";
+import { pgClientAdapter, pgPoolAdapter, withHyperdrive } from "../src/index.ts";
 
 type Db = Client | Pool;
 
@@ -18,6 +19,10 @@ const poolClient = (use: (client: PoolClient) => unknown): DerivedObject<Db> => 
 export default createConformanceWorker<Db>({
   ...postgresDialect,
   withHyperdrive: (env, ctx, fn, options) => withHyperdrive(env, ctx, fn as never, options),
+  attach: (scope, env, options) =>
+    options.pool === true
+      ? attach(pgPoolAdapter, scope, env, { ...options, pool: true })
+      : attach(pgClientAdapter, scope, env, { ...options, pool: false }),
   query: async (db, text) => (await db.query(text)).rows,
   derived: (options): Record<string, DerivedObject<Db>> =>
     options.pool === true

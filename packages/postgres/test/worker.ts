@@ -1,6 +1,7 @@
+import { attach } from "@hyperdrive-kit/core/adapter";
 import { createConformanceWorker, type DerivedObject, postgresDialect } from "@hyperdrive-kit/testing/conformance";
 import type postgres from "postgres";
-import { type Sql, withHyperdrive } from "../src/index.ts";
+import { postgresAdapter, type Sql, withHyperdrive } from "../src/index.ts";
 
 type TransactionSql = postgres.TransactionSql<Record<string, never>>;
 type ReservedSql = postgres.ReservedSql<Record<string, never>>;
@@ -57,6 +58,7 @@ const derived: Record<string, DerivedObject<Sql>> = {
 export default createConformanceWorker<Sql>({
   ...postgresDialect,
   withHyperdrive,
+  attach: (scope, env, options) => attach(postgresAdapter, scope, env, options),
   query: async (sql, text) => [...(await sql.unsafe(text))],
   derived: () => derived,
 });

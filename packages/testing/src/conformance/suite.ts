@@ -202,6 +202,45 @@ export function describeConformance({ requests = 200, derived = true }: Conforma
   });
 
   if (derived) describeDerived();
+  describeMiddleware();
+}
+
+/** The scope API driven the way an integration drives it: `openScope`, `attach` before `run`, `settle`, `close`. */
+function describeMiddleware(): void {
+  it("scope API: a handle attached before run() is checked when used, works inside run(), and closes after settle()", async () => {
+    const log = await logFromNow();
+    expect(await call("/middleware")).toEqual({ one: 1 });
+    const entries = await eventually(log, (l) => l.some((e) => e.startsWith("teardown")));
+    // Made before run(), used there: out of scope, refused before any I/O (and reported as an error event).
+    expect(entries).toContain("before-run:HDK_HANDLE_OUT_OF_SCOPE");
+    expect(entries.indexOf("error:HDK_HANDLE_OUT_OF_SCOPE")).toBeLessThan(entries.indexOf("connect"));
+    expect(lifecycleOf(entries)).toEqual(["connect", "teardown:closed"]);
+    expect(await eventually(connections, (n) => n === 0)).toBe(0);
+  });
+
+  it("scope API: a streamed response can still query, and teardown waits for its end", async () => {
+    const log = await logFromNow();
+    const response = await (exports as unknown as { default: Fetcher }).default.fetch(
+      `http://test/middleware?${new URLSearchParams({ downstream: "stream", options: JSON.stringify(mode) })}`,
+    );
+    const lines = (await response.text()).trim().split("\n");
+    expect(lines.map((line) => JSON.parse(line))).toEqual([{ i: 0 }, { i: 1 }, { i: 2 }]);
+    const entries = await eventually(log, (l) => l.some((e) => e.startsWith("teardown")));
+    expect(entries.filter((e) => e.startsWith("chunk"))).toEqual(["chunk:0", "chunk:1", "chunk:2"]);
+    expect(entries.findIndex((e) => e.startsWith("teardown"))).toBeGreaterThan(entries.indexOf("chunk:2"));
+  });
+
+  it("scope API: an error thrown by the downstream handler reaches the caller, and close() tears down at once", async () => {
+    const log = await logFromNow();
+    expect(await call("/middleware", {}, "downstream=throw")).toEqual({
+      error: "Error: downstream handler failed",
+      state: "closed",
+    });
+    const entries = await eventually(log, (l) => l.some((e) => e.startsWith("closed")));
+    expect(lifecycleOf(entries)).toEqual(["connect", "teardown:closed"]);
+    expect(entries.at(-1)).toBe("closed:closed");
+    expect(await eventually(connections, (n) => n === 0)).toBe(0);
+  });
 }
 
 const QUERY_TIMEOUT_MS = 500;

@@ -2,7 +2,8 @@
  * The Worker every adapter's conformance tests run against, inside workerd. Each route exercises one rule of the
  * request scope; the test file (`suite.ts`) calls them through real, separate requests.
  */
-import { type HyperdriveEvent, isHyperdriveError, type RequestScope } from "@hyperdrive-kit/core";
+import { type HyperdriveEvent, isHyperdriveError } from "@hyperdrive-kit/core";
+import { openScope, type RequestScope } from "@hyperdrive-kit/core/adapter";
 import { isRuntimeSocketLoss } from "./runtime-socket-loss.ts";
 
 export type Rows = Array<Record<string, unknown>>;
@@ -15,6 +16,8 @@ export interface ConformanceDriver<Db> {
     fn: (db: Db, scope: RequestScope) => Promise<Response>,
     options?: Record<string, unknown>,
   ): Promise<Response>;
+  /** Puts the adapter's handle on a scope the caller manages (`attach` with the adapter of the mode in `options`). */
+  attach(scope: RequestScope, env: unknown, options: Record<string, unknown>): Db;
   /** Runs one statement and returns its rows. */
   query(db: Db, text: string): Promise<Rows>;
   /** Counts the other client connections to the test database, as the server sees them. */
@@ -343,6 +346,47 @@ export function createConformanceWorker<Db>(driver: ConformanceDriver<Db>): Expo
               },
               options,
             );
+          }
+          case "/middleware": {
+            // What an integration does (a Hono middleware): open a scope, attach the handle before the downstream
+            // handler runs, run it inside the scope, and settle the scope with its response, or close it when it
+            // throws.
+            const scope = openScope(ctx, options);
+            const db = driver.attach(scope, env, options);
+            const early = await one(db).then(
+              () => "usable",
+              (error: unknown) => (isHyperdriveError(error) ? error.code : String(error)),
+            );
+            state.log.push(`before-run:${early}`);
+            const downstream = url.searchParams.get("downstream");
+            try {
+              const response = await scope.run(async () => {
+                if (downstream === "throw") {
+                  await one(db);
+                  throw new Error("downstream handler failed");
+                }
+                if (downstream === "stream") {
+                  let i = 0;
+                  const encoder = new TextEncoder();
+                  return new Response(
+                    new ReadableStream<Uint8Array>({
+                      async pull(controller) {
+                        const rows = await driver.query(db, `select ${i} as i`);
+                        controller.enqueue(encoder.encode(`${JSON.stringify(rows[0])}\n`));
+                        state.log.push(`chunk:${i}`);
+                        if (++i === 3) controller.close();
+                      },
+                    }),
+                  );
+                }
+                return Response.json({ one: await one(db) });
+              });
+              return scope.settle(response);
+            } catch (error) {
+              await scope.close();
+              state.log.push(`closed:${scope.state}`);
+              return Response.json({ error: String(error), state: scope.state });
+            }
           }
           case "/log":
             return Response.json(state.log.splice(0));
