@@ -1,5 +1,4 @@
 import { EventEmitter } from "node:events";
-import { Readable } from "node:stream";
 import { isHyperdriveError, toHyperdriveError } from "@hyperdrive-kit/core";
 import {
   type Adapter,
@@ -99,11 +98,13 @@ interface NetworkErrorHandler {
 const STREAMING: GuardSpec = { queryMethods: [], callIsQuery: false };
 
 /** Binds what mysqljs gives out that can reach a socket; rows and fields pass untouched. */
-const bindMysql: Binder = (value) =>
-  value instanceof Readable ||
-  (value instanceof EventEmitter && typeof (value as { stream?: unknown }).stream === "function")
-    ? STREAMING
-    : undefined;
+const bindMysql: Binder = (value) => {
+  if (!(value instanceof EventEmitter)) return undefined;
+  const candidate = value as { stream?: unknown; pipe?: unknown; read?: unknown };
+  // A Query, or its stream() (readable-stream 2's Readable, not node:stream's).
+  const readable = typeof candidate.pipe === "function" && typeof candidate.read === "function";
+  return typeof candidate.stream === "function" || readable ? STREAMING : undefined;
+};
 
 /**
  * One mysqljs `Connection` per request. mysqljs connects on the first query by itself; the handle makes `connect()`

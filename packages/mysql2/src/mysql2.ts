@@ -174,11 +174,21 @@ function lazySocket(context: AdapterContext, timeoutMs: number | undefined) {
     get isClosed() {
       return isClosed;
     },
-    /** Reports the handshake of `connection` (which uses this socket) to core. */
+    /**
+     * Reports the handshake of `connection` (which uses this socket) to core: the handshake command's error, or
+     * the socket's, or its closing before the handshake completed.
+     */
     track(connection: CoreConnection) {
       const handshake = (connection as unknown as { _command?: EventEmitter })._command;
+      let socketError: unknown;
       connection.once("connect", () => attempt?.succeeded());
       handshake?.once("error", (error: unknown) => attempt?.failed(error));
+      socket.on("error", (error) => {
+        socketError ??= error;
+      });
+      socket.once("close", () =>
+        attempt?.failed(socketError ?? new Error("The connection closed before the handshake completed.")),
+      );
     },
     start() {
       if (attempt !== undefined) return;
