@@ -9,6 +9,12 @@ export interface GuardSpec {
   readonly queryMethods: readonly PropertyKey[];
   /** Methods replaced outright (after the scope check), e.g. pg's `connect` that must be idempotent. */
   readonly overrides?: Readonly<Record<PropertyKey, (...args: never[]) => unknown>>;
+  /**
+   * Methods whose promise resolves to an object to bind (pg's `pool.connect()`, mysql2's `getConnection()`,
+   * Postgres.js's `reserve()`). Only these are followed: a promise the caller ignores stays the driver's own, so a
+   * rejection the driver marked handled is never re-raised as unhandled.
+   */
+  readonly resolvesBound?: readonly PropertyKey[];
   /** Calling the object itself (Postgres.js's tagged template) is a query. Default: true. */
   readonly callIsQuery?: boolean;
   /**
@@ -74,6 +80,7 @@ class Guard {
     if (known !== undefined) return known;
     const { driver, scope } = this.#options;
     const queries = new Set(spec.queryMethods);
+    const resolving = new Set(spec.resolvesBound ?? []);
     const overrides = spec.overrides ?? {};
     const methods = new Map<PropertyKey, { readonly original: unknown; readonly wrapper: unknown }>();
     const callIsQuery = spec.callIsQuery ?? true;
@@ -82,7 +89,7 @@ class Guard {
         scope.assertUsable(driver);
         const self = unwrap(thisArg);
         const call = () => Reflect.apply(target as (...a: unknown[]) => unknown, self, this.#arguments(args));
-        return this.#out(callIsQuery ? this.#query(call, args) : call());
+        return this.#out(callIsQuery ? this.#query(call, args) : call(), false);
       },
       get: (_t, property) => {
         // Own properties only: `{}` inherits `constructor`, `toString`… which are not overrides.
@@ -91,7 +98,8 @@ class Guard {
         if (typeof value === "function" && property !== "constructor") {
           const hit = methods.get(property);
           if (hit !== undefined && hit.original === value) return hit.wrapper;
-          const wrapper = this.#method(property, value as (...a: unknown[]) => unknown, queries.has(property), spec);
+          const kind = { isQuery: queries.has(property), resolves: resolving.has(property) };
+          const wrapper = this.#method(property, value as (...a: unknown[]) => unknown, kind, spec);
           methods.set(property, { original: value, wrapper });
           return wrapper;
         }
@@ -104,7 +112,12 @@ class Guard {
     return proxy;
   }
 
-  #method(property: PropertyKey, fn: (...a: unknown[]) => unknown, isQuery: boolean, spec: GuardSpec): unknown {
+  #method(
+    property: PropertyKey,
+    fn: (...a: unknown[]) => unknown,
+    { isQuery, resolves }: { isQuery: boolean; resolves: boolean },
+    spec: GuardSpec,
+  ): unknown {
     const { driver, scope } = this.#options;
     const guard = this;
     const callbacks = spec.nodeCallbacks === true && !LISTENER_METHODS.has(property);
@@ -122,7 +135,7 @@ class Guard {
       }
       const self = unwrap(this);
       const call = () => fn.apply(self, guard.#arguments(args));
-      return guard.#out(isQuery ? guard.#query(call, args) : call());
+      return guard.#out(isQuery ? guard.#query(call, args) : call(), resolves);
     };
     Object.defineProperty(wrapper, "name", { value: typeof property === "string" ? property : fn.name });
     return wrapper;
@@ -151,13 +164,11 @@ class Guard {
     return wrapper;
   }
 
-  /** What a guarded call gives out: bound if it is an object `bind` names, followed into promises. */
-  #out(value: unknown): unknown {
+  /** What a guarded call gives out: bound if it is an object `bind` names; followed into the promise of `resolves`. */
+  #out(value: unknown, resolves: boolean): unknown {
     const bound = this.#bound(value);
-    if (bound !== value) return bound;
-    if (value instanceof Promise && value.constructor === Promise)
-      return value.then((resolved) => this.#bound(resolved));
-    return value;
+    if (bound !== value || !resolves || !isThenable(value)) return bound;
+    return Promise.resolve(value).then((resolved) => this.#bound(resolved));
   }
 
   #bound(value: unknown): unknown {

@@ -392,6 +392,7 @@ export const mysql2PoolAdapter: Adapter<Pool, Mysql2PoolOptions> = {
     return {
       client: pool.promise(),
       queryMethods: ["query", "execute"],
+      resolvesBound: ["getConnection"],
       callIsQuery: false,
       bind: bindMysql2,
       abort: (error) => {

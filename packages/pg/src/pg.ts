@@ -183,6 +183,7 @@ export const pgPoolAdapter: Adapter<Pool, PgPoolOptions> = {
     return {
       client: pool,
       queryMethods: ["query"],
+      resolvesBound: ["connect"],
       nodeCallbacks: true,
       callIsQuery: false,
       bind: bindPg(HyperdriveClient),

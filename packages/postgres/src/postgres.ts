@@ -79,6 +79,7 @@ export const postgresAdapter: Adapter<Sql, PostgresOptions> = {
     const sql = postgres(config as postgres.Options<Record<string, never>>) as unknown as Sql;
     return {
       client: sql,
+      ...SQL,
       queryMethods: QUERY_METHODS,
       bind: bindPostgres,
       abort: (error) => sockets.destroyAll(error),
@@ -95,7 +96,7 @@ export const postgresAdapter: Adapter<Sql, PostgresOptions> = {
 const QUERY_METHODS = ["unsafe", "begin", "reserve", "file", "savepoint"] as const;
 
 /** A transaction's, a savepoint's or `reserve()`'s `sql`: the same API as the handle, on one connection. */
-const SQL: GuardSpec = { queryMethods: [...QUERY_METHODS, "release"] };
+const SQL: GuardSpec = { queryMethods: [...QUERY_METHODS, "release"], resolvesBound: ["reserve"] };
 /** A query not yet sent (Postgres.js runs it on `then`, `cursor`, `forEach`…): every method is checked. */
 const PENDING_QUERY: GuardSpec = { queryMethods: [], callIsQuery: false };
 /** A cursor and its iterator: each `next()` reads from the connection. */

@@ -171,6 +171,19 @@ export function createConformanceWorker<Db>(driver: ConformanceDriver<Db>): Expo
     );
     return n;
   };
+  /** A body that queries for each of its three chunks, after the callback has returned: the scope must stay open. */
+  const threeChunks = (db: Db): ReadableStream<Uint8Array> => {
+    let i = 0;
+    const encoder = new TextEncoder();
+    return new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        const rows = await driver.query(db, `select ${i} as i`);
+        controller.enqueue(encoder.encode(`${JSON.stringify(rows[0])}\n`));
+        state.log.push(`chunk:${i}`);
+        if (++i === 3) controller.close();
+      },
+    });
+  };
   /** Uses a kept object and answers with how long it took to succeed or fail. */
   const timedUse = async (derived: DerivedObject<Db>, name: string): Promise<Response> => {
     const usedAt = Date.now();
@@ -248,20 +261,7 @@ export function createConformanceWorker<Db>(driver: ConformanceDriver<Db>): Expo
             return await driver.withHyperdrive(
               env,
               ctx,
-              async (db) => {
-                let i = 0;
-                const encoder = new TextEncoder();
-                const body = new ReadableStream<Uint8Array>({
-                  async pull(controller) {
-                    // Each chunk queries after the callback has returned: the scope must still be open.
-                    const rows = await driver.query(db, `select ${i} as i`);
-                    controller.enqueue(encoder.encode(`${JSON.stringify(rows[0])}\n`));
-                    state.log.push(`chunk:${i}`);
-                    if (++i === 3) controller.close();
-                  },
-                });
-                return new Response(body, { headers: { "content-type": "text/plain; charset=utf-8" } });
-              },
+              async (db) => new Response(threeChunks(db), { headers: { "content-type": "text/plain; charset=utf-8" } }),
               options,
             );
           case "/sleep": {
@@ -365,20 +365,7 @@ export function createConformanceWorker<Db>(driver: ConformanceDriver<Db>): Expo
                   await one(db);
                   throw new Error("downstream handler failed");
                 }
-                if (downstream === "stream") {
-                  let i = 0;
-                  const encoder = new TextEncoder();
-                  return new Response(
-                    new ReadableStream<Uint8Array>({
-                      async pull(controller) {
-                        const rows = await driver.query(db, `select ${i} as i`);
-                        controller.enqueue(encoder.encode(`${JSON.stringify(rows[0])}\n`));
-                        state.log.push(`chunk:${i}`);
-                        if (++i === 3) controller.close();
-                      },
-                    }),
-                  );
-                }
+                if (downstream === "stream") return new Response(threeChunks(db));
                 return Response.json({ one: await one(db) });
               });
               return scope.settle(response);
