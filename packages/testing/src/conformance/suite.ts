@@ -24,25 +24,38 @@ export function useMode(options: Json): void {
   });
 }
 
-/** Calls the conformance Worker: `options` go to its `withHyperdrive`, `query` is the rest of the query string. */
-export async function call(path: string, options?: Json, query = ""): Promise<Json> {
+/** The id the conformance Worker gave the last request the suite sent. */
+let lastRequest = 0;
+
+/** Sends a request to the conformance Worker and notes its id. */
+async function send(path: string, options?: Json, query = ""): Promise<Response> {
   const params = new URLSearchParams(query);
   params.set("options", JSON.stringify({ ...mode, ...options }));
   const response = await (exports as unknown as { default: Fetcher }).default.fetch(`http://test${path}?${params}`);
+  lastRequest = Number(response.headers.get("x-hdk-request") ?? lastRequest);
+  return response;
+}
+
+/** Calls the conformance Worker: `options` go to its `withHyperdrive`, `query` is the rest of the query string. */
+export async function call(path: string, options?: Json, query = ""): Promise<Json> {
+  const response = await send(path, options, query);
   const text = await response.text();
   if (!response.ok) throw new Error(`${path}: ${response.status} ${text}`);
   return JSON.parse(text) as Json;
 }
 
 /**
- * Empties the Worker's log and returns a reader of what it logs from now on. The Worker's `/log` empties itself on
- * every read, so the reader keeps what each read took: polling never loses an entry.
+ * Returns a reader of what the Worker logs for the requests sent from now on. Each entry carries its request's id,
+ * so the late teardown of an earlier request never shows up here; and the Worker's `/log` empties itself on every
+ * read, so the reader keeps what each read took: polling never loses an entry.
  */
 async function logFromNow(): Promise<() => Promise<string[]>> {
-  await call("/log");
   const seen: string[] = [];
+  const read = async () => (await call("/log")) as unknown as Array<{ request: number; entry: string }>;
+  await read();
+  const since = lastRequest;
   return async () => {
-    seen.push(...((await call("/log")) as unknown as string[]));
+    seen.push(...(await read()).filter((item) => item.request > since).map((item) => item.entry));
     return [...seen];
   };
 }
@@ -154,7 +167,7 @@ export function describeConformance({ requests = 200, derived = true }: Conforma
 
   it("keeps the handle usable while a streamed body is sent, and tears down after it ends", async () => {
     const log = await logFromNow();
-    const response = await (exports as unknown as { default: Fetcher }).default.fetch("http://test/stream");
+    const response = await send("/stream");
     const lines = (await response.text())
       .trim()
       .split("\n")
@@ -220,9 +233,7 @@ function describeMiddleware(): void {
 
   it("scope API: a streamed response can still query, and teardown waits for its end", async () => {
     const log = await logFromNow();
-    const response = await (exports as unknown as { default: Fetcher }).default.fetch(
-      `http://test/middleware?${new URLSearchParams({ downstream: "stream", options: JSON.stringify(mode) })}`,
-    );
+    const response = await send("/middleware", {}, "downstream=stream");
     const lines = (await response.text()).trim().split("\n");
     expect(lines.map((line) => JSON.parse(line))).toEqual([{ i: 0 }, { i: 1 }, { i: 2 }]);
     const entries = await eventually(log, (l) => l.some((e) => e.startsWith("teardown")));

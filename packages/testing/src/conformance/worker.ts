@@ -2,6 +2,7 @@
  * The Worker every adapter's conformance tests run against, inside workerd. Each route exercises one rule of the
  * request scope; the test file (`suite.ts`) calls them through real, separate requests.
  */
+import { AsyncLocalStorage } from "node:async_hooks";
 import { type HyperdriveEvent, isHyperdriveError } from "@hyperdrive-kit/core";
 import { openScope, type RequestScope } from "@hyperdrive-kit/core/adapter";
 import { isRuntimeSocketLoss } from "./runtime-socket-loss.ts";
@@ -51,7 +52,8 @@ interface State {
   /** Objects kept by `/derived/stash`, by name. */
   derived: Map<string, unknown>;
   /** Events and stream chunks, in the order they happened. */
-  log: string[];
+  /** Each entry with the id of the request it belongs to (teardown runs after the response, in its request's context). */
+  log: Array<{ request: number; entry: string }>;
   /**
    * Everything the library let out, for the redaction tests: each error in every form a user could print or ship
    * (message, stack, toString, JSON, own properties, the whole cause chain), every event as JSON, every console line.
@@ -74,10 +76,15 @@ const state: State = {
   unhandledTotal: 0,
   runtimeSocketLoss: 0,
 };
+/** The id of the request whose async context is running (events and chunks inherit it). */
+const requests = new AsyncLocalStorage<number>();
+let lastRequest = 0;
+const logEntry = (entry: string) => state.log.push({ request: requests.getStore() ?? 0, entry });
+
 const record = (event: HyperdriveEvent) => {
   const outcome =
     event.type === "teardown" ? `:${event.outcome}` : event.type === "error" ? `:${event.error.code}` : "";
-  state.log.push(`${event.type}${outcome}`);
+  logEntry(`${event.type}${outcome}`);
   state.outputs.push(json(event));
 };
 
@@ -179,7 +186,7 @@ export function createConformanceWorker<Db>(driver: ConformanceDriver<Db>): Expo
       async pull(controller) {
         const rows = await driver.query(db, `select ${i} as i`);
         controller.enqueue(encoder.encode(`${JSON.stringify(rows[0])}\n`));
-        state.log.push(`chunk:${i}`);
+        logEntry(`chunk:${i}`);
         if (++i === 3) controller.close();
       },
     });
@@ -195,202 +202,213 @@ export function createConformanceWorker<Db>(driver: ConformanceDriver<Db>): Expo
     return Response.json({ used: true, ms: Date.now() - usedAt });
   };
   return {
-    async fetch(request, env, ctx) {
-      observe();
-      const url = new URL(request.url);
-      const started = Date.now();
-      const options = { onEvent: record, ...JSON.parse(url.searchParams.get("options") ?? "{}") };
-      try {
-        switch (url.pathname) {
-          case "/query":
-            return await driver.withHyperdrive(env, ctx, async (db) => Response.json({ one: await one(db) }), options);
-          case "/connections":
-            return Response.json({ n: await connectionCount(env, ctx) });
-          case "/lazy":
-            return await driver.withHyperdrive(
-              env,
-              ctx,
-              async (db) => {
-                const before = await connectionCount(env, ctx);
-                await one(db);
-                return Response.json({ before, during: await connectionCount(env, ctx) });
-              },
-              options,
-            );
-          case "/unused":
-            return await driver.withHyperdrive(env, ctx, async () => Response.json({ unused: true }), options);
-          case "/stash":
-            return await driver.withHyperdrive(
-              env,
-              ctx,
-              async (db) => {
-                state.stash = db;
-                return Response.json({ one: await one(db) });
-              },
-              options,
-            );
-          case "/reuse":
-            // A later request using a handle kept in a global variable, outside any scope.
-            return Response.json({ one: await one(state.stash as Db) });
-          case "/reuse-in-scope":
-            // A later request that has its own scope and still reaches for the old handle.
-            return await driver.withHyperdrive(
-              env,
-              ctx,
-              async () => Response.json({ one: await one(state.stash as Db) }),
-              options,
-            );
-          case "/after-teardown": {
-            let kept: Db | undefined;
-            let scope: RequestScope | undefined;
-            const response = await driver.withHyperdrive(
-              env,
-              ctx,
-              async (db, s) => {
-                kept = db;
-                scope = s;
-                return Response.json({ one: await one(db) });
-              },
-              options,
-            );
-            await response.text(); // teardown waits for the body to be consumed
-            await scope?.closed;
-            return Response.json({ one: await one(kept as Db), state: scope?.state });
-          }
-          case "/stream":
-            return await driver.withHyperdrive(
-              env,
-              ctx,
-              async (db) => new Response(threeChunks(db), { headers: { "content-type": "text/plain; charset=utf-8" } }),
-              options,
-            );
-          case "/sleep": {
-            const seconds = Number(url.searchParams.get("seconds") ?? "1");
-            return await driver.withHyperdrive(
-              env,
-              ctx,
-              async (db) => Response.json({ rows: await driver.query(db, driver.sleepSql(seconds)) }),
-              options,
-            );
-          }
-          case "/kill-mid-query":
-            // The server ends this request's connection while a query runs on it (an operator's KILL, a failover).
-            return await driver.withHyperdrive(
-              env,
-              ctx,
-              async (db) => {
-                const id = Number((await driver.query(db, driver.backendIdSql))[0]?.id);
-                const running = driver.query(db, driver.sleepSql(30));
-                running.catch(() => {}); // awaited below; this only keeps it from counting as unhandled meanwhile
-                await driver.withHyperdrive(
-                  env,
-                  ctx,
-                  async (admin) => {
-                    await driver.query(admin, driver.killSql(id));
-                    return new Response(null);
-                  },
-                  { binding: "ADMIN" },
-                );
-                return Response.json({ rows: await running });
-              },
-              options,
-            );
-          case "/derived/names":
-            return Response.json(Object.keys(driver.derived?.(options) ?? {}));
-          case "/derived/stash":
-          case "/derived/after-teardown": {
-            const name = url.searchParams.get("name") ?? "";
-            const derived = driver.derived?.(options)[name];
-            if (!derived) return new Response(`no derived object ${name}`, { status: 404 });
-            let scope: RequestScope | undefined;
-            const response = await driver.withHyperdrive(
-              env,
-              ctx,
-              async (db, s) => {
-                scope = s;
-                await derived.make(db, (object) => state.derived.set(name, object));
-                return Response.json({ kept: state.derived.has(name) });
-              },
-              options,
-            );
-            if (url.pathname === "/derived/stash") return response;
-            await response.text(); // teardown waits for the body to be consumed
-            await scope?.closed;
-            return await timedUse(derived, name);
-          }
-          case "/derived/reuse":
-          case "/derived/reuse-in-scope": {
-            const name = url.searchParams.get("name") ?? "";
-            const derived = driver.derived?.(options)[name];
-            if (!derived) return new Response(`no derived object ${name}`, { status: 404 });
-            if (url.pathname === "/derived/reuse") return await timedUse(derived, name);
-            return await driver.withHyperdrive(env, ctx, () => timedUse(derived, name), options);
-          }
-          case "/query-timeout": {
-            // The database stops answering after the connection is up (the proxy stalls it): only the query
-            // timeout can end the wait.
-            const control = url.searchParams.get("control") ?? "";
-            return await driver.withHyperdrive(
-              env,
-              ctx,
-              async (db) => {
-                await one(db);
-                await fetch(`${control}/proxy/stall`, { method: "POST" });
-                const stalledAt = Date.now();
-                try {
-                  await one(db);
-                } catch (error) {
-                  return errorJson(error, stalledAt);
-                }
-                return Response.json({ answered: true });
-              },
-              options,
-            );
-          }
-          case "/middleware": {
-            // What an integration does (a Hono middleware): open a scope, attach the handle before the downstream
-            // handler runs, run it inside the scope, and settle the scope with its response, or close it when it
-            // throws.
-            const scope = openScope(ctx, options);
-            const db = driver.attach(scope, env, options);
-            const early = await one(db).then(
-              () => "usable",
-              (error: unknown) => (isHyperdriveError(error) ? error.code : String(error)),
-            );
-            state.log.push(`before-run:${early}`);
-            const downstream = url.searchParams.get("downstream");
-            try {
-              const response = await scope.run(async () => {
-                if (downstream === "throw") {
-                  await one(db);
-                  throw new Error("downstream handler failed");
-                }
-                if (downstream === "stream") return new Response(threeChunks(db));
-                return Response.json({ one: await one(db) });
-              });
-              return scope.settle(response);
-            } catch (error) {
-              await scope.close();
-              state.log.push(`closed:${scope.state}`);
-              return Response.json({ error: String(error), state: scope.state });
-            }
-          }
-          case "/log":
-            return Response.json(state.log.splice(0));
-          case "/outputs":
-            return Response.json(state.outputs.splice(0));
-          case "/unhandled":
-            return Response.json({
-              unhandled: state.unhandled.splice(0),
-              total: state.unhandledTotal,
-              runtimeSocketLoss: state.runtimeSocketLoss,
-            });
-          default:
-            return new Response("not found", { status: 404 });
-        }
-      } catch (error) {
-        return errorJson(error, started);
-      }
+    fetch(request, env, ctx) {
+      const id = ++lastRequest;
+      return requests.run(id, async () => {
+        const response = await route(request, env, ctx);
+        // Tells the suite which log entries are this request's.
+        const tagged = new Response(response.body, response);
+        tagged.headers.set("x-hdk-request", String(id));
+        return tagged;
+      });
     },
   };
+
+  async function route(request: Request, env: Record<string, unknown>, ctx: ExecutionContext): Promise<Response> {
+    observe();
+    const url = new URL(request.url);
+    const started = Date.now();
+    const options = { onEvent: record, ...JSON.parse(url.searchParams.get("options") ?? "{}") };
+    try {
+      switch (url.pathname) {
+        case "/query":
+          return await driver.withHyperdrive(env, ctx, async (db) => Response.json({ one: await one(db) }), options);
+        case "/connections":
+          return Response.json({ n: await connectionCount(env, ctx) });
+        case "/lazy":
+          return await driver.withHyperdrive(
+            env,
+            ctx,
+            async (db) => {
+              const before = await connectionCount(env, ctx);
+              await one(db);
+              return Response.json({ before, during: await connectionCount(env, ctx) });
+            },
+            options,
+          );
+        case "/unused":
+          return await driver.withHyperdrive(env, ctx, async () => Response.json({ unused: true }), options);
+        case "/stash":
+          return await driver.withHyperdrive(
+            env,
+            ctx,
+            async (db) => {
+              state.stash = db;
+              return Response.json({ one: await one(db) });
+            },
+            options,
+          );
+        case "/reuse":
+          // A later request using a handle kept in a global variable, outside any scope.
+          return Response.json({ one: await one(state.stash as Db) });
+        case "/reuse-in-scope":
+          // A later request that has its own scope and still reaches for the old handle.
+          return await driver.withHyperdrive(
+            env,
+            ctx,
+            async () => Response.json({ one: await one(state.stash as Db) }),
+            options,
+          );
+        case "/after-teardown": {
+          let kept: Db | undefined;
+          let scope: RequestScope | undefined;
+          const response = await driver.withHyperdrive(
+            env,
+            ctx,
+            async (db, s) => {
+              kept = db;
+              scope = s;
+              return Response.json({ one: await one(db) });
+            },
+            options,
+          );
+          await response.text(); // teardown waits for the body to be consumed
+          await scope?.closed;
+          return Response.json({ one: await one(kept as Db), state: scope?.state });
+        }
+        case "/stream":
+          return await driver.withHyperdrive(
+            env,
+            ctx,
+            async (db) => new Response(threeChunks(db), { headers: { "content-type": "text/plain; charset=utf-8" } }),
+            options,
+          );
+        case "/sleep": {
+          const seconds = Number(url.searchParams.get("seconds") ?? "1");
+          return await driver.withHyperdrive(
+            env,
+            ctx,
+            async (db) => Response.json({ rows: await driver.query(db, driver.sleepSql(seconds)) }),
+            options,
+          );
+        }
+        case "/kill-mid-query":
+          // The server ends this request's connection while a query runs on it (an operator's KILL, a failover).
+          return await driver.withHyperdrive(
+            env,
+            ctx,
+            async (db) => {
+              const id = Number((await driver.query(db, driver.backendIdSql))[0]?.id);
+              const running = driver.query(db, driver.sleepSql(30));
+              running.catch(() => {}); // awaited below; this only keeps it from counting as unhandled meanwhile
+              await driver.withHyperdrive(
+                env,
+                ctx,
+                async (admin) => {
+                  await driver.query(admin, driver.killSql(id));
+                  return new Response(null);
+                },
+                { binding: "ADMIN" },
+              );
+              return Response.json({ rows: await running });
+            },
+            options,
+          );
+        case "/derived/names":
+          return Response.json(Object.keys(driver.derived?.(options) ?? {}));
+        case "/derived/stash":
+        case "/derived/after-teardown": {
+          const name = url.searchParams.get("name") ?? "";
+          const derived = driver.derived?.(options)[name];
+          if (!derived) return new Response(`no derived object ${name}`, { status: 404 });
+          let scope: RequestScope | undefined;
+          const response = await driver.withHyperdrive(
+            env,
+            ctx,
+            async (db, s) => {
+              scope = s;
+              await derived.make(db, (object) => state.derived.set(name, object));
+              return Response.json({ kept: state.derived.has(name) });
+            },
+            options,
+          );
+          if (url.pathname === "/derived/stash") return response;
+          await response.text(); // teardown waits for the body to be consumed
+          await scope?.closed;
+          return await timedUse(derived, name);
+        }
+        case "/derived/reuse":
+        case "/derived/reuse-in-scope": {
+          const name = url.searchParams.get("name") ?? "";
+          const derived = driver.derived?.(options)[name];
+          if (!derived) return new Response(`no derived object ${name}`, { status: 404 });
+          if (url.pathname === "/derived/reuse") return await timedUse(derived, name);
+          return await driver.withHyperdrive(env, ctx, () => timedUse(derived, name), options);
+        }
+        case "/query-timeout": {
+          // The database stops answering after the connection is up (the proxy stalls it): only the query
+          // timeout can end the wait.
+          const control = url.searchParams.get("control") ?? "";
+          return await driver.withHyperdrive(
+            env,
+            ctx,
+            async (db) => {
+              await one(db);
+              await fetch(`${control}/proxy/stall`, { method: "POST" });
+              const stalledAt = Date.now();
+              try {
+                await one(db);
+              } catch (error) {
+                return errorJson(error, stalledAt);
+              }
+              return Response.json({ answered: true });
+            },
+            options,
+          );
+        }
+        case "/middleware": {
+          // What an integration does (a Hono middleware): open a scope, attach the handle before the downstream
+          // handler runs, run it inside the scope, and settle the scope with its response, or close it when it
+          // throws.
+          const scope = openScope(ctx, options);
+          const db = driver.attach(scope, env, options);
+          const early = await one(db).then(
+            () => "usable",
+            (error: unknown) => (isHyperdriveError(error) ? error.code : String(error)),
+          );
+          logEntry(`before-run:${early}`);
+          const downstream = url.searchParams.get("downstream");
+          try {
+            const response = await scope.run(async () => {
+              if (downstream === "throw") {
+                await one(db);
+                throw new Error("downstream handler failed");
+              }
+              if (downstream === "stream") return new Response(threeChunks(db));
+              return Response.json({ one: await one(db) });
+            });
+            return scope.settle(response);
+          } catch (error) {
+            await scope.close();
+            logEntry(`closed:${scope.state}`);
+            return Response.json({ error: String(error), state: scope.state });
+          }
+        }
+        case "/log":
+          return Response.json(state.log.splice(0));
+        case "/outputs":
+          return Response.json(state.outputs.splice(0));
+        case "/unhandled":
+          return Response.json({
+            unhandled: state.unhandled.splice(0),
+            total: state.unhandledTotal,
+            runtimeSocketLoss: state.runtimeSocketLoss,
+          });
+        default:
+          return new Response("not found", { status: 404 });
+      }
+    } catch (error) {
+      return errorJson(error, started);
+    }
+  }
 }
