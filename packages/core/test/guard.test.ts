@@ -1,0 +1,114 @@
+import { EventEmitter } from "node:events";
+import { describe, expect, it } from "vitest";
+import { type GuardSpec, guard, openScope, unwrap } from "../src/for-adapters.ts";
+
+/** A driver's pool client: what the guard must bind when the handle gives it out. */
+class FakeClient extends EventEmitter {
+  released = false;
+  query(text: string, callback?: (error: unknown, rows?: unknown) => void): unknown {
+    if (callback) return void queueMicrotask(() => callback(null, [{ text }]));
+    return Promise.resolve([{ text }]);
+  }
+  release(): void {
+    this.released = true;
+  }
+}
+
+/** A driver's pool: gives clients out in every way a driver does. */
+class FakePool {
+  readonly client = new FakeClient();
+  readonly given: unknown[] = [];
+  connect(callback?: (error: unknown, client?: FakeClient) => void): unknown {
+    if (callback) return void queueMicrotask(() => callback(null, this.client));
+    return Promise.resolve(this.client);
+  }
+  clientNow(): FakeClient {
+    return this.client;
+  }
+  /** What the driver gets back when user code hands it an object. */
+  take(object: unknown): void {
+    this.given.push(object);
+  }
+  rows(): Promise<Array<{ id: number }>> {
+    return Promise.resolve([{ id: 1 }]);
+  }
+}
+
+const CLIENT: GuardSpec = { queryMethods: ["query"], nodeCallbacks: true, callIsQuery: false };
+const POOL: GuardSpec = { queryMethods: ["rows"], resolvesBound: ["connect"], nodeCallbacks: true, callIsQuery: false };
+
+function guarded() {
+  const scope = openScope({ waitUntil() {} });
+  const pool = new FakePool();
+  const handle = guard(pool, POOL, {
+    driver: "pg",
+    scope,
+    secrets: [],
+    bind: (value) => (value instanceof FakeClient ? CLIENT : undefined),
+  });
+  return { scope, pool, handle };
+}
+
+const codeOf = async (run: () => unknown) => {
+  try {
+    await run();
+    return undefined;
+  } catch (error) {
+    return (error as { code?: string }).code;
+  }
+};
+
+describe("guard: everything a handle gives out is bound to its scope", () => {
+  it("binds a client that is returned, resolved, or passed to a callback, and keeps it the driver's own", async () => {
+    const { scope, pool, handle } = guarded();
+    const { resolved, returned, viaCallback } = await scope.run(async () => ({
+      resolved: await handle.connect(),
+      returned: handle.clientNow(),
+      viaCallback: await new Promise<FakeClient>((resolve) =>
+        handle.connect((_e, client) => resolve(client as FakeClient)),
+      ),
+    }));
+    for (const client of [resolved, returned, viaCallback] as FakeClient[]) {
+      expect(client).not.toBe(pool.client); // a guarded stand-in…
+      expect(client).toBeInstanceOf(FakeClient); // …that is still the driver's class
+      expect(unwrap(client)).toBe(pool.client);
+    }
+    // One stand-in per driver object.
+    expect(resolved).toBe(returned);
+    expect(returned).toBe(viaCallback);
+    // Outside the scope, the client fails before it reaches the driver.
+    expect(await codeOf(() => (resolved as FakeClient).query("select 1"))).toBe("HDK_HANDLE_OUT_OF_SCOPE");
+    expect(await codeOf(() => (resolved as FakeClient).release())).toBe("HDK_HANDLE_OUT_OF_SCOPE");
+    expect(pool.client.released).toBe(false);
+  });
+
+  it("hands the driver its own objects back, never a stand-in", async () => {
+    const { scope, pool, handle } = guarded();
+    await scope.run(async () => handle.take(await handle.connect()));
+    expect(pool.given).toEqual([pool.client]);
+    expect(pool.given[0]).toBe(pool.client);
+  });
+
+  it("sends a lifecycle error to a Node-style callback instead of throwing", async () => {
+    const { handle } = guarded();
+    const error = await new Promise((resolve) => {
+      const returned = handle.connect((e) => resolve(e));
+      expect(returned).toBeUndefined();
+    });
+    expect((error as { code: string }).code).toBe("HDK_HANDLE_OUT_OF_SCOPE");
+  });
+
+  it("leaves results alone and does not follow promises it was not told to", async () => {
+    const { scope, handle } = guarded();
+    const rows = await scope.run(() => handle.rows());
+    expect(rows).toEqual([{ id: 1 }]);
+    expect(unwrap(rows)).toBe(rows);
+  });
+
+  it("reads `constructor` and other inherited names from the driver's object, not from an empty overrides map", () => {
+    const { handle } = guarded();
+    // A plain `{}` of overrides once answered `constructor` with Object (ORMs check `constructor.name`).
+    expect(handle.constructor).toBe(FakePool);
+    expect(handle.constructor.name).toBe("FakePool");
+  });
+});
