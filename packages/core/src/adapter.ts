@@ -3,7 +3,7 @@ import type { DriverName, HyperdriveErrorCode } from "./catalog.ts";
 import { classify, toHyperdriveError } from "./classify.ts";
 import { HyperdriveError, isHyperdriveError } from "./errors.ts";
 import { type Binder, type GuardSpec, guard } from "./guard.ts";
-import { DEFAULT_CONNECT_TIMEOUT_MS, timeoutOption } from "./options.ts";
+import { COMMON_OPTION_KEYS, DEFAULT_CONNECT_TIMEOUT_MS, refuseUnknownOptions, timeoutOption } from "./options.ts";
 import type { RequestScope } from "./scope.ts";
 
 /** What an adapter gets to build one request's client. */
@@ -58,6 +58,8 @@ export interface OpenedClient<Client> extends GuardSpec {
  */
 export interface Adapter<Client, Options> {
   readonly driver: DriverName;
+  /** The option keys this adapter reads besides the common ones (`client`, `pool`…); any other key is refused. */
+  readonly optionKeys: readonly string[];
   open(context: AdapterContext, options: Options): OpenedClient<Client>;
 }
 
@@ -94,6 +96,7 @@ export function attach<Client extends object, Options extends AttachOptions>(
 ): Client {
   const { driver } = adapter;
   scope.assertOpen(driver);
+  refuseUnknownOptions(options, [...COMMON_OPTION_KEYS, ...adapter.optionKeys]);
   const { name, binding } = resolveBinding(env, options.binding);
   const connectTimeoutMs = timeoutOption("connectTimeoutMs", options.connectTimeoutMs, DEFAULT_CONNECT_TIMEOUT_MS);
   const queryTimeoutMs =

@@ -4,7 +4,8 @@
  */
 
 const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s:/@]+)(?::[^\s@/]*)?@/gi;
-const KEY_VALUE_PASSWORD = /\b(password|passwd|pwd|pass)(\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s,;&)}]+)/gi;
+// Not MySQL's "(using password: YES)" / "(using password: NO)": whether a password was sent is no secret.
+const KEY_VALUE_PASSWORD = /\b(password|passwd|pwd|pass)(\s*[=:]\s*)(?!(?:YES|NO)\))("[^"]*"|'[^']*'|[^\s,;&)}]+)/gi;
 
 export const REDACTED = "[redacted]";
 

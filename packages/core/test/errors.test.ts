@@ -71,4 +71,13 @@ describe("redact", () => {
     expect(redact("password=hunter2 user=x")).toBe("password=[redacted] user=x");
     expect(redact(`token ${password} here`, [password])).toBe("token [redacted] here");
   });
+
+  it("keeps MySQL's words about whether a password was sent: redacts secrets, not the words around them", () => {
+    for (const sent of ["YES", "NO"]) {
+      const message = `Access denied for user 'hdk'@'127.0.0.1' (using password: ${sent})`;
+      expect(redact(message, [password])).toBe(message);
+    }
+    // A password that happens to be YES is still a password elsewhere.
+    expect(redact("password: YES, user: x")).toBe("password: [redacted], user: x");
+  });
 });

@@ -112,6 +112,7 @@ const bindMysql: Binder = (value) => {
  */
 export const mysqlAdapter: Adapter<MysqlConnection, MysqlOptions> = {
   driver: "mysql",
+  optionKeys: ["client"],
   open(context, options): OpenedClient<MysqlConnection> {
     const client = options.client ?? {};
     refuseCommonUnsafe(context, "mysql", { multipleStatements: client.multipleStatements, ssl: client.ssl });

@@ -69,6 +69,24 @@ describe("defaults", () => {
 });
 
 describe("the callback API, as mysqljs users write it", () => {
+  it("hands a lifecycle error to the callback, as callback code expects, instead of throwing", async () => {
+    let kept: MysqlConnection | undefined;
+    await scoped(async (db) => {
+      kept = db;
+      await ask(db, "select 1");
+    });
+    const outcome = await new Promise<{ threw: unknown; code: unknown; rows: unknown }>((resolve) => {
+      try {
+        kept?.query("select 1", (error: unknown, rows: unknown) =>
+          resolve({ threw: undefined, code: (error as { code?: unknown } | null)?.code, rows }),
+        );
+      } catch (threw) {
+        resolve({ threw, code: undefined, rows: undefined });
+      }
+    });
+    expect(outcome).toEqual({ threw: undefined, code: "HDK_HANDLE_AFTER_TEARDOWN", rows: undefined });
+  });
+
   it("query(sql, values, cb), query(options, cb), query(sql, cb) and the row emitter", async () => {
     const { value, error } = await scoped(async (db) => {
       const positional = await ask(db, "select ? as a", [1]);

@@ -241,6 +241,7 @@ const bindMysql2: Binder = (value) => {
 /** One mysql2 promise `Connection` per request, connected on first use. */
 export const mysql2ConnectionAdapter: Adapter<Connection, Mysql2ConnectionOptions> = {
   driver: "mysql2",
+  optionKeys: ["client", "pool"],
   open(context, options): OpenedClient<Connection> {
     const client = options.client ?? {};
     refuseUnsafeConfig(context, client);
@@ -331,6 +332,7 @@ const WORKERD_TRACING_QUIRK = (() => {
 /** A mysql2 promise `Pool` per request (`connectionLimit: 5`) for queries that run in parallel. */
 export const mysql2PoolAdapter: Adapter<Pool, Mysql2PoolOptions> = {
   driver: "mysql2",
+  optionKeys: ["client", "pool"],
   open(context, options): OpenedClient<Pool> {
     const client = options.client ?? {};
     refuseUnsafeConfig(context, client);

@@ -86,6 +86,9 @@ function requestClient(context: AdapterContext, sockets: ReturnType<typeof socke
         attempt.succeeded();
         return this;
       } catch (error) {
+        // pg fails queued queries only once the socket ends; a server still waiting for the rest of the
+        // handshake (a SASL exchange pg gave up on) would keep it open until its authentication_timeout.
+        queueMicrotask(() => this.#stream.socket?.destroy());
         throw attempt.failed(error);
       }
     }
@@ -107,6 +110,7 @@ const bindPg =
 /** One `Client` per request, connected on first use; `connect()` called by user code returns the same connection. */
 export const pgClientAdapter: Adapter<Client, PgClientOptions> = {
   driver: "pg",
+  optionKeys: ["client", "pool"],
   open(context, options): OpenedClient<Client> {
     refuseUnsafeConfig(context, options.client);
     const sockets = socketPool(context.reportIdle);
@@ -166,6 +170,7 @@ export const pgClientAdapter: Adapter<Client, PgClientOptions> = {
 /** A `Pool` per request (`max: 5`) for queries that run in parallel; connections open on demand. */
 export const pgPoolAdapter: Adapter<Pool, PgPoolOptions> = {
   driver: "pg",
+  optionKeys: ["client", "pool"],
   open(context, options): OpenedClient<Pool> {
     refuseUnsafeConfig(context, options.client);
     const sockets = socketPool(context.reportIdle);

@@ -1,7 +1,7 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describeFaults } from "@hyperdrive-kit/testing/faults";
-import { describeConformance, failure, useMode } from "@hyperdrive-kit/testing/suite";
+import { bindings, describeConformance, failure, useMode } from "@hyperdrive-kit/testing/suite";
 import { describe, expect, it } from "vitest";
 import { withHyperdrive } from "../src/index.ts";
 
@@ -24,6 +24,26 @@ describe("pg Pool ({ pool: true })", () => {
 });
 
 describe("pg edge cases", () => {
+  it("bounds a connect that pg itself fails (an empty password against SCRAM) and types its error", async () => {
+    // pg throws "SASL: … client password must be a string" while parsing the server's answer; it used to wait for
+    // the server's authentication_timeout (60 s) and surface untyped.
+    const binding = { ...bindings.HYPERDRIVE, password: "" };
+    const url = new URL(binding.connectionString);
+    url.password = "";
+    const ctx = createExecutionContext();
+    const started = Date.now();
+    const error = await failure(() =>
+      withHyperdrive(env, ctx, (client) => client.query("select 1"), {
+        binding: { ...binding, connectionString: url.toString() },
+        connectTimeoutMs: 2_000,
+      }),
+    );
+    await waitOnExecutionContext(ctx);
+    expect(error.code).toBe("HDK_CONFIG_INVALID_CREDENTIALS");
+    expect(error.message).toContain("SASL");
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
   it("lets user code call connect() itself, once or twice", async () => {
     const ctx = createExecutionContext();
     const rows = await withHyperdrive(env, ctx, async (client) => {

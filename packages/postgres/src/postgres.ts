@@ -42,6 +42,7 @@ export const HYPERDRIVE_DEFAULTS = { max: 5, fetch_types: false, prepare: true }
 
 export const postgresAdapter: Adapter<Sql, PostgresOptions> = {
   driver: "postgres",
+  optionKeys: ["client"],
   open(context, options): OpenedClient<Sql> {
     const client = options.client ?? {};
     if (client.prepare === false) {

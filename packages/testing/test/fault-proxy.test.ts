@@ -42,8 +42,14 @@ async function client(proxy: FaultProxy): Promise<Socket> {
 /** 'close', whatever error came before it (a reset socket emits ECONNRESET first). */
 const closed = (socket: Socket) => new Promise<void>((resolve) => socket.once("close", () => resolve()));
 
+/** Polls until `done`, bounded by a deadline, not a count of ticks: timers run late on a busy machine. */
+async function until(done: () => boolean, maxMs = 20_000): Promise<void> {
+  const deadline = Date.now() + maxMs;
+  while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+}
+
 async function untilNoConnections(proxy: FaultProxy): Promise<number> {
-  for (let i = 0; i < 100 && proxy.connections > 0; i++) await new Promise((r) => setTimeout(r, 10));
+  await until(() => proxy.connections === 0);
   return proxy.connections;
 }
 
@@ -80,7 +86,7 @@ it("closes a connection reset while its client is not reading and data is still 
   const proxy = await proxyTo(server, { kind: "delay", ms: 200 });
   const socket = await client(proxy);
   socket.pause();
-  for (let i = 0; i < 500 && proxy.stats.bytesToClient < size; i++) await new Promise((r) => setTimeout(r, 10));
+  await until(() => proxy.stats.bytesToClient >= size);
   expect(proxy.stats.bytesToClient).toBe(size);
   expect(proxy.connections).toBe(1);
   proxy.resetAll();

@@ -193,6 +193,12 @@ export function describeConformance({ requests = 200, derived = true }: Conforma
     expect(body.message).toMatch(/Hyperdrive bindings in env: .*ADMIN/);
   });
 
+  it("refuses an option key nobody reads with HDK_INVALID_OPTION, naming the closest one, before connecting", async () => {
+    const body = await call("/query", { bindng: "ADMIN" });
+    expect(body.code).toBe("HDK_INVALID_OPTION");
+    expect(body.message).toContain("Unknown option `bindng`. Did you mean `binding`?");
+  });
+
   it("refuses a binding that is not a Hyperdrive binding", async () => {
     const body = await call("/query", { binding: "NOT_A_BINDING" });
     expect(body.code).toBe("HDK_BINDING_INVALID");

@@ -66,6 +66,8 @@ export async function startPostgres(): Promise<RunningServer> {
     port,
     persistent: true, // halt() must keep the data; stop() deletes the directory itself
     createPostgresUser: true,
+    // What Hyperdrive's origins use today, and what makes drivers run their SCRAM code in the tests.
+    authMethod: "scram-sha-256",
     // workerd's pooled test runs open many short connections; keep headroom for leak checks.
     postgresFlags: ["-c", "max_connections=200", "-c", "listen_addresses=127.0.0.1"],
     onLog: () => {},

@@ -1,0 +1,30 @@
+import { describe, expect, it } from "vitest";
+import { COMMON_OPTION_KEYS, refuseUnknownOptions } from "../src/options.ts";
+
+const known = [...COMMON_OPTION_KEYS, "client", "pool"];
+
+describe("refuseUnknownOptions", () => {
+  it("lets every known option through", () => {
+    expect(() => refuseUnknownOptions(Object.fromEntries(known.map((key) => [key, undefined])), known)).not.toThrow();
+  });
+
+  it.each([
+    ["bindng", "binding"],
+    ["teardownTimeout", "teardownTimeoutMs"],
+    ["connectTimeoutMS", "connectTimeoutMs"],
+    ["clients", "client"],
+  ])("refuses %s with HDK_INVALID_OPTION and suggests %s", (key, suggestion) => {
+    expect(() => refuseUnknownOptions({ [key]: 1 }, known)).toThrow(
+      expect.objectContaining({
+        code: "HDK_INVALID_OPTION",
+        message: expect.stringContaining(`Unknown option \`${key}\`. Did you mean \`${suggestion}\`?`),
+      }),
+    );
+  });
+
+  it("names no suggestion when nothing is close", () => {
+    expect(() => refuseUnknownOptions({ somethingElse: 1 }, known)).toThrow(
+      expect.objectContaining({ message: expect.not.stringContaining("Did you mean") }),
+    );
+  });
+});
