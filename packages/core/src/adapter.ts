@@ -113,7 +113,6 @@ export function attach<Client extends object, Options extends AttachOptions>(
       const mapped = toHyperdriveError(error, {
         driver,
         secrets,
-        inScope: true,
         context: "The connection failed while idle.",
       });
       if (isHyperdriveError(mapped)) scope.emit({ type: "error", driver, error: mapped });

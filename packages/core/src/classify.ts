@@ -151,8 +151,6 @@ export function toHyperdriveError(
     driver?: DriverName;
     secrets?: readonly string[];
     context?: string;
-    /** The error came from a handle used inside its own scope (so it was not reused across requests). */
-    inScope?: boolean;
   } = {},
 ): unknown {
   if (isHyperdriveError(error)) return error;

@@ -192,7 +192,7 @@ class Guard {
     let timedOut: HyperdriveError | undefined;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const map = (error: unknown) => {
-      const mapped = timedOut ?? toHyperdriveError(error, { driver, secrets, inScope: true });
+      const mapped = timedOut ?? toHyperdriveError(error, { driver, secrets });
       if (isHyperdriveError(mapped) && mapped !== error) scope.emit({ type: "error", driver, error: mapped });
       return mapped;
     };
