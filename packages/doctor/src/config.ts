@@ -21,11 +21,11 @@ export interface WranglerConfig {
 
 export class ConfigParseError extends Error {
   override readonly name = "ConfigParseError";
-  constructor(
-    message: string,
-    readonly location: Location,
-  ) {
+  readonly location: Location;
+
+  constructor(message: string, location: Location) {
     super(message);
+    this.location = location;
   }
 }
 

@@ -23,10 +23,13 @@ export class Probe {
   readonly findings: Finding[] = [];
   private started = performance.now();
 
-  constructor(
-    readonly settings: ProbeSettings,
-    private readonly onProgress: (label: string | undefined) => void,
-  ) {}
+  readonly settings: ProbeSettings;
+  private readonly onProgress: (label: string | undefined) => void;
+
+  constructor(settings: ProbeSettings, onProgress: (label: string | undefined) => void) {
+    this.settings = settings;
+    this.onProgress = onProgress;
+  }
 
   /** Starts timing a step and shows what the doctor waits for. */
   begin(label: string): void {

@@ -12,12 +12,13 @@ export type IoFailure =
 
 export class IoError extends Error {
   override readonly name = "IoError";
-  constructor(
-    readonly kind: IoFailure,
-    message: string,
-    readonly code?: string,
-  ) {
+  readonly kind: IoFailure;
+  readonly code: string | undefined;
+
+  constructor(kind: IoFailure, message: string, code?: string) {
     super(message);
+    this.kind = kind;
+    this.code = code;
   }
 }
 
@@ -123,7 +124,10 @@ export class Reader {
     this.wake?.();
   };
 
-  constructor(private readonly socket: Socket) {
+  private readonly socket: Socket;
+
+  constructor(socket: Socket) {
+    this.socket = socket;
     socket.on("data", this.onData);
     socket.on("error", this.onError);
     socket.on("close", this.onClose);

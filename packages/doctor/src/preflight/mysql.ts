@@ -176,8 +176,11 @@ export async function probeMysql(probe: Probe, socket: Socket, address: string):
 }
 
 class UnsupportedPlugin extends Error {
-  constructor(readonly plugin: string) {
+  readonly plugin: string;
+
+  constructor(plugin: string) {
     super(`unsupported authentication plugin ${plugin}`);
+    this.plugin = plugin;
   }
 }
 
@@ -228,13 +231,11 @@ async function login(probe: Probe, address: string, tls: boolean): Promise<void>
         `2013: the account uses the ${plugin} authentication plugin; ${SUPPORTED}`,
       );
     }
-    if (errno === 1049) {
+    // 1049: no such database; 1044: no access to it, which is what a missing database looks like without global rights.
+    if (errno === 1049 || errno === 1044) {
       probe.ok("preflight.credentials", `2013: credentials accepted for ${url.user}`);
-      return void probe.fail("preflight.database", "HDK_CONFIG_DATABASE_NOT_FOUND", `2014: ${message} (errno 1049)`);
-    }
-    if (errno === 1044) {
-      probe.ok("preflight.credentials", `2013: credentials accepted for ${url.user}`);
-      return void probe.fail("preflight.database", "HDK_CONFIG_DATABASE_NOT_FOUND", `2014: ${message} (errno 1044)`);
+      probe.begin("checking the database");
+      return void probe.fail("preflight.database", "HDK_CONFIG_DATABASE_NOT_FOUND", `2014: ${message} (errno ${errno})`);
     }
     if (errno === 1045) {
       return void probe.fail(
