@@ -100,7 +100,7 @@ export async function driverVersions(dir: string): Promise<DriverVersion[]> {
     }
     // Not installed, not locked: the lowest version the range allows is what a fresh install may get.
     const lowest = semver.validRange(range) ? semver.minVersion(range)?.version : undefined;
-    if (lowest) out.push({ driver, version: lowest, source: `package.json ("${range}")` });
+    if (lowest) out.push({ driver, version: lowest, source: `package.json: "${range}"` });
   }
   return out;
 }
