@@ -3,15 +3,7 @@
  * connection is made.
  */
 import { type Finding, pass, problem, type Section } from "./findings.ts";
-import {
-  type DatabaseUrl,
-  DEFAULT_PORT,
-  display,
-  type Engine,
-  parseDatabaseUrl,
-  poolerReason,
-  UrlError,
-} from "./local-string.ts";
+import { type DatabaseUrl, display, type Engine, parseDatabaseUrl, poolerReason, UrlError } from "./local-string.ts";
 
 export interface OriginFields {
   connectionString?: string;
@@ -79,10 +71,10 @@ export function checkOrigin(fields: OriginFields): OriginCheck {
     try {
       const parsed = parseDatabaseUrl(fields.connectionString);
       const missing = [
-        ...(parsed.host ? [] : ["a host"]),
-        ...(parsed.database ? [] : ["a database name (the path)"]),
-        ...(parsed.user ? [] : ["a user"]),
-        ...(parsed.password ? [] : ["a password"]),
+        ...(parsed.host ? [] : ["host"]),
+        ...(parsed.database ? [] : ["database name (the path)"]),
+        ...(parsed.user ? [] : ["user"]),
+        ...(parsed.password ? [] : ["password"]),
       ];
       if (missing.length > 0) fieldsProblem(`--connection-string has no ${missing.join(", no ")}`);
       else url = parsed;
@@ -129,7 +121,7 @@ export function checkOrigin(fields: OriginFields): OriginCheck {
         engine,
         scheme,
         host: fields.host as string,
-        port: port ?? DEFAULT_PORT[engine],
+        port,
         explicitPort: true,
         user: fields.user as string,
         password: fields.password as string,

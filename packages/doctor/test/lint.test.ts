@@ -90,7 +90,11 @@ describe("lint: wrangler.jsonc with environments and every finding", () => {
   it("reads driver versions from the lockfile, else the lowest the range allows", () => {
     expect(rows(section(lint, "package.json"))).toEqual([
       ["fail", "HDK_DOCTOR_DRIVER_VERSION", "pg 8.11.3 (package-lock.json) is older than 8.16.3, Hyperdrive's minimum"],
-      ["fail", "HDK_DOCTOR_DRIVER_VERSION", 'postgres 3.4.4 (package.json: "3.4.4") is older than 3.4.5, Hyperdrive\'s minimum'],
+      [
+        "fail",
+        "HDK_DOCTOR_DRIVER_VERSION",
+        'postgres 3.4.4 (package.json: "3.4.4") is older than 3.4.5, Hyperdrive\'s minimum',
+      ],
       ["pass", null, "mysql2 3.14.1 (package-lock.json) ≥ 3.13.0"],
     ]);
   });
@@ -168,7 +172,11 @@ describe("lint: wrangler.toml with an environment", () => {
     expect(rows(section(lint, "wrangler.toml [env.dev]"))).toEqual([
       ["pass", null, "[env.dev] nodejs_compat on, compatibility_date 2025-01-01"],
       ["fail", "HDK_DOCTOR_BINDING_NAME", '[env.dev] binding name "1DB" is not a valid JavaScript identifier'],
-      ["pass", null, "[env.dev] binding 1DB: localConnectionString mysql://app:[redacted]@db-pooler.example.com:3306/app"],
+      [
+        "pass",
+        null,
+        "[env.dev] binding 1DB: localConnectionString mysql://app:[redacted]@db-pooler.example.com:3306/app",
+      ],
       [
         "warn",
         "HDK_DOCTOR_POOLER",
@@ -179,7 +187,11 @@ describe("lint: wrangler.toml with an environment", () => {
 
   it("reads pnpm-lock.yaml and finds a pool created at module scope", () => {
     expect(rows(section(lint, "package.json"))).toEqual([
-      ["fail", "HDK_DOCTOR_DRIVER_VERSION", "mysql2 3.11.5 (pnpm-lock.yaml) is older than 3.13.0, Hyperdrive's minimum"],
+      [
+        "fail",
+        "HDK_DOCTOR_DRIVER_VERSION",
+        "mysql2 3.11.5 (pnpm-lock.yaml) is older than 3.13.0, Hyperdrive's minimum",
+      ],
     ]);
     expect(rows(section(lint, "source"))).toEqual([
       [
@@ -206,7 +218,9 @@ describe("lint: configurations wrangler cannot read", () => {
 
   it("reports a JSONC syntax error with its position", async () => {
     const lint = await lintWith("wrangler.jsonc", '{\n  "name": "x",\n  "hyperdrive": [ { "binding": } ]\n}\n');
-    expect(rows(lint.sections[0])).toEqual([["fail", "HDK_DOCTOR_CONFIG_INVALID", "wrangler.jsonc:3:32: ValueExpected"]]);
+    expect(rows(lint.sections[0])).toEqual([
+      ["fail", "HDK_DOCTOR_CONFIG_INVALID", "wrangler.jsonc:3:32: ValueExpected"],
+    ]);
   });
 
   it("reports a TOML syntax error with its position", async () => {

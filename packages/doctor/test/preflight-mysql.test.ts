@@ -25,7 +25,12 @@ afterAll(async () => {
 const check = (connectionString: string, options: Parameters<typeof runDoctor>[0] = {}) =>
   runDoctor({ origin: { connectionString }, timeoutMs: 5_000, ...options });
 
-const THROUGH_TLS = [...REACHED_LOOPBACK, "pass preflight.tls", "pass preflight.tls-handshake", "pass preflight.auth-method"];
+const THROUGH_TLS = [
+  ...REACHED_LOOPBACK,
+  "pass preflight.tls",
+  "pass preflight.tls-handshake",
+  "pass preflight.auth-method",
+];
 const ALL_CLEAR = [
   ...THROUGH_TLS,
   "pass preflight.credentials",
@@ -39,7 +44,9 @@ describe("preflight: MariaDB", () => {
     const report = await check(tls.url, { ca: await certs.read(certs.ca), sslmode: "VERIFY_IDENTITY" });
     expect(outcomes(connection(report))).toEqual(ALL_CLEAR);
     expect(finding(report, "preflight.tls").title).toMatch(/^2012: .*MariaDB.* offers TLS \(CLIENT_SSL capability\)$/);
-    expect(finding(report, "preflight.auth-method").title).toBe("server default authentication plugin: mysql_native_password");
+    expect(finding(report, "preflight.auth-method").title).toBe(
+      "server default authentication plugin: mysql_native_password",
+    );
     expect(report.exitCode).toBe(0);
   });
 
@@ -60,7 +67,10 @@ describe("preflight: MariaDB", () => {
 
   it("fails an account with REQUIRE X509 without a client certificate, and passes with one", async () => {
     const without = await check(tls.as.x509user as string);
-    expect(outcomes(connection(without))).toEqual([...THROUGH_TLS, "fail preflight.credentials HDK_CONFIG_INVALID_CREDENTIALS"]);
+    expect(outcomes(connection(without))).toEqual([
+      ...THROUGH_TLS,
+      "fail preflight.credentials HDK_CONFIG_INVALID_CREDENTIALS",
+    ]);
     // MariaDB answers 1045 whether the password or the certificate is missing: the finding names both causes.
     expect(finding(without, "preflight.credentials").title).toMatch(
       /^2013: Access denied for user 'x509user'.*\(errno 1045\); if the account REQUIREs X509.*pass --client-cert and --client-key$/,
@@ -76,7 +86,10 @@ describe("preflight: MariaDB", () => {
 
   it("fails 2013 for an account whose authentication plugin Hyperdrive does not speak (ed25519)", async () => {
     const report = await check(tls.as.eduser as string);
-    expect(outcomes(connection(report))).toEqual([...THROUGH_TLS, "fail preflight.credentials HDK_CONFIG_INVALID_CREDENTIALS"]);
+    expect(outcomes(connection(report))).toEqual([
+      ...THROUGH_TLS,
+      "fail preflight.credentials HDK_CONFIG_INVALID_CREDENTIALS",
+    ]);
     expect(finding(report, "preflight.credentials").title).toBe(
       "2013: the account uses the client_ed25519 authentication plugin; Hyperdrive supports caching_sha2_password and mysql_native_password only",
     );
@@ -96,7 +109,9 @@ describe("preflight: MariaDB", () => {
       "pass preflight.credentials",
       "fail preflight.database HDK_CONFIG_DATABASE_NOT_FOUND",
     ]);
-    expect(finding(report, "preflight.database").title).toMatch(/^2014: Access denied for user 'hdk'@'%' to database 'no_such_database' \(errno 1044\)$/);
+    expect(finding(report, "preflight.database").title).toMatch(
+      /^2014: Access denied for user 'hdk'@'%' to database 'no_such_database' \(errno 1044\)$/,
+    );
   });
 
   it("fails 2016 for a user with SELECT only", async () => {
@@ -105,6 +120,8 @@ describe("preflight: MariaDB", () => {
       "pass preflight.test-query",
       "fail preflight.permissions HDK_CONFIG_TEST_QUERY_FAILED",
     ]);
-    expect(finding(report, "preflight.permissions").title).toBe('2016: reader has no INSERT, UPDATE, DELETE or CREATE privilege on "hdk"');
+    expect(finding(report, "preflight.permissions").title).toBe(
+      '2016: reader has no INSERT, UPDATE, DELETE or CREATE privilege on "hdk"',
+    );
   });
 });

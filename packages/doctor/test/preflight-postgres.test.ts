@@ -1,4 +1,7 @@
 /** The connection preflight against real PostgreSQL servers: with TLS, client certificates, without TLS, and faults. */
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { type FaultProxy, startFaultProxy } from "@hyperdrive-kit/testing/proxy";
 import { freePort, type RunningServer, startPostgres } from "@hyperdrive-kit/testing/servers";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -52,7 +55,9 @@ describe("preflight: PostgreSQL", () => {
     expect(outcomes(connection(report))).toEqual(ALL_CLEAR);
     expect(report.exitCode).toBe(0);
     expect(finding(report, "preflight.auth-method").title).toBe("authentication method: SCRAM-SHA-256");
-    expect(finding(report, "preflight.address").title).toMatch(/127\.0\.0\.1 is a loopback address: .*fails in production/);
+    expect(finding(report, "preflight.address").title).toMatch(
+      /127\.0\.0\.1 is a loopback address: .*fails in production/,
+    );
     // Every network check says how long it took.
     for (const f of connection(report)?.findings ?? []) expect(f.durationMs).toBeGreaterThanOrEqual(0);
   });
@@ -60,7 +65,9 @@ describe("preflight: PostgreSQL", () => {
   it("verifies the server certificate against the given CA (verify-full)", async () => {
     const report = await check(tls.url, { ca: await certs.read(certs.ca), sslmode: "verify-full" });
     expect(outcomes(connection(report))).toEqual(ALL_CLEAR);
-    expect(finding(report, "preflight.tls-handshake").title).toMatch(/server certificate verified \(verify-full against the given CA\)/);
+    expect(finding(report, "preflight.tls-handshake").title).toMatch(
+      /server certificate verified \(verify-full against the given CA\)/,
+    );
   });
 
   it("fails the handshake against a CA that did not sign the server certificate", async () => {
@@ -70,13 +77,18 @@ describe("preflight: PostgreSQL", () => {
       "pass preflight.tls",
       "fail preflight.tls-handshake HDK_CONFIG_CERT_VALIDATION_FAILED",
     ]);
-    expect(finding(report, "preflight.tls-handshake").title).toMatch(/^TLS handshake failed: cert validation failed: .*SELF_SIGNED_CERT_IN_CHAIN/);
+    expect(finding(report, "preflight.tls-handshake").title).toMatch(
+      /^TLS handshake failed: cert validation failed: .*SELF_SIGNED_CERT_IN_CHAIN/,
+    );
     expect(report.exitCode).toBe(1);
   });
 
   it("reports a client certificate required by clientcert=verify-full, and passes with one", async () => {
     const without = await check(tls.as.certuser as string);
-    expect(outcomes(connection(without))).toEqual([...THROUGH_TLS, "fail preflight.auth-method HDK_CONFIG_CLIENT_CERT_REQUIRED"]);
+    expect(outcomes(connection(without))).toEqual([
+      ...THROUGH_TLS,
+      "fail preflight.auth-method HDK_CONFIG_CLIENT_CERT_REQUIRED",
+    ]);
     expect(finding(without, "preflight.auth-method").title).toBe(
       "Server return error and closed connection: connection requires a valid client certificate (SQLSTATE 28000)",
     );
@@ -119,6 +131,30 @@ describe("preflight: PostgreSQL", () => {
     ]);
   });
 
+  it("--connect checks each binding's local connection string the way wrangler dev connects", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "hdk-doctor-connect-"));
+    try {
+      await writeFile(
+        join(dir, "wrangler.jsonc"),
+        JSON.stringify({
+          name: "connect",
+          compatibility_date: "2025-09-01",
+          compatibility_flags: ["nodejs_compat"],
+          hyperdrive: [
+            { binding: "HYPERDRIVE", id: "a76a99bc342644deb02c38d66082262a", localConnectionString: plain.url },
+          ],
+        }),
+      );
+      const report = await runDoctor({ dir, connect: true, timeoutMs: 5_000 });
+      const local = connection(report);
+      expect(local?.title).toMatch(/\(local, as wrangler dev connects\) · binding HYPERDRIVE, localConnectionString$/);
+      expect(outcomes(local).every((line) => line.startsWith("pass"))).toBe(true);
+      expect(report.exitCode).toBe(0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it("fails 2013 on a wrong password, without ever printing it", async () => {
     const wrong = edit(tls.url, (url) => {
       url.password = "not-the-password-4711";
@@ -140,12 +176,18 @@ describe("preflight: PostgreSQL", () => {
   });
 
   it("fails 2014 on a database that does not exist", async () => {
-    const report = await check(edit(tls.url, (url) => void (url.pathname = "/no_such_database")));
+    const report = await check(
+      edit(tls.url, (url) => {
+        url.pathname = "/no_such_database";
+      }),
+    );
     expect(outcomes(connection(report)).slice(-2)).toEqual([
       "pass preflight.credentials",
       "fail preflight.database HDK_CONFIG_DATABASE_NOT_FOUND",
     ]);
-    expect(finding(report, "preflight.database").title).toBe('2014: database "no_such_database" does not exist (SQLSTATE 3D000)');
+    expect(finding(report, "preflight.database").title).toBe(
+      '2014: database "no_such_database" does not exist (SQLSTATE 3D000)',
+    );
   });
 
   it("fails 2016 for a user that can read but not write", async () => {
@@ -172,7 +214,9 @@ describe("preflight: PostgreSQL", () => {
   it("fails 2010 within its bound when the server accepts and never answers (blackhole)", async () => {
     const report = await check(`postgres://u:secret-pw@127.0.0.1:${blackhole.port}/db`, { timeoutMs: 1_000 });
     expect(outcomes(connection(report))).toEqual([...REACHED_LOOPBACK, "fail preflight.tls HDK_CONFIG_UNREACHABLE"]);
-    expect(finding(report, "preflight.tls").title).toMatch(/^2010: connected, but no answer to the SSLRequest within 1000 ms/);
+    expect(finding(report, "preflight.tls").title).toMatch(
+      /^2010: connected, but no answer to the SSLRequest within 1000 ms/,
+    );
     await vi.waitFor(() => expect(blackhole.connections).toBe(0)); // the doctor closed its socket
   });
 

@@ -235,7 +235,11 @@ async function login(probe: Probe, address: string, tls: boolean): Promise<void>
     if (errno === 1049 || errno === 1044) {
       probe.ok("preflight.credentials", `2013: credentials accepted for ${url.user}`);
       probe.begin("checking the database");
-      return void probe.fail("preflight.database", "HDK_CONFIG_DATABASE_NOT_FOUND", `2014: ${message} (errno ${errno})`);
+      return void probe.fail(
+        "preflight.database",
+        "HDK_CONFIG_DATABASE_NOT_FOUND",
+        `2014: ${message} (errno ${errno})`,
+      );
     }
     if (errno === 1045) {
       return void probe.fail(

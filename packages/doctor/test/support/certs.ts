@@ -35,7 +35,10 @@ async function openssl(args: string[], cwd: string): Promise<void> {
 const EC = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
 
 async function authority(dir: string, name: string): Promise<void> {
-  await openssl(["req", "-x509", ...EC, "-keyout", `${name}.key`, "-out", `${name}.crt`, "-days", "2", "-subj", `/CN=${name}`], dir);
+  await openssl(
+    ["req", "-x509", ...EC, "-keyout", `${name}.key`, "-out", `${name}.crt`, "-days", "2", "-subj", `/CN=${name}`],
+    dir,
+  );
 }
 
 async function signed(dir: string, name: string, cn: string, ext?: string): Promise<void> {
@@ -46,7 +49,22 @@ async function signed(dir: string, name: string, cn: string, ext?: string): Prom
     extArgs.push("-extfile", `${name}.ext`);
   }
   await openssl(
-    ["x509", "-req", "-in", `${name}.csr`, "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", `${name}.crt`, "-days", "2", ...extArgs],
+    [
+      "x509",
+      "-req",
+      "-in",
+      `${name}.csr`,
+      "-CA",
+      "ca.crt",
+      "-CAkey",
+      "ca.key",
+      "-CAcreateserial",
+      "-out",
+      `${name}.crt`,
+      "-days",
+      "2",
+      ...extArgs,
+    ],
     dir,
   );
 }

@@ -2,7 +2,8 @@ import type { Finding, Section } from "../../src/findings.ts";
 import type { DoctorReport } from "../../src/report.ts";
 
 /** A finding as the tests compare it: status, check and code, in order. */
-export const outcome = (finding: Finding) => `${finding.status} ${finding.check}${finding.code ? ` ${finding.code}` : ""}`;
+export const outcome = (finding: Finding) =>
+  `${finding.status} ${finding.check}${finding.code ? ` ${finding.code}` : ""}`;
 
 export const outcomes = (section: Section | undefined) => (section?.findings ?? []).map(outcome);
 

@@ -30,7 +30,16 @@ function withUser(base: string, user: string, password: string): string {
 export async function startTlsPostgres(certs: CertFiles): Promise<Users> {
   const server = await startPostgres({
     // A relative key path is read from the data directory, where beforeStart puts the key with the owner it needs.
-    flags: ["-c", "ssl=on", "-c", `ssl_cert_file=${certs.serverCert}`, "-c", "ssl_key_file=server.key", "-c", `ssl_ca_file=${certs.ca}`],
+    flags: [
+      "-c",
+      "ssl=on",
+      "-c",
+      `ssl_cert_file=${certs.serverCert}`,
+      "-c",
+      "ssl_key_file=server.key",
+      "-c",
+      `ssl_ca_file=${certs.ca}`,
+    ],
     beforeStart: async (dataDir) => {
       const key = join(dataDir, "server.key");
       await copyFile(certs.serverKey, key);
@@ -68,7 +77,9 @@ export async function startTlsPostgres(certs: CertFiles): Promise<Users> {
     return {
       server,
       url: server.url,
-      as: Object.fromEntries(Object.entries(passwords).map(([user, password]) => [user, withUser(server.url, user, password)])),
+      as: Object.fromEntries(
+        Object.entries(passwords).map(([user, password]) => [user, withUser(server.url, user, password)]),
+      ),
     };
   } catch (error) {
     await server.stop();
@@ -94,6 +105,8 @@ export async function startTlsMariadb(certs: CertFiles): Promise<Users> {
   return {
     server,
     url: server.url,
-    as: Object.fromEntries(Object.entries(passwords).map(([user, password]) => [user, withUser(server.url, user, password)])),
+    as: Object.fromEntries(
+      Object.entries(passwords).map(([user, password]) => [user, withUser(server.url, user, password)]),
+    ),
   };
 }
