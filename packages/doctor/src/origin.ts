@@ -132,6 +132,7 @@ export function checkOrigin(fields: OriginFields): OriginCheck {
 
   // TLS: Hyperdrive always encrypts; a CA only matters when the certificate is verified.
   const engine: Engine = url?.engine ?? ((fields.scheme ?? "").toLowerCase() === "mysql" ? "mysql" : "postgres");
+  // A CA file only tells the doctor how to verify; the CA id is what the configuration will carry.
   const hasCa = fields.caCertificateId !== undefined || fields.caFile === true;
   const sslmode = fields.sslmode ?? url?.sslmode;
   if (sslmode !== undefined) {
@@ -142,14 +143,14 @@ export function checkOrigin(fields: OriginFields): OriginCheck {
       );
     } else if (VERIFYING.has(normalized) && !hasCa) {
       tlsProblem(`sslmode ${normalized} verifies the server certificate and needs a CA (--ca-certificate-id)`);
-    } else if (!VERIFYING.has(normalized) && hasCa) {
+    } else if (!VERIFYING.has(normalized) && fields.caCertificateId !== undefined) {
       tlsProblem(
         `a CA is not allowed with sslmode ${normalized}, which does not verify the certificate: use ${engine === "mysql" ? "VERIFY_IDENTITY" : "verify-full"}`,
       );
     }
-  } else if (hasCa) {
+  } else if (fields.caCertificateId !== undefined) {
     tlsProblem(
-      `a CA is given without an sslmode: add --sslmode=${engine === "mysql" ? "VERIFY_IDENTITY" : "verify-full"}`,
+      `a CA is given without an sslmode, which defaults to ${engine === "mysql" ? "REQUIRED" : "require"}: add --sslmode=${engine === "mysql" ? "VERIFY_IDENTITY" : "verify-full"}`,
     );
   }
 

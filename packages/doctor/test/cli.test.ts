@@ -15,12 +15,12 @@ interface Run {
   stderr: string;
 }
 
-/** Runs the CLI from source (Node strips the types; `source` resolves the workspace packages to theirs). */
+/** Runs the CLI from source (Node strips the types); workspace packages resolve to their builds, as installed. */
 function cli(args: string[], cwd = process.cwd()): Promise<Run> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ["--conditions=source", CLI, ...args],
+      [CLI, ...args],
       { cwd, timeout: 60_000, env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: undefined } },
       (error, stdout, stderr) => {
         const code = error ? ((error as { code?: number }).code ?? null) : 0;

@@ -60,6 +60,13 @@ describe("origin check", () => {
   });
 
   it("TLS: a CA is not allowed with require and required with verify-ca / verify-full", () => {
+    expect(rows({ ...BASE, caCertificateId: "ca-id" })).toEqual([
+      [
+        "fail",
+        "HDK_DOCTOR_ORIGIN_TLS",
+        "a CA is given without an sslmode, which defaults to require: add --sslmode=verify-full",
+      ],
+    ]);
     expect(rows({ ...BASE, sslmode: "require", caCertificateId: "ca-id" })).toEqual([
       [
         "fail",

@@ -23,7 +23,7 @@ afterAll(async () => {
 });
 
 const check = (connectionString: string, options: Parameters<typeof runDoctor>[0] = {}) =>
-  runDoctor({ origin: { connectionString }, timeoutMs: 5_000, ...options });
+  runDoctor({ origin: { connectionString }, timeoutMs: 15_000, ...options });
 
 const THROUGH_TLS = [
   ...REACHED_LOOPBACK,

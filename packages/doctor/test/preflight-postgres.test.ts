@@ -31,7 +31,7 @@ afterAll(async () => {
 });
 
 const check = (connectionString: string, options: Parameters<typeof runDoctor>[0] = {}) =>
-  runDoctor({ origin: { connectionString }, timeoutMs: 5_000, ...options });
+  runDoctor({ origin: { connectionString }, timeoutMs: 15_000, ...options });
 
 const edit = (base: string, change: (url: URL) => void) => {
   const url = new URL(base);
@@ -119,7 +119,7 @@ describe("preflight: PostgreSQL", () => {
   });
 
   it("needs no TLS for a local connection string (as wrangler dev connects)", async () => {
-    const section = await preflight(plain.url, { target: "local", timeoutMs: 5_000 });
+    const section = await preflight(plain.url, { target: "local", timeoutMs: 15_000 });
     expect(outcomes(section)).toEqual([
       "pass preflight.resolve",
       "pass preflight.tcp",
@@ -145,7 +145,7 @@ describe("preflight: PostgreSQL", () => {
           ],
         }),
       );
-      const report = await runDoctor({ dir, connect: true, timeoutMs: 5_000 });
+      const report = await runDoctor({ dir, connect: true, timeoutMs: 15_000 });
       const local = connection(report);
       expect(local?.title).toMatch(/\(local, as wrangler dev connects\) · binding HYPERDRIVE, localConnectionString$/);
       expect(outcomes(local).every((line) => line.startsWith("pass"))).toBe(true);
