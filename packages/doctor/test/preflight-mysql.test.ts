@@ -1,9 +1,8 @@
 /** The connection preflight against real MariaDB servers: with TLS, without, REQUIRE X509 and an unsupported plugin. */
 import { type RunningServer, startMariadb } from "@hyperdrive-kit/testing/servers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runDoctor } from "../src/doctor.ts";
 import { type CertFiles, makeCerts } from "./support/certs.ts";
-import { connection, finding, outcomes, REACHED_LOOPBACK } from "./support/outcome.ts";
+import { ALL_CLEAR, check, connection, finding, outcomes, THROUGH_TLS, WITHOUT_TLS } from "./support/outcome.ts";
 import { startTlsMariadb, type Users } from "./support/servers.ts";
 
 let certs: CertFiles;
@@ -22,23 +21,6 @@ afterAll(async () => {
   await certs?.remove();
 });
 
-const check = (connectionString: string, options: Parameters<typeof runDoctor>[0] = {}) =>
-  runDoctor({ origin: { connectionString }, timeoutMs: 15_000, ...options });
-
-const THROUGH_TLS = [
-  ...REACHED_LOOPBACK,
-  "pass preflight.tls",
-  "pass preflight.tls-handshake",
-  "pass preflight.auth-method",
-];
-const ALL_CLEAR = [
-  ...THROUGH_TLS,
-  "pass preflight.credentials",
-  "pass preflight.database",
-  "pass preflight.test-query",
-  "pass preflight.permissions",
-];
-
 describe("preflight: MariaDB", () => {
   it("passes every check on a TLS server, verifying its certificate against the CA (VERIFY_IDENTITY)", async () => {
     const report = await check(tls.url, { ca: await certs.read(certs.ca), sslmode: "VERIFY_IDENTITY" });
@@ -52,15 +34,7 @@ describe("preflight: MariaDB", () => {
 
   it("fails 2012 on a server without TLS and still checks the rest in plain text", async () => {
     const report = await check(plain.url);
-    expect(outcomes(connection(report))).toEqual([
-      ...REACHED_LOOPBACK,
-      "fail preflight.tls HDK_CONFIG_TLS_UNSUPPORTED",
-      "pass preflight.auth-method",
-      "pass preflight.credentials",
-      "pass preflight.database",
-      "pass preflight.test-query",
-      "pass preflight.permissions",
-    ]);
+    expect(outcomes(connection(report))).toEqual(WITHOUT_TLS);
     expect(finding(report, "preflight.tls").title).toMatch(/does not offer TLS \(no CLIENT_SSL capability/);
     expect(report.exitCode).toBe(1);
   });

@@ -3,11 +3,10 @@
  * the TLS handshake are read off the wire; login, the test query and the permission check go through `mysql2`.
  */
 import type { Socket } from "node:net";
-import { isIP } from "node:net";
-import type { TLSSocket } from "node:tls";
 import mysql from "mysql2/promise";
 import { describeError, type Probe } from "./context.ts";
-import { bounded, ioFailure, Reader, tlsFailure, tlsUpgrade } from "./io.ts";
+import { bounded, ioFailure, Reader } from "./io.ts";
+import { clientTls, handshake } from "./tls.ts";
 
 const CLIENT_LONG_PASSWORD = 0x1;
 const CLIENT_PROTOCOL_41 = 0x200;
@@ -107,50 +106,11 @@ export async function probeMysql(probe: Probe, socket: Socket, address: string):
     if (sslmode !== "disable") {
       if (greeting.capabilities & CLIENT_SSL) {
         probe.ok("preflight.tls", `2012: ${greeting.version} offers TLS (CLIENT_SSL capability)`);
-        probe.begin("TLS handshake");
         reader.detach();
         socket.write(sslRequest());
-        const verifyChain = sslmode === "verify-ca" || sslmode === "verify-full";
-        let secure: TLSSocket;
-        try {
-          secure = await tlsUpgrade(
-            socket,
-            {
-              ...(isIP(url.host) ? {} : { servername: url.host }),
-              ...(probe.settings.ca ? { ca: probe.settings.ca } : {}),
-              ...(probe.settings.clientCert ? { cert: probe.settings.clientCert } : {}),
-              ...(probe.settings.clientKey ? { key: probe.settings.clientKey } : {}),
-              verifyChain,
-              verifyHost: sslmode === "verify-full",
-            },
-            timeoutMs,
-          );
-        } catch (error) {
-          const reason = `${describeError(error)}${(error as { code?: string }).code ? ` (${(error as { code?: string }).code})` : ""}`;
-          const kind = tlsFailure(error);
-          if (kind === "certificate") {
-            return void probe.fail(
-              "preflight.tls-handshake",
-              "HDK_CONFIG_CERT_VALIDATION_FAILED",
-              `TLS handshake failed: cert validation failed: ${reason}`,
-            );
-          }
-          if (kind === "client-certificate") {
-            return void probe.fail(
-              "preflight.tls-handshake",
-              "HDK_CONFIG_CLIENT_CERT_REQUIRED",
-              `Server return error and closed connection: the server wants a client certificate (${reason})`,
-            );
-          }
-          return void probe.fail("preflight.tls-handshake", "HDK_CONFIG_GENERIC", `TLS handshake failed: ${reason}`);
-        }
+        const secure = await handshake(probe, socket);
+        if (!secure) return;
         tls = true;
-        probe.ok(
-          "preflight.tls-handshake",
-          verifyChain
-            ? `${secure.getProtocol() ?? "TLS"} handshake; server certificate verified (${sslmode}${probe.settings.ca ? " against the given CA" : ""})`
-            : `${secure.getProtocol() ?? "TLS"} handshake (sslmode=REQUIRED: the certificate is not verified; give --ca and --sslmode=VERIFY_IDENTITY to check it)`,
-        );
         secure.destroy();
       } else {
         probe.fail(
@@ -204,8 +164,7 @@ async function login(probe: Probe, address: string, tls: boolean): Promise<void>
         ? {
             ssl: {
               rejectUnauthorized: false,
-              ...(probe.settings.clientCert ? { cert: probe.settings.clientCert } : {}),
-              ...(probe.settings.clientKey ? { key: probe.settings.clientKey } : {}),
+              ...clientTls(probe),
             },
           }
         : {}),

@@ -4,11 +4,11 @@
  * permission check then go through `pg`, which speaks every authentication method Hyperdrive does.
  */
 import type { Socket } from "node:net";
-import { isIP } from "node:net";
 import type { TLSSocket } from "node:tls";
 import pg from "pg";
 import { describeError, type Probe } from "./context.ts";
-import { bounded, IoError, ioFailure, Reader, tlsFailure, tlsUpgrade } from "./io.ts";
+import { bounded, ioFailure, Reader, tlsFailure } from "./io.ts";
+import { clientTls, handshake, tlsProblem } from "./tls.ts";
 
 const SSL_REQUEST = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]); // length 8, code 80877103
 
@@ -112,33 +112,11 @@ export async function probePostgres(probe: Probe, socket: Socket, address: strin
           );
         }
         probe.ok("preflight.tls", "2012: the server offers TLS (SSLRequest answered S)");
-        const verifyChain = sslmode === "verify-ca" || sslmode === "verify-full";
-        probe.begin("TLS handshake");
-        try {
-          stream = await tlsUpgrade(
-            socket,
-            {
-              ...(isIP(url.host) ? {} : { servername: url.host }),
-              ...(probe.settings.ca ? { ca: probe.settings.ca } : {}),
-              ...(probe.settings.clientCert ? { cert: probe.settings.clientCert } : {}),
-              ...(probe.settings.clientKey ? { key: probe.settings.clientKey } : {}),
-              verifyChain,
-              verifyHost: sslmode === "verify-full",
-            },
-            timeoutMs,
-          );
-        } catch (error) {
-          return void tlsProblem(probe, error);
-        }
+        const secure = await handshake(probe, socket);
+        if (!secure) return;
+        stream = secure;
         tls = true;
         reader = new Reader(stream);
-        const version = (stream as TLSSocket).getProtocol() ?? "TLS";
-        probe.ok(
-          "preflight.tls-handshake",
-          verifyChain
-            ? `${version} handshake; server certificate verified (${sslmode}${probe.settings.ca ? " against the given CA" : ""})`
-            : `${version} handshake (sslmode=require: the certificate is not verified; give --ca and --sslmode=verify-full to check it)`,
-        );
       } else if (answer === "N") {
         probe.fail(
           "preflight.tls",
@@ -164,7 +142,8 @@ export async function probePostgres(probe: Probe, socket: Socket, address: strin
       type = head.toString("latin1", 0, 1);
       payload = await reader.read(head.readInt32BE(1) - 4, timeoutMs, "startup message");
     } catch (error) {
-      if (tls && tlsFailure(error) === "client-certificate") return void tlsProblem(probe, error);
+      if (tls && tlsFailure(error) === "client-certificate")
+        return void tlsProblem(probe, error, "preflight.auth-method");
       return void ioProblem(probe, "preflight.auth-method", error, "startup message");
     }
     if (type === "E") return void serverRefusal(probe, "preflight.auth-method", errorFields(payload));
@@ -208,33 +187,6 @@ export async function probePostgres(probe: Probe, socket: Socket, address: strin
   }
 }
 
-function tlsProblem(probe: Probe, error: unknown): void {
-  const code = (error as { code?: string }).code;
-  const reason = `${describeError(error)}${code && !describeError(error).includes(code) ? ` (${code})` : ""}`;
-  switch (tlsFailure(error)) {
-    case "certificate":
-      probe.fail(
-        "preflight.tls-handshake",
-        "HDK_CONFIG_CERT_VALIDATION_FAILED",
-        `TLS handshake failed: cert validation failed: ${reason}`,
-      );
-      return;
-    case "client-certificate":
-      probe.fail(
-        "preflight.tls-handshake",
-        "HDK_CONFIG_CLIENT_CERT_REQUIRED",
-        `Server return error and closed connection: the server wants a client certificate (${reason})`,
-      );
-      return;
-    default:
-      probe.fail(
-        "preflight.tls-handshake",
-        error instanceof IoError && error.kind === "timeout" ? "HDK_CONFIG_UNREACHABLE" : "HDK_CONFIG_GENERIC",
-        `TLS handshake failed: ${reason}`,
-      );
-  }
-}
-
 const PERMISSIONS = `
 select current_setting('transaction_read_only') = 'on' as read_only,
        pg_is_in_recovery() as standby,
@@ -271,9 +223,7 @@ async function login(probe: Probe, address: string, tls: boolean, method: string
     ssl: tls
       ? {
           rejectUnauthorized: false,
-          ...(isIP(url.host) ? {} : { servername: url.host }),
-          ...(probe.settings.clientCert ? { cert: probe.settings.clientCert } : {}),
-          ...(probe.settings.clientKey ? { key: probe.settings.clientKey } : {}),
+          ...clientTls(probe),
         }
       : false,
   });

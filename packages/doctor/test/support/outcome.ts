@@ -1,5 +1,10 @@
+import { runDoctor } from "../../src/doctor.ts";
 import type { Finding, Section } from "../../src/findings.ts";
 import type { DoctorReport } from "../../src/report.ts";
+
+/** The origin check and preflight of one URL, bounded generously: a busy machine is slow, not broken. */
+export const check = (connectionString: string, options: Parameters<typeof runDoctor>[0] = {}) =>
+  runDoctor({ origin: { connectionString }, timeoutMs: 15_000, ...options });
 
 /** A finding as the tests compare it: status, check and code, in order. */
 export const outcome = (finding: Finding) =>
@@ -21,4 +26,30 @@ export const REACHED_LOOPBACK = [
   "pass preflight.resolve",
   "warn preflight.address HDK_CONFIG_PRIVATE_ADDRESS",
   "pass preflight.tcp",
+];
+
+/** The checks that need a login, in order: the same for both engines. */
+export const LOGGED_IN = [
+  "pass preflight.credentials",
+  "pass preflight.database",
+  "pass preflight.test-query",
+  "pass preflight.permissions",
+];
+
+/** Up to the authentication method over TLS, both engines. */
+export const THROUGH_TLS = [
+  ...REACHED_LOOPBACK,
+  "pass preflight.tls",
+  "pass preflight.tls-handshake",
+  "pass preflight.auth-method",
+];
+
+export const ALL_CLEAR = [...THROUGH_TLS, ...LOGGED_IN];
+
+/** A server without TLS: 2012 fails, the rest is checked in plain text. */
+export const WITHOUT_TLS = [
+  ...REACHED_LOOPBACK,
+  "fail preflight.tls HDK_CONFIG_TLS_UNSUPPORTED",
+  "pass preflight.auth-method",
+  ...LOGGED_IN,
 ];
