@@ -154,31 +154,33 @@ export async function preflight(urlText: string | DatabaseUrl, options: Prefligh
   }
 
   // 2010 / 2011: TCP, bounded, a timeout told apart from a refusal.
-  const address = addresses[0] as string;
-  probe.begin(`connecting to ${address}:${url.port}`);
-  let socket: Awaited<ReturnType<typeof tcpConnect>>;
-  try {
-    socket = await tcpConnect(address, url.port, timeoutMs);
-  } catch (error) {
-    const failure = ioFailure(error);
-    if (failure.kind === "refused") {
+  // Each resolved address in turn, as clients do: `localhost` is often ::1 first while the server listens on 127.0.0.1.
+  probe.begin(`connecting to ${url.host}:${url.port}`);
+  let socket: Awaited<ReturnType<typeof tcpConnect>> | undefined;
+  let address = addresses[0] as string;
+  let failure: ReturnType<typeof ioFailure> | undefined;
+  for (const candidate of addresses) {
+    address = candidate;
+    try {
+      socket = await tcpConnect(candidate, url.port, timeoutMs);
+      break;
+    } catch (error) {
+      failure = ioFailure(error);
+    }
+  }
+  if (!socket) {
+    const where = `${address}:${url.port}`;
+    if (failure?.kind === "refused") {
       probe.fail(
         "preflight.tcp",
         "HDK_CONFIG_CONNECTION_REFUSED",
-        `2011: ${address}:${url.port} refused the connection (ECONNREFUSED)`,
+        `2011: ${where} refused the connection (ECONNREFUSED)`,
       );
-    } else if (failure.kind === "timeout" || failure.kind === "unreachable") {
-      probe.fail(
-        "preflight.tcp",
-        "HDK_CONFIG_UNREACHABLE",
-        `2010: cannot connect to ${address}:${url.port} (${failure.kind === "timeout" ? `no answer within ${timeoutMs} ms` : failure.code})`,
-      );
+    } else if (failure?.kind === "timeout" || failure?.kind === "unreachable") {
+      const reason = failure.kind === "timeout" ? `no answer within ${timeoutMs} ms` : failure.code;
+      probe.fail("preflight.tcp", "HDK_CONFIG_UNREACHABLE", `2010: cannot connect to ${where} (${reason})`);
     } else {
-      probe.fail(
-        "preflight.tcp",
-        "HDK_CONFIG_GENERIC",
-        `2015: connecting to ${address}:${url.port} failed: ${failure.message}`,
-      );
+      probe.fail("preflight.tcp", "HDK_CONFIG_GENERIC", `2015: connecting to ${where} failed: ${failure?.message}`);
     }
     return section;
   }
