@@ -19,13 +19,22 @@ const DATABASE = "hdk";
 const START_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 20_000;
 
+export interface MariadbOptions {
+  /** More server options (`--ssl-cert=…`, for example). */
+  flags?: readonly string[];
+  /** Runs once as root after the test user exists: more accounts, grants. */
+  setup?: (root: mysql.Connection) => Promise<void>;
+}
+
 /**
  * A MySQL-compatible server for tests: the one named by HDK_MYSQL_URL, or a throwaway MariaDB on a free port
- * with a fresh data directory. Never skips: when neither works, it throws with instructions.
+ * with a fresh data directory. Never skips: when neither works, it throws with instructions. A server with
+ * `options` is always a throwaway one.
  */
-export async function startMariadb(): Promise<RunningServer> {
+export async function startMariadb(options: MariadbOptions = {}): Promise<RunningServer> {
   const given = process.env.HDK_MYSQL_URL;
-  if (given) return externalServer(given, "HDK_MYSQL_URL");
+  if (given && !options.flags && !options.setup) return externalServer(given, "HDK_MYSQL_URL");
+  const flags = options.flags ?? [];
   const password = randomPassword();
 
   const bin = await findOrInstallBinaries();
@@ -56,7 +65,7 @@ export async function startMariadb(): Promise<RunningServer> {
     const onSpawn = (spawned: ChildProcess) => {
       child = spawned;
     };
-    let started = await launch(bin.server, dir, datadir, owner !== undefined, onSpawn);
+    let started = await launch(bin.server, dir, datadir, owner !== undefined, onSpawn, undefined, flags);
     const socketPath = join(dir, "mysqld.sock");
     const root = await mysql.createConnection({ socketPath, user: "root", connectTimeout: 5_000 });
     try {
@@ -70,6 +79,7 @@ export async function startMariadb(): Promise<RunningServer> {
         // connections needs no extra privilege in MariaDB 10.11 (CONNECTION ADMIN is only for other users).
         await root.query(`GRANT PROCESS ON *.* TO ${account}`);
       }
+      await options.setup?.(root);
     } finally {
       await root.end();
     }
@@ -94,7 +104,7 @@ export async function startMariadb(): Promise<RunningServer> {
       halt: () => terminate(started.child),
       resume: async () => {
         if (!hasExited(started.child)) return;
-        started = await launch(bin.server, dir, datadir, owner !== undefined, onSpawn, started.port);
+        started = await launch(bin.server, dir, datadir, owner !== undefined, onSpawn, started.port, flags);
       },
     };
   } catch (cause) {
@@ -192,6 +202,7 @@ async function launch(
   onSpawn: (child: ChildProcess) => void,
   /** The port to listen on (a restart); default: a free one, retried if taken meanwhile. */
   fixedPort?: number,
+  flags: readonly string[] = [],
 ): Promise<{ child: ChildProcess; port: number }> {
   for (let attempt = 1; ; attempt++) {
     const port = fixedPort ?? (await freePort());
@@ -213,6 +224,7 @@ async function launch(
         // Accounts are created for '%' too; don't depend on reverse DNS for 127.0.0.1.
         "--skip-name-resolve",
         "--performance-schema=ON",
+        ...flags,
       ],
       { stdio: ["ignore", "ignore", "pipe"] },
     );

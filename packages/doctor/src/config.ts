@@ -1,0 +1,141 @@
+/** Reads a Wrangler configuration the way wrangler does: `jsonc-parser` for JSON(C), `smol-toml` for TOML. */
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { findNodeAtLocation, type Node, type ParseError, parseTree, printParseErrorCode } from "jsonc-parser";
+import { parse as parseToml, TomlError } from "smol-toml";
+import type { Location } from "./findings.ts";
+
+/** Wrangler's own order of preference. */
+export const CONFIG_FILES = ["wrangler.json", "wrangler.jsonc", "wrangler.toml"] as const;
+
+export type JsonPath = readonly (string | number)[];
+
+export interface WranglerConfig {
+  /** The file name, relative to the project directory. */
+  file: string;
+  raw: Record<string, unknown>;
+  /** Where a value sits in the file (JSON(C) only: smol-toml keeps no positions). */
+  locate(path: JsonPath): Location;
+}
+
+export class ConfigParseError extends Error {
+  override readonly name = "ConfigParseError";
+  readonly location: Location;
+
+  constructor(message: string, location: Location) {
+    super(message);
+    this.location = location;
+  }
+}
+
+export function findConfig(dir: string): string | undefined {
+  return CONFIG_FILES.find((name) => existsSync(join(dir, name)));
+}
+
+export async function readConfig(dir: string, file: string): Promise<WranglerConfig> {
+  const text = await readFile(join(dir, file), "utf8");
+  if (file.endsWith(".toml")) {
+    let raw: Record<string, unknown>;
+    try {
+      raw = parseToml(text) as Record<string, unknown>;
+    } catch (error) {
+      if (error instanceof TomlError) {
+        throw new ConfigParseError(error.message.split("\n")[0] ?? "invalid TOML", {
+          file,
+          line: error.line,
+          column: error.column,
+        });
+      }
+      throw error;
+    }
+    return { file, raw, locate: () => ({ file }) };
+  }
+  const errors: ParseError[] = [];
+  const tree = parseTree(text, errors, { allowTrailingComma: true, disallowComments: false });
+  const first = errors[0];
+  if (first || !tree || tree.type !== "object") {
+    const at = first ? position(text, first.offset) : { line: 1, column: 1 };
+    const reason = first ? printParseErrorCode(first.error) : "the top level is not an object";
+    throw new ConfigParseError(`${reason}`, { file, ...at });
+  }
+  return {
+    file,
+    raw: toValue(tree) as Record<string, unknown>,
+    locate: (path) => {
+      const node = findNodeAtLocation(tree, [...path]);
+      return node ? { file, ...position(text, node.offset) } : { file };
+    },
+  };
+}
+
+function toValue(node: Node): unknown {
+  switch (node.type) {
+    case "object":
+      return Object.fromEntries(
+        (node.children ?? []).map((property) => {
+          const [key, value] = property.children ?? [];
+          return [key?.value as string, value ? toValue(value) : undefined];
+        }),
+      );
+    case "array":
+      return (node.children ?? []).map(toValue);
+    default:
+      return node.value;
+  }
+}
+
+function position(text: string, offset: number): { line: number; column: number } {
+  const before = text.slice(0, offset);
+  const line = before.split("\n").length;
+  return { line, column: offset - before.lastIndexOf("\n") };
+}
+
+/** One environment as wrangler sees it: inheritable keys fall back to the top level, bindings do not. */
+export interface Environment {
+  /** `undefined` for the top level. */
+  name?: string;
+  /** Where this environment's keys live in the file. */
+  path: JsonPath;
+  compatibilityDate?: unknown;
+  compatibilityFlags?: unknown;
+  /** The environment's own `hyperdrive` array: wrangler does not inherit bindings from the top level. */
+  hyperdrive?: unknown;
+  /** Where `compatibility_date` / `compatibility_flags` were read (the environment's or the top level's). */
+  datePath: JsonPath;
+  flagsPath: JsonPath;
+  main?: unknown;
+}
+
+export function environments(config: WranglerConfig): Environment[] {
+  const top = config.raw;
+  const list: Environment[] = [
+    {
+      path: [],
+      compatibilityDate: top.compatibility_date,
+      compatibilityFlags: top.compatibility_flags,
+      hyperdrive: top.hyperdrive,
+      datePath: ["compatibility_date"],
+      flagsPath: ["compatibility_flags"],
+      main: top.main,
+    },
+  ];
+  const envs = top.env;
+  if (envs && typeof envs === "object" && !Array.isArray(envs)) {
+    for (const [name, value] of Object.entries(envs as Record<string, unknown>)) {
+      const env = (value && typeof value === "object" ? value : {}) as Record<string, unknown>;
+      const own = (key: string) => key in env;
+      list.push({
+        name,
+        path: ["env", name],
+        compatibilityDate: own("compatibility_date") ? env.compatibility_date : top.compatibility_date,
+        compatibilityFlags: own("compatibility_flags") ? env.compatibility_flags : top.compatibility_flags,
+        hyperdrive: env.hyperdrive,
+        datePath: own("compatibility_date") ? ["env", name, "compatibility_date"] : ["compatibility_date"],
+        flagsPath: own("compatibility_flags") ? ["env", name, "compatibility_flags"] : ["compatibility_flags"],
+        main: own("main") ? env.main : top.main,
+      });
+    }
+  }
+  return list;
+}

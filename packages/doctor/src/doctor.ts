@@ -1,0 +1,47 @@
+import { type Section, summarize } from "./findings.ts";
+import { lintProject } from "./lint.ts";
+import { checkOrigin, hasOriginFields, type OriginFields } from "./origin.ts";
+import { type PreflightOptions, preflight } from "./preflight/index.ts";
+import type { DoctorReport } from "./report.ts";
+
+export interface DoctorOptions extends Omit<PreflightOptions, "target"> {
+  /** The Worker project to lint; omitted: no project lint. */
+  dir?: string;
+  /** Also run the preflight against every binding's local connection string, as `wrangler dev` connects. */
+  connect?: boolean;
+  /** The origin fields of `wrangler hyperdrive create`: checked, then preflighted as Hyperdrive would connect. */
+  origin?: OriginFields;
+}
+
+/** Runs everything asked for and returns the report; throws only for usage errors (no project, bad options). */
+export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
+  const sections: Section[] = [];
+  const { dir, connect, origin, ...preflightOptions } = options;
+  if (dir !== undefined) {
+    const project = await lintProject(dir);
+    sections.push(...project.sections);
+    if (connect) {
+      // Each distinct database once, even when several environments or bindings share it.
+      const seen = new Set<string>();
+      for (const local of project.localStrings) {
+        if (seen.has(local.url)) continue;
+        seen.add(local.url);
+        const section = await preflight(local.url, { ...preflightOptions, target: "local" });
+        section.title = `${section.title} · binding ${local.binding}${local.environment ? ` [env.${local.environment}]` : ""}, ${local.source.split(":")[0]}`;
+        sections.push(section);
+      }
+    }
+  }
+  if (origin && hasOriginFields(origin)) {
+    const checked = checkOrigin(origin);
+    sections.push(checked.section);
+    if (checked.url) {
+      const sslmode = origin.sslmode ?? checked.url.sslmode;
+      sections.push(
+        await preflight(checked.url, { ...preflightOptions, ...(sslmode ? { sslmode } : {}), target: "production" }),
+      );
+    }
+  }
+  const summary = summarize(sections);
+  return { sections, summary, exitCode: summary.fail > 0 ? 1 : 0 };
+}

@@ -1,0 +1,250 @@
+/** The project lint on fixture Workers in both config formats, each finding asserted exactly. */
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { catalog } from "@hyperdrive-kit/core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Section } from "../src/findings.ts";
+import { lintProject, type ProjectLint, ProjectNotFoundError } from "../src/lint.ts";
+import { rules } from "../src/rules.ts";
+import { fixture } from "./support/fixtures.ts";
+
+/** A section as [status, code, title] rows. */
+const rows = (section: Section | undefined) =>
+  (section?.findings ?? []).map((f) => [f.status, f.code ?? null, f.title] as const);
+
+const section = (lint: ProjectLint, title: string) => lint.sections.find((s) => s.title === title);
+
+describe("lint: wrangler.jsonc with environments and every finding", () => {
+  let lint: ProjectLint;
+  let remove: () => Promise<void>;
+  beforeAll(async () => {
+    const copy = await fixture("lint-jsonc");
+    remove = copy.remove;
+    lint = await lintProject(copy.dir);
+  });
+  afterAll(() => remove());
+
+  it("checks the top level: compatibility date, binding names, ids, remote, local strings, poolers, .dev.vars", () => {
+    expect(rows(section(lint, "wrangler.jsonc"))).toEqual([
+      ["fail", "HDK_DOCTOR_COMPATIBILITY_DATE", "compatibility_date 2024-01-15 is before 2024-09-23"],
+      ["fail", "HDK_DOCTOR_BINDING_NAME", 'binding name "my-db" is not a valid JavaScript identifier'],
+      [
+        "fail",
+        "HDK_DOCTOR_LOCAL_STRING_INVALID",
+        "binding my-db: localConnectionString postgres://app@localhost:5432/app has no password",
+      ],
+      ["fail", "HDK_DOCTOR_BINDING_ID", 'binding NO_ID has no "id"'],
+      ["warn", "HDK_DOCTOR_REMOTE_BINDING", 'binding NO_ID sets "remote": true'],
+      ["pass", null, "binding POOLED: valid name, id set"],
+      ["pass", null, "binding POOLED: localConnectionString postgres://app:[redacted]@127.0.0.1:6432/app"],
+      [
+        "warn",
+        "HDK_DOCTOR_POOLER",
+        "binding POOLED: localConnectionString goes through a pooler (port 6432 is PgBouncer's); point your Hyperdrive configuration at the database itself",
+      ],
+      ["pass", null, "binding IN_DEV_VARS: valid name, id set"],
+      [
+        "fail",
+        "HDK_DOCTOR_LOCAL_STRING_IN_DEV_VARS",
+        "binding IN_DEV_VARS: CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_IN_DEV_VARS is in .dev.vars, where wrangler ignores it, and there is no other local connection string",
+      ],
+      ["pass", null, "binding FROM_ENV: valid name, id set"],
+      [
+        "pass",
+        null,
+        "binding FROM_ENV: .env: CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_FROM_ENV postgres://app:[redacted]@127.0.0.1:5432/app",
+      ],
+    ]);
+  });
+
+  it("points at the line and column in the JSONC file", () => {
+    const locations = section(lint, "wrangler.jsonc")?.findings.map((f) => f.location);
+    expect(locations?.[0]).toEqual({ file: "wrangler.jsonc", line: 5, column: 25 });
+    expect(locations?.[1]).toEqual({ file: "wrangler.jsonc", line: 9, column: 18 });
+  });
+
+  it("checks each environment: flags of its own, bindings that are not inherited", () => {
+    expect(rows(section(lint, "wrangler.jsonc [env.staging]"))).toEqual([
+      [
+        "fail",
+        "HDK_NODEJS_COMPAT_MISSING",
+        '[env.staging] compatibility_flags has no "nodejs_compat": the drivers cannot load node:net, node:tls or node:crypto',
+      ],
+      ["pass", null, "[env.staging] binding HYPERDRIVE: valid name, id set"],
+      [
+        "warn",
+        "HDK_DOCTOR_LOCAL_STRING_MISSING",
+        "[env.staging] binding HYPERDRIVE: no localConnectionString and no CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_HYPERDRIVE in .env: wrangler dev will refuse to start",
+      ],
+    ]);
+    expect(rows(section(lint, "wrangler.jsonc [env.production]"))).toEqual([
+      [
+        "fail",
+        "HDK_BINDING_MISSING",
+        '[env.production] has no "hyperdrive" bindings: wrangler does not inherit bindings from the top level',
+      ],
+    ]);
+  });
+
+  it("reads driver versions from the lockfile, else the lowest the range allows", () => {
+    expect(rows(section(lint, "package.json"))).toEqual([
+      ["fail", "HDK_DOCTOR_DRIVER_VERSION", "pg 8.11.3 (package-lock.json) is older than 8.16.3, Hyperdrive's minimum"],
+      [
+        "fail",
+        "HDK_DOCTOR_DRIVER_VERSION",
+        'postgres 3.4.4 (package.json: "3.4.4") is older than 3.4.5, Hyperdrive\'s minimum',
+      ],
+      ["pass", null, "mysql2 3.14.1 (package-lock.json) ≥ 3.13.0"],
+    ]);
+  });
+
+  it("finds the source patterns on the syntax tree, and leaves tests and per-request clients alone", () => {
+    expect(rows(section(lint, "source"))).toEqual([
+      ["warn", "HDK_DOCTOR_SOURCE_UNREADABLE", "src/broken.ts does not parse: Unexpected token (1:23)"],
+      [
+        "fail",
+        "HDK_GLOBAL_SCOPE",
+        "src/index.ts:5:14: new Pool() creates a node-postgres client at module scope, shared by every request",
+      ],
+      [
+        "fail",
+        "HDK_CROSS_REQUEST_IO",
+        "src/index.ts:12:5: `sql` is a module-level variable assigned a Postgres.js client (postgres()) inside a function: the next request reuses it",
+      ],
+      [
+        "warn",
+        "HDK_PREPARE_FALSE_DEFEATS_CACHING",
+        "src/index.ts:12:57: postgres() with `prepare: false`: Hyperdrive cannot cache these queries",
+      ],
+      [
+        "fail",
+        "HDK_EVAL_DISALLOWED",
+        "src/mysql.ts:4:28: mysql.createConnection() has no `disableEval: true`: mysql2 then compiles its row parsers with eval, which Workers refuse",
+      ],
+      [
+        "fail",
+        "HDK_HYPERDRIVE_MYSQL_PREPARE_UNSUPPORTED",
+        "src/mysql.ts:10:24: `connection.execute()` sends a prepared statement, which Hyperdrive refuses",
+      ],
+    ]);
+  });
+
+  it("gives every warning and failure its catalogue entry's details, fix and docs", () => {
+    for (const found of lint.sections.flatMap((s) => s.findings)) {
+      if (found.status === "pass") continue;
+      const code = found.code as string;
+      const entry = code in catalog ? catalog[code as keyof typeof catalog] : rules[code as keyof typeof rules];
+      expect(found).toMatchObject({ details: entry.details, fix: entry.fix, docs: entry.docs });
+    }
+  });
+
+  it("collects the local strings wrangler dev would use, never printing their passwords", () => {
+    expect(lint.localStrings.map(({ binding, source }) => [binding, source])).toEqual([
+      ["POOLED", "localConnectionString"],
+      ["FROM_ENV", ".env: CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_FROM_ENV"],
+    ]);
+    const text = JSON.stringify(lint.sections);
+    for (const secret of ["secret-pooled", "secret-env", "secret-devvars"]) expect(text).not.toContain(secret);
+  });
+});
+
+describe("lint: wrangler.toml with an environment", () => {
+  let lint: ProjectLint;
+  let remove: () => Promise<void>;
+  beforeAll(async () => {
+    const copy = await fixture("lint-toml");
+    remove = copy.remove;
+    lint = await lintProject(copy.dir);
+  });
+  afterAll(() => remove());
+
+  it("reports each finding of the TOML file", () => {
+    expect(rows(section(lint, "wrangler.toml"))).toEqual([
+      [
+        "fail",
+        "HDK_NODEJS_COMPAT_MISSING",
+        'compatibility_flags has no "nodejs_compat": the drivers cannot load node:net, node:tls or node:crypto',
+      ],
+      ["pass", null, "binding HYPERDRIVE: valid name, id set"],
+      ["pass", null, "binding HYPERDRIVE: localConnectionString mysql://app:[redacted]@127.0.0.1:3306/app"],
+    ]);
+    expect(rows(section(lint, "wrangler.toml [env.dev]"))).toEqual([
+      ["pass", null, "[env.dev] nodejs_compat on, compatibility_date 2025-01-01"],
+      ["fail", "HDK_DOCTOR_BINDING_NAME", '[env.dev] binding name "1DB" is not a valid JavaScript identifier'],
+      [
+        "pass",
+        null,
+        "[env.dev] binding 1DB: localConnectionString mysql://app:[redacted]@db-pooler.example.com:3306/app",
+      ],
+      [
+        "warn",
+        "HDK_DOCTOR_POOLER",
+        '[env.dev] binding 1DB: localConnectionString goes through a pooler ("db-pooler.example.com" is a pooler host name); point your Hyperdrive configuration at the database itself',
+      ],
+    ]);
+  });
+
+  it("reads pnpm-lock.yaml and finds a pool created at module scope", () => {
+    expect(rows(section(lint, "package.json"))).toEqual([
+      [
+        "fail",
+        "HDK_DOCTOR_DRIVER_VERSION",
+        "mysql2 3.11.5 (pnpm-lock.yaml) is older than 3.13.0, Hyperdrive's minimum",
+      ],
+    ]);
+    expect(rows(section(lint, "source"))).toEqual([
+      [
+        "fail",
+        "HDK_GLOBAL_SCOPE",
+        "src/worker.ts:4:14: createPool() creates a mysql2 client at module scope, shared by every request",
+      ],
+    ]);
+  });
+});
+
+describe("lint: configurations wrangler cannot read", () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "hdk-doctor-bad-"));
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  const lintWith = async (name: string, text: string) => {
+    const project = await mkdtemp(join(dir, "p-"));
+    await writeFile(join(project, name), text);
+    return lintProject(project);
+  };
+
+  it("reports a JSONC syntax error with its position", async () => {
+    const lint = await lintWith("wrangler.jsonc", '{\n  "name": "x",\n  "hyperdrive": [ { "binding": } ]\n}\n');
+    expect(rows(lint.sections[0])).toEqual([
+      ["fail", "HDK_DOCTOR_CONFIG_INVALID", "wrangler.jsonc:3:32: ValueExpected"],
+    ]);
+  });
+
+  it("reports a TOML syntax error with its position", async () => {
+    const lint = await lintWith("wrangler.toml", 'name = "x"\n[[hyperdrive]\nbinding = "A"\n');
+    expect(lint.sections[0]?.findings[0]).toMatchObject({
+      status: "fail",
+      code: "HDK_DOCTOR_CONFIG_INVALID",
+      location: { file: "wrangler.toml", line: 2 },
+    });
+  });
+
+  it("refuses a directory without a Wrangler configuration (a usage error, not a finding)", async () => {
+    await expect(lintProject(dir)).rejects.toThrow(ProjectNotFoundError);
+    await expect(lintProject(join(dir, "missing"))).rejects.toThrow(ProjectNotFoundError);
+  });
+
+  it("fails a project with no Hyperdrive binding at all", async () => {
+    const lint = await lintWith(
+      "wrangler.json",
+      JSON.stringify({ name: "x", compatibility_date: "2025-09-01", compatibility_flags: ["nodejs_compat"] }),
+    );
+    expect(rows(lint.sections[0])).toEqual([
+      ["pass", null, "nodejs_compat on, compatibility_date 2025-09-01"],
+      ["fail", "HDK_BINDING_MISSING", 'wrangler.json has no "hyperdrive" binding'],
+    ]);
+  });
+});

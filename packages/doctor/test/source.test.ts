@@ -1,0 +1,59 @@
+/** The source rules on small programs: what counts as module scope, shadowing, and what cannot be decided. */
+import { describe, expect, it } from "vitest";
+import { lintSource } from "../src/source.ts";
+
+const codes = (text: string, file = "src/worker.ts") => lintSource(file, text).map((f) => f.code);
+
+describe("source rules", () => {
+  it("ignores files that import no driver, and type-only imports", () => {
+    expect(codes("const pool = new Pool();")).toEqual([]);
+    expect(codes('import type { Pool } from "pg";\nexport const x: Pool | undefined = undefined;')).toEqual([]);
+  });
+
+  it("treats instance fields as per-construction and static fields as module scope", () => {
+    const text = `import pg from "pg";
+class Db { client = new pg.Client(); }
+class Shared { static pool = new pg.Pool(); }
+export { Db, Shared };`;
+    expect(codes(text)).toEqual(["HDK_GLOBAL_SCOPE"]);
+  });
+
+  it("does not take a local variable that shadows a module-level one for the module-level one", () => {
+    const text = `import postgres from "postgres";
+let sql;
+export function handler(url) {
+  let sql;
+  sql = postgres(url);
+  return sql;
+}`;
+    expect(codes(text)).toEqual([]);
+  });
+
+  it("sees namespace imports, awaited creations and calls through parentheses", () => {
+    const text = `import * as mysql from "mysql2/promise";
+export async function go() {
+  const conn = await mysql.createConnection({ disableEval: true });
+  return (conn).execute("select 1");
+}`;
+    expect(codes(text)).toEqual(["HDK_HYPERDRIVE_MYSQL_PREPARE_UNSUPPORTED"]);
+  });
+
+  it("flags a mysql2 URL without disableEval, and cannot judge options spread from elsewhere", () => {
+    expect(codes('import mysql from "mysql2";\nexport const f = () => mysql.createPool("mysql://h/db");')).toEqual([
+      "HDK_EVAL_DISALLOWED",
+    ]);
+    expect(codes('import mysql from "mysql2";\nexport const f = (o) => mysql.createPool({ ...o });')).toEqual([]);
+    expect(
+      codes('import mysql from "mysql2";\nexport const f = () => mysql.createPool({ disableEval: false });'),
+    ).toEqual(["HDK_EVAL_DISALLOWED"]);
+    // The mysql driver never uses eval.
+    expect(codes('import mysql from "mysql";\nexport const f = () => mysql.createConnection({});')).toEqual([]);
+  });
+
+  it("parses JSX and TSX", () => {
+    const tsx = `import postgres from "postgres";
+const sql = postgres("postgres://x");
+export const App = <T,>(p: { v: T }) => <div>{String(p.v)}</div>;`;
+    expect(codes(tsx, "src/app.tsx")).toEqual(["HDK_GLOBAL_SCOPE"]);
+  });
+});
