@@ -13,6 +13,7 @@ export { bindValuesOf, objectValuesRefusal } from "./bind-values.ts";
 export type { BindingOption, HyperdriveBinding } from "./binding.ts";
 export type { Binder, GuardOptions, GuardSpec } from "./guard.ts";
 export { guard, unwrap } from "./guard.ts";
+export { REDACTED, redact } from "./redact.ts";
 export type { ExecutionContextLike, ScopeOptions, ScopeState, TeardownPolicy } from "./scope.ts";
 export { openScope, RequestScope } from "./scope.ts";
 export type { WorkerSocket } from "./socket.ts";

@@ -1,5 +1,5 @@
 /** Connection URLs: parsing, redaction for display, and the pooler heuristic shared by the lint and the preflight. */
-import { redact } from "@hyperdrive-kit/core";
+import { redact } from "@hyperdrive-kit/core/adapter";
 
 export type Engine = "postgres" | "mysql";
 

@@ -1,4 +1,4 @@
-import { redact } from "@hyperdrive-kit/core";
+import { redact } from "@hyperdrive-kit/core/adapter";
 import { type Finding, type FindingCode, pass, problem } from "../findings.ts";
 import type { DatabaseUrl } from "../local-string.ts";
 import { elapsed } from "./io.ts";
