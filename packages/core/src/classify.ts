@@ -125,6 +125,41 @@ const faultRules: ReadonlyArray<readonly [HyperdriveErrorCode, (f: Fields) => bo
  * database reported it about a query (then it passes through unchanged, so ORMs keep mapping SQLSTATE / errno).
  */
 export function classify(error: unknown): Classification {
+  for (const link of causeChain(error)) {
+    const result = classifyOne(link);
+    if (result.type !== "unknown") return result;
+  }
+  return { type: "unknown" };
+}
+
+/**
+ * The error and the causes it wraps, outermost first. ORMs wrap what the driver threw (Drizzle's `DrizzleQueryError`,
+ * a Kysely plugin's error) and keep it as `cause`: such an error classifies as what it wraps.
+ */
+function* causeChain(error: unknown): Generator<unknown> {
+  const seen = new Set<unknown>();
+  for (let link = error; link != null && !seen.has(link) && seen.size < 8; ) {
+    seen.add(link);
+    yield link;
+    link = typeof link === "object" ? (link as { cause?: unknown }).cause : undefined;
+  }
+}
+
+/**
+ * The `HyperdriveError` behind `error`: itself, one an ORM wrapped, or a catalogued driver error in its cause chain
+ * turned into one. `undefined` for database errors about a query and for errors outside the catalogue.
+ */
+export function findHyperdriveError(error: unknown): HyperdriveError | undefined {
+  for (const link of causeChain(error)) {
+    if (isHyperdriveError(link)) return link;
+    const result = classifyOne(link);
+    if (result.type === "database") return undefined;
+    if (result.type === "catalog") return toHyperdriveError(link) as HyperdriveError;
+  }
+  return undefined;
+}
+
+function classifyOne(error: unknown): Classification {
   if (isHyperdriveError(error)) return catalogued(error.code);
   const f = fieldsOf(error);
   for (const [code, test] of rules) if (test(f)) return catalogued(code);

@@ -5,7 +5,7 @@ export { MAX_CONNECTIONS } from "./adapter.ts";
 export type { CatalogEntry, DriverName, ErrorCategory, HyperdriveErrorCode } from "./catalog.ts";
 export { catalog } from "./catalog.ts";
 export type { Classification } from "./classify.ts";
-export { classify, toHyperdriveError } from "./classify.ts";
+export { classify, findHyperdriveError, toHyperdriveError } from "./classify.ts";
 export type { HyperdriveErrorOptions } from "./errors.ts";
 export { HyperdriveError, isHyperdriveError } from "./errors.ts";
 export type { ConnectEvent, ErrorEvent, EventHook, HyperdriveEvent, QueryEvent, TeardownEvent } from "./events.ts";

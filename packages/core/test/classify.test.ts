@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { catalog, classify, HyperdriveError, type HyperdriveErrorCode, toHyperdriveError } from "../src/index.ts";
+import { catalog, classify, findHyperdriveError, HyperdriveError, type HyperdriveErrorCode, toHyperdriveError } from "../src/index.ts";
 
 const error = (message: string, fields: Record<string, unknown> = {}) => Object.assign(new Error(message), fields);
 
@@ -154,5 +154,25 @@ describe("classify", () => {
       cause: lost,
     });
     expect((wrapped as Error).message).toContain("Create a new `Client` inside your handler for every request.");
+  });
+
+  it("classifies an ORM's wrapper as the error it wraps (Drizzle's DrizzleQueryError keeps it as cause)", () => {
+    const wrap = (cause: unknown) =>
+      Object.assign(new Error("Failed query: select 1\nparams: ", { cause }), { name: "DrizzleQueryError" });
+    const misuse = new HyperdriveError("HDK_HANDLE_AFTER_TEARDOWN", { driver: "postgres" });
+    expect(classify(wrap(misuse))).toMatchObject({ type: "catalog", code: "HDK_HANDLE_AFTER_TEARDOWN" });
+    expect(findHyperdriveError(wrap(misuse))).toBe(misuse);
+    const lost = error("Connection terminated unexpectedly");
+    expect(findHyperdriveError(wrap(lost))).toMatchObject({
+      code: "HDK_PG_CONNECTION_TERMINATED_UNEXPECTEDLY",
+      cause: lost,
+    });
+    // A database error about the query stays the database's, however deep.
+    expect(classify(wrap(error("duplicate key", { code: "23505" })))).toMatchObject({ type: "database" });
+    expect(findHyperdriveError(wrap(error("duplicate key", { code: "23505" })))).toBeUndefined();
+    expect(findHyperdriveError(wrap(new TypeError("x")))).toBeUndefined();
+    const cycle: { cause?: unknown } = new Error("a");
+    cycle.cause = cycle;
+    expect(classify(cycle)).toEqual({ type: "unknown" });
   });
 });

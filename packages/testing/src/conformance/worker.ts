@@ -3,7 +3,7 @@
  * request scope; the test file (`suite.ts`) calls them through real, separate requests.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
-import { type HyperdriveEvent, isHyperdriveError } from "@hyperdrive-kit/core";
+import { type HyperdriveError, type HyperdriveEvent, isHyperdriveError } from "@hyperdrive-kit/core";
 import { openScope, type RequestScope } from "@hyperdrive-kit/core/adapter";
 import { isRuntimeSocketLoss } from "./runtime-socket-loss.ts";
 
@@ -124,16 +124,30 @@ function renderings(error: unknown): string[] {
   return out;
 }
 
+/** The HyperdriveError itself, or the one an ORM wrapped (Drizzle's `DrizzleQueryError` keeps it as `cause`). */
+function hyperdriveErrorIn(error: unknown): HyperdriveError | undefined {
+  for (let link = error, depth = 0; link != null && depth < 8; depth++) {
+    if (isHyperdriveError(link)) return link;
+    link = typeof link === "object" ? (link as { cause?: unknown }).cause : undefined;
+  }
+  return undefined;
+}
+
 function errorJson(error: unknown, started: number): Response {
   state.outputs.push(...renderings(error));
-  const fields = error as { sqlState?: unknown; errno?: unknown; code?: unknown } | undefined;
+  const typed = hyperdriveErrorIn(error);
+  // A database error an ORM wrapped: its fields are on the cause.
+  const wrapped = (error as { cause?: { code?: unknown } } | undefined)?.cause;
+  const fields = (
+    (error as { code?: unknown } | undefined)?.code === undefined && wrapped?.code !== undefined ? wrapped : error
+  ) as { sqlState?: unknown; errno?: unknown; code?: unknown } | undefined;
   return Response.json({
-    code: isHyperdriveError(error) ? error.code : undefined,
-    category: isHyperdriveError(error) ? error.category : undefined,
+    code: typed?.code,
+    category: typed?.category,
     name: error instanceof Error ? error.name : typeof error,
     message: error instanceof Error ? error.message : String(error),
     // What a database-reported error carries instead of a catalogue code.
-    driverCode: isHyperdriveError(error) ? undefined : fields?.code,
+    driverCode: typed ? undefined : fields?.code,
     sqlState: fields?.sqlState,
     errno: fields?.errno,
     ms: Date.now() - started,
