@@ -10,9 +10,11 @@ export interface AdapterTestConfig {
   /** The Worker under test (the conformance Worker plus the adapter's own routes). */
   main: string;
   globalSetup: string;
+  /** The test files of this Worker, when a package tests several (one config per driver). */
+  include?: string[];
 }
 
-export function defineAdapterTestConfig({ main, globalSetup }: AdapterTestConfig) {
+export function defineAdapterTestConfig({ main, globalSetup, include }: AdapterTestConfig) {
   return defineConfig({
     plugins: [
       cloudflareTest(({ inject }) => {
@@ -41,6 +43,7 @@ export function defineAdapterTestConfig({ main, globalSetup }: AdapterTestConfig
     ],
     test: {
       globalSetup: [globalSetup],
+      ...(include ? { include } : {}),
       // workerd's own rejection on a peer reset, which no code can catch or mark handled (runtime-socket-loss.ts).
       // The conformance Worker counts it apart; the fault suite fails on every other unhandled rejection.
       onUnhandledError: (error) => (RUNTIME_SOCKET_LOSS.has(error.message ?? "") ? false : undefined),

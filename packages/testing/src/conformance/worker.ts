@@ -144,8 +144,10 @@ function errorJson(error: unknown, started: number): Response {
   return Response.json({
     code: typed?.code,
     category: typed?.category,
-    name: error instanceof Error ? error.name : typeof error,
-    message: error instanceof Error ? error.message : String(error),
+    name: typed?.name ?? (error instanceof Error ? error.name : typeof error),
+    // The ORM's error around the HyperdriveError, if any (Drizzle's DrizzleQueryError).
+    wrapper: typed && typed !== error && error instanceof Error ? error.constructor.name : undefined,
+    message: typed?.message ?? (error instanceof Error ? error.message : String(error)),
     // What a database-reported error carries instead of a catalogue code.
     driverCode: typed ? undefined : fields?.code,
     sqlState: fields?.sqlState,
@@ -388,7 +390,7 @@ export function createConformanceWorker<Db>(driver: ConformanceDriver<Db>): Expo
           const db = driver.attach(scope, env, options);
           const early = await one(db).then(
             () => "usable",
-            (error: unknown) => (isHyperdriveError(error) ? error.code : String(error)),
+            (error: unknown) => hyperdriveErrorIn(error)?.code ?? String(error),
           );
           logEntry(`before-run:${early}`);
           const downstream = url.searchParams.get("downstream");

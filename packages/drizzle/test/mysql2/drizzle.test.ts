@@ -1,0 +1,135 @@
+import { classify } from "@hyperdrive-kit/core";
+import { withHyperdrive } from "@hyperdrive-kit/mysql2";
+import { describeFaults } from "@hyperdrive-kit/testing/faults";
+import { mysqlFaultExpectations } from "@hyperdrive-kit/testing/mysql";
+import { bindings, describeConformance, type Outcome, scopedRunner, useMode } from "@hyperdrive-kit/testing/suite";
+import { eq, relations, sql } from "drizzle-orm";
+import { DrizzleQueryError } from "drizzle-orm/errors";
+import { int, mysqlTable, serial, varchar } from "drizzle-orm/mysql-core";
+import { drizzle } from "drizzle-orm/mysql2";
+import { createConnection } from "mysql2/promise";
+import { beforeAll, describe, expect, it } from "vitest";
+import { type DrizzleMysql2, withDrizzle } from "../../src/mysql2.ts";
+
+const authors = mysqlTable("drizzle_authors", { id: serial("id").primaryKey(), name: varchar("name", { length: 64 }) });
+const books = mysqlTable("drizzle_books", {
+  id: serial("id").primaryKey(),
+  title: varchar("title", { length: 64 }).notNull(),
+  authorId: int("author_id").notNull(),
+});
+const schema = {
+  authors,
+  books,
+  authorsRelations: relations(authors, ({ many }) => ({ books: many(books) })),
+  booksRelations: relations(books, ({ one }) => ({
+    author: one(authors, { fields: [books.authorId], references: [authors.id] }),
+  })),
+};
+
+type Db = DrizzleMysql2<typeof schema>;
+const scoped = scopedRunner<Db>(withDrizzle as never);
+const adminScoped = scopedRunner(withHyperdrive as never);
+
+const value = async <T>(outcome: Promise<Outcome<T>>): Promise<T> => {
+  const { value, error } = await outcome;
+  if (error) throw error;
+  return value as T;
+};
+
+/** COM_STMT_PREPARE messages the server received since it started (what Hyperdrive refuses). */
+async function prepares(): Promise<number> {
+  const rows = await value(
+    adminScoped(
+      async (db: { query(sql: string): Promise<[Array<{ Value: string }>]> }) =>
+        (await db.query("show global status like 'Com_stmt_prepare'"))[0],
+      { binding: "ADMIN" },
+    ),
+  );
+  return Number(rows[0]?.Value);
+}
+
+describe("Drizzle on a mysql2 Connection", () => {
+  describeConformance();
+  describe("under real faults", () => describeFaults(mysqlFaultExpectations));
+});
+
+describe("Drizzle on a mysql2 Pool ({ pool: true })", () => {
+  useMode({ pool: true });
+  describeConformance();
+  describe("under real faults", () => describeFaults(mysqlFaultExpectations));
+});
+
+describe("Drizzle on mysql2: nothing Hyperdrive refuses", () => {
+  beforeAll(async () => {
+    await value(
+      scoped(async (db) => {
+        await db.execute(sql`drop table if exists drizzle_books, drizzle_authors`);
+        await db.execute(sql`create table drizzle_authors (id serial primary key, name varchar(64))`);
+        await db.execute(
+          sql`create table drizzle_books (id serial primary key, title varchar(64) not null, author_id int not null)`,
+        );
+      }),
+    );
+  });
+
+  /** Every path Drizzle has to the database, in one request; `mode` picks the connection or the pool. */
+  const everyPath = (db: Db) => async () => {
+    await db.insert(authors).values({ name: "Ada" }); // an insert without returning
+    const [ada] = await db.select().from(authors).where(eq(authors.name, "Ada"));
+    if (!ada) throw new Error("no row");
+    await db.insert(books).values({ title: "Notes", authorId: ada.id });
+    await db.update(books).set({ title: "Notes (2nd ed.)" }).where(eq(books.authorId, ada.id));
+    await db.transaction(async (tx) => {
+      await tx.insert(books).values({ title: "Letters", authorId: ada.id });
+      await tx.delete(books).where(eq(books.title, "Letters"));
+    });
+    const executed = await db.execute(sql`select count(*) as n from drizzle_books`);
+    const relational = await db.query.authors.findMany({ with: { books: { columns: { title: true } } } });
+    const prepared = db
+      .select({ title: books.title })
+      .from(books)
+      .where(eq(books.authorId, sql.placeholder("id")))
+      .prepare();
+    // The one path where Drizzle calls mysql2's execute() (COM_STMT_PREPARE): `session.all()`, which its migrator
+    // runs to read the migrations table.
+    const session = (db as unknown as { session: { all(query: unknown): Promise<unknown[]> } }).session;
+    await session.all(sql`select count(*) as n from drizzle_books`);
+    return { executed: executed[0], relational, prepared: await prepared.execute({ id: ada.id }) };
+  };
+
+  for (const mode of [{}, { pool: true }]) {
+    it(`sends no COM_STMT_PREPARE on any Drizzle path (${mode.pool ? "pool" : "connection"})`, async () => {
+      await value(scoped((db) => db.delete(authors).then(() => db.delete(books))));
+      const before = await prepares();
+      // Drizzle's default mode builds relational queries with LATERAL joins (MySQL 8.0.14+), which MariaDB lacks;
+      // its "planetscale" mode uses subqueries that both run.
+      const result = await value(scoped((db) => everyPath(db)(), { schema, mode: "planetscale", ...mode }));
+      expect(await prepares()).toBe(before);
+      expect(result.relational).toEqual([
+        { id: expect.any(Number), name: "Ada", books: [{ title: "Notes (2nd ed.)" }] },
+      ]);
+      expect(result.prepared).toEqual([{ title: "Notes (2nd ed.)" }]);
+      expect(result.executed).toEqual([{ n: 1 }]);
+    });
+  }
+
+  it("control: the same paths on a raw mysql2 connection do send COM_STMT_PREPARE", async () => {
+    const { host, port, user, password, database } = bindings.HYPERDRIVE;
+    const raw = await createConnection({ host, port, user, password, database, disableEval: true });
+    try {
+      await drizzle(raw).delete(books);
+      await drizzle(raw).delete(authors);
+      const before = await prepares();
+      await everyPath(drizzle(raw, { schema, mode: "planetscale" }) as unknown as Db)();
+      expect(await prepares()).toBeGreaterThan(before);
+    } finally {
+      await raw.end();
+    }
+  });
+
+  it("lets the database's own errors through Drizzle's wrapper, classified as the database's", async () => {
+    const { error } = await scoped((db) => db.execute(sql`select * from no_such_table`));
+    expect(error).toBeInstanceOf(DrizzleQueryError);
+    expect(classify(error)).toMatchObject({ type: "database", errno: 1146 });
+  });
+});

@@ -1,0 +1,6 @@
+import { env } from "cloudflare:workers";
+import { globalScopeWorker } from "@hyperdrive-kit/testing/conformance";
+import { sql } from "drizzle-orm";
+import { withDrizzle } from "../../src/postgres.ts";
+
+export default globalScopeWorker((ctx) => withDrizzle(env, ctx, (db) => db.execute(sql`select 1`)));
