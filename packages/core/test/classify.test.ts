@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { catalog, classify, findHyperdriveError, HyperdriveError, type HyperdriveErrorCode, toHyperdriveError } from "../src/index.ts";
+import {
+  catalog,
+  classify,
+  findHyperdriveError,
+  HyperdriveError,
+  type HyperdriveErrorCode,
+  toHyperdriveError,
+} from "../src/index.ts";
 
 const error = (message: string, fields: Record<string, unknown> = {}) => Object.assign(new Error(message), fields);
 
