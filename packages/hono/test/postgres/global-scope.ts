@@ -1,0 +1,13 @@
+import { env } from "cloudflare:workers";
+import { postgresAdapter } from "@hyperdrive-kit/postgres";
+import { globalScopeWorker } from "@hyperdrive-kit/testing/conformance";
+import { Hono } from "hono";
+import { hyperdrive } from "../../src/index.ts";
+
+// A Hono app run at global scope (module initialisation), where Workers forbid I/O.
+const app = new Hono().use(hyperdrive(postgresAdapter)).get("/", async (c) => c.json(await c.var.db`select 1`));
+app.onError((error) => {
+  throw error;
+});
+
+export default globalScopeWorker(async (ctx) => app.fetch(new Request("http://hono.test/"), env, ctx));
