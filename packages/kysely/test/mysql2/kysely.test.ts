@@ -1,0 +1,71 @@
+import { withHyperdrive } from "@hyperdrive-kit/mysql2";
+import { describeFaults } from "@hyperdrive-kit/testing/faults";
+import { mysqlFaultExpectations } from "@hyperdrive-kit/testing/mysql";
+import { describeConformance, type Outcome, scopedRunner } from "@hyperdrive-kit/testing/suite";
+import { type Generated, type Kysely, sql } from "kysely";
+import { beforeAll, describe, expect, it } from "vitest";
+import { withKysely } from "../../src/mysql2.ts";
+
+interface Database {
+  kysely_people: { id: Generated<number>; name: string };
+}
+
+const scoped = scopedRunner(withKysely as never);
+const adminScoped = scopedRunner(withHyperdrive as never);
+
+const value = async <T>(outcome: Promise<Outcome<T>>): Promise<T> => {
+  const { value, error } = await outcome;
+  if (error) throw error;
+  return value as T;
+};
+const run = <T>(fn: (db: Kysely<Database>) => Promise<T>) => value(scoped(fn as never) as Promise<Outcome<T>>);
+
+/** COM_STMT_PREPARE messages the server received since it started (what Hyperdrive refuses). */
+async function prepares(): Promise<number> {
+  const rows = await value(
+    adminScoped(
+      async (db: { query(sql: string): Promise<[Array<{ Value: string }>]> }) =>
+        (await db.query("show global status like 'Com_stmt_prepare'"))[0],
+      { binding: "ADMIN" },
+    ),
+  );
+  return Number(rows[0]?.Value);
+}
+
+describe("Kysely on a mysql2 Pool", () => {
+  describeConformance();
+  describe("under real faults", () => describeFaults(mysqlFaultExpectations));
+});
+
+describe("Kysely on mysql2: what users do, and nothing Hyperdrive refuses", () => {
+  beforeAll(() =>
+    run(async (db) => {
+      await sql`drop table if exists kysely_people`.execute(db);
+      await sql`create table kysely_people (id serial primary key, name varchar(64) not null)`.execute(db);
+    }),
+  );
+
+  it("inserts, updates, deletes, selects, runs transactions and streams without COM_STMT_PREPARE", async () => {
+    const before = await prepares();
+    const result = await run(async (db) => {
+      const inserted = await db.insertInto("kysely_people").values({ name: "Ada" }).executeTakeFirst();
+      await db
+        .updateTable("kysely_people")
+        .set({ name: "Ada L." })
+        .where("id", "=", Number(inserted.insertId))
+        .execute();
+      await db.transaction().execute(async (trx) => {
+        await trx.insertInto("kysely_people").values({ name: "Grace" }).execute();
+        await trx.deleteFrom("kysely_people").where("name", "=", "Grace").execute();
+      });
+      const streamed: string[] = [];
+      for await (const row of db.selectFrom("kysely_people").select("name").stream()) streamed.push(row.name);
+      return {
+        streamed,
+        rows: await db.selectFrom("kysely_people").select("name").where("name", "=", "Ada L.").execute(),
+      };
+    });
+    expect(await prepares()).toBe(before);
+    expect(result).toEqual({ streamed: ["Ada L."], rows: [{ name: "Ada L." }] });
+  });
+});
