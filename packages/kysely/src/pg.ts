@@ -1,15 +1,48 @@
 import type { ExecutionContextLike, RequestScope, WithHyperdriveOptions } from "@hyperdrive-kit/core";
 import { type PgPoolOptions, withHyperdrive } from "@hyperdrive-kit/pg";
-import { Kysely, type KyselyConfig, PostgresDialect } from "kysely";
+import { Kysely, type PostgresCursorConstructor, PostgresDialect, type PostgresPool } from "kysely";
+import type { Pool } from "pg";
+import type { KyselyOptions } from "./options.ts";
 
-/** Kysely's options besides the dialect, which this package provides. */
-export type KyselyOptions = Omit<KyselyConfig, "dialect">;
+export type { KyselyOptions } from "./options.ts";
+
+/** What the Kysely instance is built with: Kysely's own options and, for `.stream()`, pg-cursor's `Cursor`. */
+export interface KyselyPgConfig {
+  /** Kysely's options besides the dialect (`plugins`, `log`). */
+  kysely?: KyselyOptions;
+  /** `Cursor` from `pg-cursor`, which Kysely's `PostgresDialect` needs for `.stream()`. */
+  cursor?: PostgresCursorConstructor;
+}
 
 /**
- * The handle's options (binding, timeouts, `client` for the pool…) and, under `kysely`, Kysely's. Kysely's
+ * The handle's options (binding, timeouts, `client` for the pool…), Kysely's under `kysely`, and `cursor`. Kysely's
  * `PostgresDialect` takes a pool, so the handle is always a per-request `Pool` (of 5 unless `client.max` says).
  */
-export type KyselyPgOptions = Omit<WithHyperdriveOptions<PgPoolOptions>, "pool"> & { kysely?: KyselyOptions };
+export type KyselyPgOptions = Omit<WithHyperdriveOptions<PgPoolOptions>, "pool"> & KyselyPgConfig;
+
+/**
+ * The request's pool as Kysely's `PostgresDialect` sees it. `connect()` is async so that a handle used past its
+ * request fails as a rejection Kysely awaits: thrown synchronously, it rejects Kysely's own promise before Kysely
+ * listens, which workerd reports as an unhandled rejection. `end()` does nothing: `db.destroy()` must not close the
+ * connections of a request that may still be streaming; the scope closes them after the response.
+ * No `Client`: Kysely then cancels an aborted query through this pool too, never on a connection of its own.
+ */
+function requestPool(pool: Pool): PostgresPool {
+  return {
+    connect: async () => pool.connect(),
+    end: async () => {},
+    options: {},
+  };
+}
+
+/**
+ * A Kysely instance on a request's pg `Pool` handle, for code that already has one (Hono's `map`, the scope API).
+ * `db.destroy()` leaves the connections to the request scope.
+ */
+export function createKysely<DB>(pool: Pool, config: KyselyPgConfig = {}): Kysely<DB> {
+  const dialect = new PostgresDialect({ pool: requestPool(pool), ...(config.cursor ? { cursor: config.cursor } : {}) });
+  return new Kysely<DB>({ ...config.kysely, dialect });
+}
 
 /**
  * Runs `fn` with a request-scoped Kysely instance on node-postgres (`PostgresDialect` over the request's pool) and
@@ -21,11 +54,9 @@ export function withKysely<DB, Result>(
   fn: (db: Kysely<DB>, scope: RequestScope) => Result | Promise<Result>,
   options: KyselyPgOptions = {},
 ): Promise<Result> {
-  const { kysely, ...rest } = options;
-  return withHyperdrive(
-    env,
-    ctx,
-    (pool, scope) => fn(new Kysely<DB>({ ...kysely, dialect: new PostgresDialect({ pool }) }), scope),
-    { ...rest, pool: true },
-  );
+  const { kysely, cursor, ...rest } = options;
+  return withHyperdrive(env, ctx, (pool, scope) => fn(createKysely<DB>(pool, { kysely, cursor }), scope), {
+    ...rest,
+    pool: true,
+  });
 }

@@ -1,15 +1,28 @@
 import type { ExecutionContextLike, RequestScope, WithHyperdriveOptions } from "@hyperdrive-kit/core";
-import { type PostgresOptions, withHyperdrive } from "@hyperdrive-kit/postgres";
-import { Kysely, type KyselyConfig } from "kysely";
+import { type PostgresOptions, type Sql, withHyperdrive } from "@hyperdrive-kit/postgres";
+import { Kysely } from "kysely";
+import type { KyselyOptions } from "./options.ts";
 import { PostgresJsDialect } from "./postgres-js-dialect.ts";
 
+export type { KyselyOptions } from "./options.ts";
 export { PostgresJsDialect } from "./postgres-js-dialect.ts";
 
-/** Kysely's options besides the dialect, which this package provides. */
-export type KyselyOptions = Omit<KyselyConfig, "dialect">;
+/** What the Kysely instance is built with: Kysely's own options. */
+export interface KyselyPostgresConfig {
+  /** Kysely's options besides the dialect (`plugins`, `log`). */
+  kysely?: KyselyOptions;
+}
 
 /** The handle's options (binding, timeouts, `client`…) and, under `kysely`, Kysely's (`plugins`, `log`). */
-export type KyselyPostgresOptions = WithHyperdriveOptions<PostgresOptions> & { kysely?: KyselyOptions };
+export type KyselyPostgresOptions = WithHyperdriveOptions<PostgresOptions> & KyselyPostgresConfig;
+
+/**
+ * A Kysely instance on a request's Postgres.js handle, for code that already has one (Hono's `map`, the scope API).
+ * Its queries are prepared statements Hyperdrive can cache; `db.destroy()` leaves the connection to the scope.
+ */
+export function createKysely<DB>(sql: Sql, config: KyselyPostgresConfig = {}): Kysely<DB> {
+  return new Kysely<DB>({ ...config.kysely, dialect: new PostgresJsDialect(sql) });
+}
 
 /**
  * Runs `fn` with a request-scoped Kysely instance on Postgres.js, whose queries are prepared statements Hyperdrive
@@ -22,10 +35,5 @@ export function withKysely<DB, Result>(
   options: KyselyPostgresOptions = {},
 ): Promise<Result> {
   const { kysely, ...rest } = options;
-  return withHyperdrive(
-    env,
-    ctx,
-    (sql, scope) => fn(new Kysely<DB>({ ...kysely, dialect: new PostgresJsDialect(sql) }), scope),
-    rest,
-  );
+  return withHyperdrive(env, ctx, (sql, scope) => fn(createKysely<DB>(sql, { kysely }), scope), rest);
 }

@@ -1,5 +1,6 @@
 /** What a Kysely user does on PostgreSQL, through the handle: the same for node-postgres and Postgres.js. */
-import type { Outcome } from "@hyperdrive-kit/testing/suite";
+import { classify, isHyperdriveError } from "@hyperdrive-kit/core";
+import { lifecycle, type Outcome } from "@hyperdrive-kit/testing/suite";
 import { type Generated, type Kysely, sql } from "kysely";
 import { beforeAll, expect, it } from "vitest";
 
@@ -9,8 +10,11 @@ interface Database {
 
 // biome-ignore lint/suspicious/noExplicitAny: any database
 type Scoped = <T>(fn: (db: Kysely<any>) => Promise<T>) => Promise<Outcome<T>>;
+/** Runs `fn` in a request scope with a maker of Kysely instances on that request's one handle (`createKysely`). */
+// biome-ignore lint/suspicious/noExplicitAny: any database
+type OnOneHandle = <T>(fn: (make: () => Kysely<any>) => Promise<T>) => Promise<Outcome<T>>;
 
-export function describePgKyselyCases(scoped: Scoped): void {
+export function describePgKyselyCases(scoped: Scoped, onOneHandle: OnOneHandle): void {
   const run = async <T>(fn: (db: Kysely<Database>) => Promise<T>): Promise<T> => {
     const { value, error } = await scoped(fn as never);
     if (error) throw error;
@@ -82,5 +86,27 @@ export function describePgKyselyCases(scoped: Scoped): void {
       return seen;
     });
     expect(streamed).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it("db.destroy() leaves the request's connections to the scope: the handle still queries, teardown closes once", async () => {
+    const outcome = await onOneHandle(async (make) => {
+      const first = make();
+      await sql`select 1`.execute(first);
+      await first.destroy();
+      return (await sql<{ one: number }>`select 1 as one`.execute(make())).rows;
+    });
+    expect(outcome.error).toBeUndefined();
+    expect(outcome.value).toEqual([{ one: 1 }]);
+    expect(outcome.events.filter((event) => event.type === "error")).toEqual([]);
+    expect(lifecycle(outcome.events).at(-1)).toBe("teardown:closed");
+  });
+
+  it("passes the database's own errors through as the driver raised them (SQLSTATE), as Kysely does", async () => {
+    const { error } = await scoped((db) =>
+      sql`insert into kysely_people (id, name) values (1, 'a'), (1, 'b')`.execute(db),
+    );
+    expect(isHyperdriveError(error)).toBe(false);
+    expect((error as { code?: string }).code).toBe("23505");
+    expect(classify(error)).toMatchObject({ type: "database", sqlState: "23505" });
   });
 }

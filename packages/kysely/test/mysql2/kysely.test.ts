@@ -1,10 +1,12 @@
+import { classify, isHyperdriveError } from "@hyperdrive-kit/core";
 import { withHyperdrive } from "@hyperdrive-kit/mysql2";
 import { describeFaults } from "@hyperdrive-kit/testing/faults";
 import { mysqlFaultExpectations } from "@hyperdrive-kit/testing/mysql";
-import { describeConformance, type Outcome, scopedRunner } from "@hyperdrive-kit/testing/suite";
+import { describeConformance, lifecycle, type Outcome, scopedRunner } from "@hyperdrive-kit/testing/suite";
 import { type Generated, type Kysely, sql } from "kysely";
+import type { Pool } from "mysql2/promise";
 import { beforeAll, describe, expect, it } from "vitest";
-import { withKysely } from "../../src/mysql2.ts";
+import { createKysely, withKysely } from "../../src/mysql2.ts";
 
 interface Database {
   kysely_people: { id: Generated<number>; name: string };
@@ -67,5 +69,30 @@ describe("Kysely on mysql2: what users do, and nothing Hyperdrive refuses", () =
     });
     expect(await prepares()).toBe(before);
     expect(result).toEqual({ streamed: ["Ada L."], rows: [{ name: "Ada L." }] });
+  });
+
+  it("db.destroy() leaves the request's connections to the scope: the pool still queries, teardown closes once", async () => {
+    const outcome = await adminScoped(
+      async (pool: Pool) => {
+        const first = createKysely(pool);
+        await sql`select 1`.execute(first);
+        await first.destroy();
+        return (await sql<{ one: number }>`select 1 as one`.execute(createKysely(pool))).rows;
+      },
+      { pool: true },
+    );
+    expect(outcome.error).toBeUndefined();
+    expect(outcome.value).toEqual([{ one: 1 }]);
+    expect(outcome.events.filter((event) => event.type === "error")).toEqual([]);
+    expect(lifecycle(outcome.events).at(-1)).toBe("teardown:closed");
+  });
+
+  it("passes the database's own errors through as mysql2 raised them (errno), as Kysely does", async () => {
+    const { error } = await scoped((db: Kysely<Database>) =>
+      sql`insert into kysely_people (id, name) values (1000, 'a'), (1000, 'b')`.execute(db),
+    );
+    expect(isHyperdriveError(error)).toBe(false);
+    expect((error as { errno?: number }).errno).toBe(1062);
+    expect(classify(error)).toMatchObject({ type: "database", errno: 1062 });
   });
 });

@@ -1,19 +1,15 @@
 import { attach } from "@hyperdrive-kit/core/adapter";
 import { mysql2PoolAdapter } from "@hyperdrive-kit/mysql2";
 import { createConformanceWorker, mysqlDialect } from "@hyperdrive-kit/testing/conformance";
-import { Kysely, MysqlDialect } from "kysely";
-import type { Pool } from "mysql2";
-import { withKysely } from "../../src/mysql2.ts";
+import type { Kysely } from "kysely";
+import { createKysely, withKysely } from "../../src/mysql2.ts";
 import { kyselyDerived, rawQuery } from "../derived.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: any database
 export default createConformanceWorker<Kysely<any>>({
   ...mysqlDialect,
   withHyperdrive: (env, ctx, fn, options) => withKysely(env, ctx, fn, options),
-  attach: (scope, env, options) => {
-    const pool = attach(mysql2PoolAdapter, scope, env, { ...options, pool: true }) as unknown as { pool: Pool };
-    return new Kysely({ dialect: new MysqlDialect({ pool: pool.pool }) });
-  },
+  attach: (scope, env, options) => createKysely(attach(mysql2PoolAdapter, scope, env, { ...options, pool: true })),
   query: rawQuery,
   derived: () => kyselyDerived,
 });

@@ -1,9 +1,15 @@
+import { withHyperdrive } from "@hyperdrive-kit/pg";
 import { describeFaults } from "@hyperdrive-kit/testing/faults";
 import { describeConformance, type Outcome, scopedRunner } from "@hyperdrive-kit/testing/suite";
 import type { Kysely } from "kysely";
+import type { Pool } from "pg";
+import Cursor from "pg-cursor";
 import { describe } from "vitest";
-import { withKysely } from "../../src/pg.ts";
+import { createKysely, withKysely } from "../../src/pg.ts";
 import { describePgKyselyCases } from "../pg-cases.ts";
+
+const scoped = scopedRunner(withKysely as never);
+const scopedPool = scopedRunner<Pool>(withHyperdrive as never);
 
 describe("Kysely on a pg Pool", () => {
   describeConformance();
@@ -16,9 +22,8 @@ describe("Kysely on a pg Pool", () => {
     }));
   describe("what users do", () =>
     describePgKyselyCases(
-      scopedRunner(withKysely as never) as <T>(
-        // biome-ignore lint/suspicious/noExplicitAny: any database
-        fn: (db: Kysely<any>) => Promise<T>,
-      ) => Promise<Outcome<T>>,
+      // biome-ignore lint/suspicious/noExplicitAny: any database
+      <T>(fn: (db: Kysely<any>) => Promise<T>) => scoped(fn as never, { cursor: Cursor }) as Promise<Outcome<T>>,
+      (fn) => scopedPool((pool) => fn(() => createKysely(pool, { cursor: Cursor })), { pool: true }),
     ));
 });

@@ -1,8 +1,9 @@
+import { type Sql, withHyperdrive } from "@hyperdrive-kit/postgres";
 import { describeFaults } from "@hyperdrive-kit/testing/faults";
 import { describeConformance, type Outcome, scopedRunner } from "@hyperdrive-kit/testing/suite";
 import { type Kysely, sql } from "kysely";
 import { describe, expect, it } from "vitest";
-import { withKysely } from "../../src/postgres.ts";
+import { createKysely, withKysely } from "../../src/postgres.ts";
 import { describePgKyselyCases } from "../pg-cases.ts";
 
 describe("Kysely on Postgres.js", () => {
@@ -22,8 +23,10 @@ const scoped = scopedRunner(withKysely as never) as <T>(
   options?: Record<string, unknown>,
 ) => Promise<Outcome<T>>;
 
+const scopedSql = scopedRunner<Sql>(withHyperdrive as never);
+
 describe("Kysely on Postgres.js: what users do", () => {
-  describePgKyselyCases(scoped);
+  describePgKyselyCases(scoped, (fn) => scopedSql((sql) => fn(() => createKysely(sql))));
 
   it("runs each query as a named prepared statement, which Hyperdrive can cache (not unsafe()'s prepare: false)", async () => {
     const { value, error } = await scoped(
