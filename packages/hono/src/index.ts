@@ -64,7 +64,13 @@ export function hyperdrive<
     const timing = serverTiming ? new Timing() : undefined;
     const userHook = attachOptions.onEvent;
     const scopeOptions = timing
-      ? { ...attachOptions, onEvent: (event: HyperdriveEvent) => (timing.record(event), userHook?.(event)) }
+      ? {
+          ...attachOptions,
+          onEvent: (event: HyperdriveEvent) => {
+            timing.record(event);
+            userHook?.(event);
+          },
+        }
       : attachOptions;
     const scope = openScope(executionContextOf(c), scopeOptions);
     const client = attach(adapter, scope, c.env, scopeOptions as Options);

@@ -1,9 +1,12 @@
 /** Type tests (checked by `tsc`, never run): `c.var.db` is typed through `Variables` and `ContextVariableMap`. */
 
-import { mysql2ConnectionAdapter } from "@hyperdrive-kit/mysql2";
+import { type MysqlConnection, mysqlAdapter } from "@hyperdrive-kit/mysql";
+import { mysql2ConnectionAdapter, mysql2PoolAdapter } from "@hyperdrive-kit/mysql2";
+import { pgClientAdapter, pgPoolAdapter } from "@hyperdrive-kit/pg";
 import { postgresAdapter, type Sql } from "@hyperdrive-kit/postgres";
-import { Hono } from "hono";
-import type { Connection } from "mysql2/promise";
+import { type Context, Hono } from "hono";
+import type { Connection, Pool as Mysql2Pool } from "mysql2/promise";
+import type { Client, Pool } from "pg";
 import { expectTypeOf } from "vitest";
 import { type HyperdriveVariables, hyperdrive } from "../src/index.ts";
 
@@ -20,6 +23,33 @@ new Hono().use(hyperdrive(mysql2ConnectionAdapter, { as: "mysql" })).get("/", as
   expectTypeOf(c.var.mysql).toEqualTypeOf<Connection>();
   return c.json((await c.var.mysql.query("select 1"))[0]);
 });
+
+// Every adapter gives its own client type; pools with `{ pool: true }` adapters.
+new Hono()
+  .use(hyperdrive(pgClientAdapter))
+  .use(hyperdrive(pgPoolAdapter, { pool: true, as: "pool" }))
+  .use(hyperdrive(mysqlAdapter, { as: "mysql" }))
+  .use(hyperdrive(mysql2PoolAdapter, { pool: true, as: "mysql2" }))
+  .get("/", (c) => {
+    expectTypeOf(c.var.db).toEqualTypeOf<Client>();
+    expectTypeOf(c.var.pool).toEqualTypeOf<Pool>();
+    expectTypeOf(c.var.mysql).toEqualTypeOf<MysqlConnection>();
+    expectTypeOf(c.var.mysql2).toEqualTypeOf<Mysql2Pool>();
+    expectTypeOf(c.var.dbScope.state).toBeString();
+    // @ts-expect-error: only what a middleware put there is on c.var
+    c.var.nope;
+    return c.text("ok");
+  });
+
+// `map` types the handle as what it returns (an ORM, for example).
+new Hono().use(hyperdrive(postgresAdapter, { map: (sql) => ({ sql, kind: "orm" as const }) })).get("/", (c) => {
+  expectTypeOf(c.var.db.kind).toEqualTypeOf<"orm">();
+  return c.text("ok");
+});
+
+// A handler written against the app's Variables type accepts the middleware's context.
+const handler = (c: Context<{ Variables: HyperdriveVariables<"db", Sql> }>) => c.var.db;
+new Hono().use(hyperdrive(postgresAdapter)).get("/", (c) => c.json(handler(c)));
 
 // 3. ContextVariableMap, for apps that declare it once for every route.
 declare module "hono" {

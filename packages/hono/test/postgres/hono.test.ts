@@ -51,6 +51,24 @@ describe("Hono middleware: what Hono users meet", () => {
     expect(await connections()).toBe(0);
   });
 
+  it("answers before teardown: the middleware never awaits the close after next(), the body's end starts it", async () => {
+    const app = new Hono<Vars>();
+    let scope: RequestScope | undefined;
+    app.use(hyperdrive(postgresAdapter));
+    app.get("/", async (c) => {
+      scope = c.var.dbScope;
+      return c.json((await c.var.db`select 1 as one`)[0]);
+    });
+    const ctx = createExecutionContext();
+    const response = await app.fetch(new Request("http://hono.test/"), env, ctx);
+    // The response is out and the connection still open: teardown waits for the body, not the other way round.
+    expect(scope?.state).toBe("draining");
+    expect(await response.json()).toEqual({ one: 1 });
+    await waitOnExecutionContext(ctx);
+    expect(scope?.state).toBe("closed");
+    expect(await connections()).toBe(0);
+  });
+
   it("queries from Hono's streamText() body and tears down after its last chunk", async () => {
     const app = new Hono<Vars>();
     let scope: RequestScope | undefined;

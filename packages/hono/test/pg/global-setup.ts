@@ -1,0 +1,3 @@
+import { setupDatabase } from "@hyperdrive-kit/testing/setup";
+
+export default setupDatabase({ engine: "postgres", globalScopeEntry: new URL("./global-scope.ts", import.meta.url) });
