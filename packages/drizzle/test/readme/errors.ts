@@ -1,0 +1,13 @@
+import { findHyperdriveError } from "@hyperdrive-kit/core";
+import { withDrizzle } from "@hyperdrive-kit/drizzle/postgres";
+import { users } from "./schema.ts";
+
+export default {
+  fetch: (request, env, ctx) =>
+    withDrizzle(env, ctx, async (db) => Response.json(await db.select().from(users))).catch((error: unknown) => {
+      // Drizzle wraps every failed query in a DrizzleQueryError; the HyperdriveError is its `cause`.
+      const typed = findHyperdriveError(error);
+      if (typed) return Response.json({ code: typed.code, retryable: typed.retryable }, { status: 503 });
+      throw error;
+    }),
+} satisfies ExportedHandler<Env>;
