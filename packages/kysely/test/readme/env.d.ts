@@ -1,0 +1,4 @@
+/** What the README snippets assume, as `wrangler types` generates it for a Worker with one Hyperdrive binding. */
+interface Env {
+  HYPERDRIVE: Hyperdrive;
+}

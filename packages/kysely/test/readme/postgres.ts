@@ -1,0 +1,11 @@
+import { withKysely } from "@hyperdrive-kit/kysely/postgres";
+import type { Kysely } from "kysely";
+import type { Database } from "./database.ts";
+
+export default {
+  fetch: (request, env, ctx) =>
+    withKysely(env, ctx, async (db: Kysely<Database>) => {
+      const person = await db.insertInto("person").values({ name: "Ada" }).returning("id").executeTakeFirstOrThrow();
+      return Response.json(await db.selectFrom("person").selectAll().where("id", "=", person.id).execute());
+    }),
+} satisfies ExportedHandler<Env>;

@@ -1,0 +1,10 @@
+import { withKysely } from "@hyperdrive-kit/kysely/pg";
+import type { Kysely } from "kysely";
+import type { Database } from "./database.ts";
+
+export default {
+  fetch: (request, env, ctx) =>
+    withKysely(env, ctx, async (db: Kysely<Database>) =>
+      Response.json(await db.selectFrom("person").select(["id", "name"]).execute()),
+    ),
+} satisfies ExportedHandler<Env>;
