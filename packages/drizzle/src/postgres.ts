@@ -3,6 +3,7 @@ import { type PostgresOptions, type Sql, withHyperdrive } from "@hyperdrive-kit/
 import type { DrizzleConfig } from "drizzle-orm";
 import { drizzle, type PostgresJsDatabase } from "drizzle-orm/postgres-js";
 import { splitOptions } from "./options.ts";
+import { preparedSql } from "./prepared-sql.ts";
 
 type Schema = Record<string, unknown>;
 
@@ -16,9 +17,10 @@ export type DrizzlePostgres<TSchema extends Schema = Record<string, never>> = Po
 };
 
 /**
- * Runs `fn` with a request-scoped Drizzle instance on Postgres.js (`prepare: true`, so Hyperdrive can cache its
- * reads) and tears the connection down through `ctx.waitUntil` once the work has settled. The instance, its
- * transactions and its queries fail with a typed error when kept past the request.
+ * Runs `fn` with a request-scoped Drizzle instance on Postgres.js, whose queries are named prepared statements so
+ * that Hyperdrive can cache the reads (Drizzle itself asks `unsafe()` for `prepare: false`), and tears the
+ * connection down through `ctx.waitUntil` once the work has settled. The instance, its transactions and its
+ * queries fail with a typed error when kept past the request.
  */
 export function withDrizzle<Result, TSchema extends Schema = Record<string, never>>(
   env: unknown,
@@ -27,5 +29,10 @@ export function withDrizzle<Result, TSchema extends Schema = Record<string, neve
   options?: DrizzlePostgresOptions<TSchema>,
 ): Promise<Result> {
   const [config, rest] = splitOptions<DrizzleConfig<TSchema>, WithHyperdriveOptions<PostgresOptions>>(options);
-  return withHyperdrive(env, ctx, (sql, scope) => fn(drizzle(sql, config), scope), rest);
+  return withHyperdrive(
+    env,
+    ctx,
+    (sql, scope) => fn(drizzle(preparedSql(sql), config) as DrizzlePostgres<TSchema>, scope),
+    rest,
+  );
 }
