@@ -27,6 +27,17 @@ export type DrizzleMysql2<
 > = MySql2Database<TSchema> & { $client: Driver };
 
 /**
+ * A Drizzle instance on a request's mysql2 `Connection` or `Pool` handle, for code that already has one (Hono's
+ * `map`). `mode` defaults to `"default"`, which Drizzle needs when a `schema` is given.
+ */
+export function createDrizzle<
+  TSchema extends Schema = Record<string, never>,
+  Driver extends Connection | Pool = Connection,
+>(client: Driver, config?: MySql2DrizzleConfig<TSchema>): DrizzleMysql2<TSchema, Driver> {
+  return drizzle(client, { mode: "default", ...config }) as unknown as DrizzleMysql2<TSchema, Driver>;
+}
+
+/**
  * Runs `fn` with a request-scoped Drizzle instance on mysql2 and tears the connection down through `ctx.waitUntil`
  * once the work has settled. Every Drizzle path (queries, `db.execute()`, relational queries, `.prepare()`,
  * transactions) runs over the text protocol: nothing sends COM_STMT_PREPARE, which Hyperdrive refuses.
@@ -52,7 +63,6 @@ export function withDrizzle<Result, TSchema extends Schema = Record<string, neve
   const [config, rest] = splitOptions<MySql2DrizzleConfig<TSchema>, WithHyperdriveOptions<Mysql2ConnectionOptions>>(
     options,
   );
-  const run = (client: Connection | Pool, scope: RequestScope) =>
-    fn(drizzle(client, { mode: "default", ...config }) as never, scope);
+  const run = (client: Connection | Pool, scope: RequestScope) => fn(createDrizzle(client, config) as never, scope);
   return withHyperdrive(env, ctx, run, rest);
 }

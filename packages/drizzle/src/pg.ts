@@ -19,6 +19,14 @@ export type DrizzlePg<
   Driver extends Client | Pool = Client,
 > = NodePgDatabase<TSchema> & { $client: Driver };
 
+/** A Drizzle instance on a request's pg `Client` or `Pool` handle, for code that already has one (Hono's `map`). */
+export function createDrizzle<TSchema extends Schema = Record<string, never>, Driver extends Client | Pool = Client>(
+  client: Driver,
+  config?: DrizzleConfig<TSchema>,
+): DrizzlePg<TSchema, Driver> {
+  return drizzle(client, config ?? {}) as unknown as DrizzlePg<TSchema, Driver>;
+}
+
 /**
  * Runs `fn` with a request-scoped Drizzle instance on node-postgres and tears the connection down through
  * `ctx.waitUntil` once the work has settled. With `{ pool: true }`, transactions take a client of the request's pool
@@ -44,6 +52,6 @@ export function withDrizzle<Result, TSchema extends Schema = Record<string, neve
   options?: DrizzlePgOptions<TSchema>,
 ): Promise<Result> {
   const [config, rest] = splitOptions<DrizzleConfig<TSchema>, WithHyperdriveOptions<PgClientOptions>>(options);
-  const run = (client: Client | Pool, scope: RequestScope) => fn(drizzle(client, config) as never, scope);
+  const run = (client: Client | Pool, scope: RequestScope) => fn(createDrizzle(client, config) as never, scope);
   return withHyperdrive(env, ctx, run, rest);
 }

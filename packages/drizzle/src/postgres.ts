@@ -17,6 +17,17 @@ export type DrizzlePostgres<TSchema extends Schema = Record<string, never>> = Po
 };
 
 /**
+ * A Drizzle instance on a request's Postgres.js handle, for code that already has one (Hono's `map`, the scope
+ * API): the instance `withDrizzle` builds, whose queries are named prepared statements.
+ */
+export function createDrizzle<TSchema extends Schema = Record<string, never>>(
+  sql: Sql,
+  config?: DrizzleConfig<TSchema>,
+): DrizzlePostgres<TSchema> {
+  return drizzle(preparedSql(sql), config ?? {}) as DrizzlePostgres<TSchema>;
+}
+
+/**
  * Runs `fn` with a request-scoped Drizzle instance on Postgres.js, whose queries are named prepared statements so
  * that Hyperdrive can cache the reads (Drizzle itself asks `unsafe()` for `prepare: false`), and tears the
  * connection down through `ctx.waitUntil` once the work has settled. The instance, its transactions and its
@@ -29,10 +40,5 @@ export function withDrizzle<Result, TSchema extends Schema = Record<string, neve
   options?: DrizzlePostgresOptions<TSchema>,
 ): Promise<Result> {
   const [config, rest] = splitOptions<DrizzleConfig<TSchema>, WithHyperdriveOptions<PostgresOptions>>(options);
-  return withHyperdrive(
-    env,
-    ctx,
-    (sql, scope) => fn(drizzle(preparedSql(sql), config) as DrizzlePostgres<TSchema>, scope),
-    rest,
-  );
+  return withHyperdrive(env, ctx, (sql, scope) => fn(createDrizzle(sql, config), scope), rest);
 }

@@ -1,11 +1,11 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import type { RequestScope } from "@hyperdrive-kit/core";
+import { createDrizzle } from "@hyperdrive-kit/drizzle/postgres";
 import { postgresAdapter, type Sql } from "@hyperdrive-kit/postgres";
 import { describeFaults } from "@hyperdrive-kit/testing/faults";
 import { bindings, connections, describeConformance, eventually } from "@hyperdrive-kit/testing/suite";
 import { sql as drizzleSql } from "drizzle-orm";
-import { drizzle } from "drizzle-orm/postgres-js";
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { streamText } from "hono/streaming";
@@ -107,10 +107,10 @@ describe("Hono middleware: what Hono users meet", () => {
   });
 
   it("puts the handle under another name and maps it (an ORM), with the same guarantees", async () => {
-    type Db = ReturnType<typeof drizzle>;
+    type Db = ReturnType<typeof createDrizzle>;
     const app = new Hono<{ Variables: { orm: Db } }>();
     let kept: Db | undefined;
-    app.use(hyperdrive(postgresAdapter, { as: "orm", map: (sql) => drizzle(sql) }));
+    app.use(hyperdrive(postgresAdapter, { as: "orm", map: (sql) => createDrizzle(sql) }));
     app.get("/", async (c) => {
       kept = c.var.orm;
       return c.json([...(await c.var.orm.execute(drizzleSql`select 1 as one`))]);
