@@ -4,7 +4,7 @@ import postgres from "postgres";
 import { users } from "./schema.ts";
 
 export default {
-  async fetch(request, env, ctx): Promise<Response> {
+  async fetch(_request, env, ctx): Promise<Response> {
     const sql = postgres(env.HYPERDRIVE.connectionString, { max: 5, fetch_types: false });
     const db = drizzle(sql);
     const result = await db.select().from(users);

@@ -3,7 +3,7 @@ import { withDrizzle } from "@hyperdrive-kit/drizzle/postgres";
 import { users } from "./schema.ts";
 
 export default {
-  fetch: (request, env, ctx) =>
+  fetch: (_request, env, ctx) =>
     withDrizzle(env, ctx, async (db) => Response.json(await db.select().from(users))).catch((error: unknown) => {
       // Drizzle wraps every failed query in a DrizzleQueryError; the HyperdriveError is its `cause`.
       const typed = findHyperdriveError(error);

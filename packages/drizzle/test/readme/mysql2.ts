@@ -3,7 +3,7 @@ import { eq } from "drizzle-orm";
 import { users } from "./mysql-schema.ts";
 
 export default {
-  fetch: (request, env, ctx) =>
+  fetch: (_request, env, ctx) =>
     withDrizzle(env, ctx, async (db) => {
       await db.insert(users).values({ name: "Ada" });
       return Response.json(await db.select().from(users).where(eq(users.name, "Ada")));

@@ -2,7 +2,7 @@ import { withDrizzle } from "@hyperdrive-kit/drizzle/pg";
 import * as schema from "./schema.ts";
 
 export default {
-  fetch: (request, env, ctx) =>
+  fetch: (_request, env, ctx) =>
     withDrizzle(
       env,
       ctx,

@@ -2,5 +2,5 @@ import { withDrizzle } from "@hyperdrive-kit/drizzle/postgres";
 import { users } from "./schema.ts";
 
 export default {
-  fetch: (request, env, ctx) => withDrizzle(env, ctx, async (db) => Response.json(await db.select().from(users))),
+  fetch: (_request, env, ctx) => withDrizzle(env, ctx, async (db) => Response.json(await db.select().from(users))),
 } satisfies ExportedHandler<Env>;

@@ -4,7 +4,7 @@ import { Pool } from "pg";
 import type { Database } from "./database.ts";
 
 export default {
-  async fetch(request, env, ctx): Promise<Response> {
+  async fetch(_request, env, ctx): Promise<Response> {
     const pool = new Pool({ connectionString: env.HYPERDRIVE.connectionString, max: 5 });
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     const people = await db.selectFrom("person").select(["id", "name"]).execute();

@@ -3,7 +3,7 @@ import type { Kysely } from "kysely";
 import type { Database } from "./database.ts";
 
 export default {
-  fetch: (request, env, ctx) =>
+  fetch: (_request, env, ctx) =>
     withKysely(env, ctx, async (db: Kysely<Database>) =>
       db.transaction().execute(async (trx) => {
         const { insertId } = await trx.insertInto("person").values({ name: "Ada" }).executeTakeFirstOrThrow();

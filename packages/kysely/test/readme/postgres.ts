@@ -3,7 +3,7 @@ import type { Kysely } from "kysely";
 import type { Database } from "./database.ts";
 
 export default {
-  fetch: (request, env, ctx) =>
+  fetch: (_request, env, ctx) =>
     withKysely(env, ctx, async (db: Kysely<Database>) => {
       const person = await db.insertInto("person").values({ name: "Ada" }).returning("id").executeTakeFirstOrThrow();
       return Response.json(await db.selectFrom("person").selectAll().where("id", "=", person.id).execute());

@@ -4,7 +4,7 @@ import Cursor from "pg-cursor";
 import type { Database } from "./database.ts";
 
 export default {
-  fetch: (request, env, ctx) =>
+  fetch: (_request, env, ctx) =>
     withKysely(
       env,
       ctx,

@@ -3,7 +3,7 @@ import type { Kysely } from "kysely";
 import type { Database } from "./database.ts";
 
 export default {
-  fetch: (request, env, ctx) =>
+  fetch: (_request, env, ctx) =>
     withKysely(env, ctx, async (db: Kysely<Database>) =>
       Response.json(await db.selectFrom("person").select(["id", "name"]).execute()),
     ),
