@@ -8,4 +8,4 @@ import { startSeededMariadb } from "./database.ts";
 console.log("Starting a throwaway MariaDB…");
 const server = await startSeededMariadb();
 console.log("Seeded the `notes` table.");
-runWranglerDev(server, { paths: "/notes  (also /notes/1, /notes/export and POST /notes)" });
+await runWranglerDev(server, { paths: "/notes  (also /notes/1, /notes/export and POST /notes)" });

@@ -8,4 +8,4 @@ import { startSeededPostgres } from "./database.ts";
 console.log("Starting an embedded PostgreSQL…");
 const server = await startSeededPostgres();
 console.log("Seeded the `notes` table.");
-runWranglerDev(server, { paths: "/notes  (also /notes/1, /notes/export and POST /notes)" });
+await runWranglerDev(server, { paths: "/notes  (also /notes/1, /notes/export and POST /notes)" });

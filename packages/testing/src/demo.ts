@@ -12,14 +12,15 @@ const WRANGLER_EXIT_MS = 5_000;
  * Starts `wrangler dev` in the current directory with the `HYPERDRIVE` binding pointed at `server`, prints where to
  * open it, and on Ctrl-C (or when wrangler exits) stops the server, deletes its data and exits quietly.
  */
-export function runWranglerDev(server: RunningServer, { paths }: { paths: string }): void {
+export async function runWranglerDev(server: RunningServer, { paths }: { paths: string }): Promise<void> {
   const port = Number(process.env.PORT ?? 8787);
-  // wrangler's own entry, run by this Node: through `pnpm exec`, Ctrl-C would end in pnpm's "Command failed" lines.
-  const manifest = createRequire(join(process.cwd(), "package.json")).resolve("wrangler/package.json");
-  const bin = join(
-    dirname(manifest),
-    (createRequire(manifest)(manifest) as { bin: { wrangler: string } }).bin.wrangler,
-  );
+  let bin: string;
+  try {
+    bin = wranglerBin();
+  } catch (cause) {
+    await server.stop();
+    throw new Error("wrangler is not installed here: run `pnpm install` at the repository root.", { cause });
+  }
   const wrangler = spawn(process.execPath, [bin, "dev", "--port", String(port), "--ip", "127.0.0.1"], {
     // The terminal is ours (see `takeCtrlC`); wrangler needs no keyboard.
     stdio: ["ignore", "pipe", "inherit"],
@@ -58,6 +59,13 @@ export function runWranglerDev(server: RunningServer, { paths }: { paths: string
   }
   takeCtrlC(() => shutdown(0));
   void exited.then((code) => shutdown(code ?? 0));
+}
+
+/** wrangler's own entry, run by this Node: through `pnpm exec`, Ctrl-C would end in pnpm's "Command failed" lines. */
+function wranglerBin(): string {
+  const manifest = createRequire(join(process.cwd(), "package.json")).resolve("wrangler/package.json");
+  const { bin } = createRequire(manifest)(manifest) as { bin: { wrangler: string } };
+  return join(dirname(manifest), bin.wrangler);
 }
 
 /**
