@@ -58,9 +58,8 @@ const app = new Hono<{ Bindings: Env }>()
   })
   .get("/mistakes/kept-db", async (c) => {
     // What not to do, to show the error handler: a `db` kept in a module variable outlives its request. The next
-    // request that uses it fails at once with HDK_HANDLE_CROSS_REQUEST (or HDK_HANDLE_AFTER_TEARDOWN once the first
-    // request has closed), where a bare driver would fail with "Cannot perform I/O on behalf of a different request"
-    // in production and hang in `wrangler dev`.
+    // request that uses it fails at once with HDK_HANDLE_CROSS_REQUEST, where a bare driver would fail with "Cannot
+    // perform I/O on behalf of a different request" in production and hang in `wrangler dev`.
     const previous = kept;
     kept = c.var.db;
     if (!previous) return c.json({ kept: true, next: "Call again: the next request uses this request's db." });
