@@ -14,4 +14,4 @@ await db.query(await readFile(new URL("./seed.sql", import.meta.url), "utf8"));
 await db.end();
 console.log("Seeded the `todos` table.");
 
-runWranglerDev(server, { paths: "/todos  (also /?name=you)" });
+await runWranglerDev(server, { paths: "/todos  (also /?name=you)" });

@@ -14,4 +14,4 @@ await sql.unsafe(await readFile(new URL("./seed.sql", import.meta.url), "utf8"))
 await sql.end();
 console.log("Seeded the `todos` table.");
 
-runWranglerDev(server, { paths: "/todos  (also /  and /todos/stream)" });
+await runWranglerDev(server, { paths: "/todos  (also /  and /todos/stream)" });
