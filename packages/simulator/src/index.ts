@@ -1,6 +1,6 @@
 export type { CacheStatus } from "./cache.ts";
 export type { QueryEvent } from "./context.ts";
 export type { CachingOptions, SimulatorOptions } from "./options.ts";
-export { ORIGIN_REFUSED, POOL_EXHAUSTED } from "./postgres/errors.ts";
 export { POSTGRES_REFUSAL_MESSAGES, type PostgresRefusal } from "./postgres/refusals.ts";
 export { type Simulator, startSimulator } from "./simulator.ts";
+export { ORIGIN_REFUSED, POOL_EXHAUSTED } from "./texts.ts";

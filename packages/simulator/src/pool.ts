@@ -93,7 +93,8 @@ export class Pool<C extends PooledConnection> {
 
   private takeIdle(): C | undefined {
     while (this.idle.length > 0) {
-      const connection = this.idle.pop() as C;
+      // Oldest first: statements move across every pooled connection, as they do behind Hyperdrive.
+      const connection = this.idle.shift() as C;
       if (connection.alive) return connection;
       this.count--;
     }

@@ -1,9 +1,7 @@
 /** What a client is told when no origin connection could be had: Hyperdrive's words where they are documented. */
 import { OriginConnectError, PoolTimeoutError } from "../pool.ts";
+import { ORIGIN_REFUSED, POOL_EXHAUSTED } from "../texts.ts";
 import { errorResponse } from "./messages.ts";
-
-export const POOL_EXHAUSTED = "Failed to acquire a connection from the pool.";
-export const ORIGIN_REFUSED = "Server connection attempt failed: connection_refused";
 
 export function postgresAcquireError(error: unknown): Buffer {
   if (error instanceof PoolTimeoutError) return errorResponse("58000", POOL_EXHAUSTED);
