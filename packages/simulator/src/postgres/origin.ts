@@ -57,6 +57,7 @@ export class PostgresOrigin implements PooledConnection {
     const client = new pg.Client({
       connectionString: options.connectionString,
       connectionTimeoutMillis: options.connectTimeoutMs,
+      application_name: "hyperdrive-kit-simulator",
     });
     client.on("error", () => {}); // the stream's own close handler reports the loss
     const parameters: Record<string, string> = {};
