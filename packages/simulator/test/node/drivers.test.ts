@@ -122,7 +122,17 @@ describe("pg", () => {
     await client.end();
   });
 
-  it("refuses a wrong password with PostgreSQL's own error", async () => {
+  it("passes the origin's own refusal through: a wrong origin password is 28P01 at the first statement", async () => {
+    const origin = new URL(server.url);
+    origin.password = "wrong";
+    const sim = await simulator({ origin: origin.toString() });
+    const client = new pg.Client({ connectionString: sim.localConnectionString });
+    await client.connect(); // the binding's own login is the simulator's, as it is Hyperdrive's
+    await expect(client.query("select 1")).rejects.toMatchObject({ code: "28P01" });
+    await client.end();
+  });
+
+  it("refuses a wrong binding password with PostgreSQL's own error", async () => {
     const sim = await simulator();
     const url = new URL(sim.localConnectionString);
     url.password = "wrong";
