@@ -15,13 +15,13 @@ export interface QueryEvent {
   failed: boolean;
 }
 
-export interface SimulatorContext<C extends PooledConnection = never> {
+export interface SimulatorContext<C extends PooledConnection = never, Answer = Buffer> {
   pool: Pool<C>;
   messages: { refused: Record<string, string> };
   isReadOnly(statement: Statement): boolean;
   volatileFunction(text: string): string | undefined;
   /** The error packet a client gets when no origin connection could be had. */
-  acquireError(error: unknown): Buffer;
+  acquireError(error: unknown): Answer;
   report(event: QueryEvent): void;
   log(line: string): void;
 }
