@@ -3,10 +3,13 @@
  * (each one a simulator with its own configuration), and answers the rows or the error as the user's code sees it.
  */
 import { findHyperdriveError } from "@hyperdrive-kit/core";
+import { withHyperdrive as withMysql } from "@hyperdrive-kit/mysql";
+import { withHyperdrive as withMysql2 } from "@hyperdrive-kit/mysql2";
 import { withHyperdrive as withPg } from "@hyperdrive-kit/pg";
 import { withHyperdrive as withPostgres } from "@hyperdrive-kit/postgres";
+import { createConnection } from "mysql2/promise";
 
-export type Driver = "pg" | "postgres";
+export type Driver = "pg" | "postgres" | "mysql2" | "mysql";
 
 export interface Step {
   sql: string;
@@ -16,7 +19,8 @@ export interface Step {
 }
 
 export interface Script {
-  driver: Driver;
+  /** "mysql2-raw-execute": mysql2's own `execute()` on a connection made without the library, then the handle's. */
+  driver: Driver | "mysql2-raw-execute";
   binding: string;
   /** Runs the steps in one transaction. */
   transaction?: boolean;
@@ -35,6 +39,67 @@ async function script({ driver, binding, transaction, steps }: Script, env: Env,
     for (const step of steps) rows.push(await run(step));
     return rows;
   };
+  /** Runs the steps, in a transaction if asked, with BEGIN/COMMIT as SQL (pg, mysql2, mysql). */
+  const inTransaction = async (query: (sql: string) => Promise<unknown>, run: Run) => {
+    if (!transaction) return Response.json({ rows: await all(run) });
+    await query("begin");
+    try {
+      const rows = await all(run);
+      await query("commit");
+      return Response.json({ rows });
+    } catch (error) {
+      await query("rollback").catch(() => {});
+      throw error;
+    }
+  };
+  /** A write's result is a header, not rows: the tests see no rows. */
+  const rowsOf = (result: unknown) => (Array.isArray(result) ? (result as Array<Record<string, unknown>>) : []);
+  if (driver === "mysql2-raw-execute") {
+    const { host, port, user, password, database } = env[binding] as Hyperdrive;
+    const raw = await createConnection({ host, port, user, password, database, disableEval: true });
+    let refused: string;
+    try {
+      await raw.execute("select ? as v", [1]);
+      refused = "(no error)";
+    } catch (error) {
+      refused = String((error as Error).message);
+    } finally {
+      raw.destroy();
+    }
+    return withMysql2(
+      env,
+      ctx,
+      async (db) => {
+        const [rows] = await db.execute("select ? as v", [1]);
+        return Response.json({ rows: [[{ refused }], rowsOf(rows)] });
+      },
+      { binding },
+    );
+  }
+  if (driver === "mysql2") {
+    return withMysql2(
+      env,
+      ctx,
+      (db) =>
+        inTransaction(
+          (sql) => db.query(sql),
+          async ({ sql, params }) => rowsOf((await db.query(sql, params ?? []))[0]),
+        ),
+      { binding },
+    );
+  }
+  if (driver === "mysql") {
+    return withMysql(
+      env,
+      ctx,
+      (db) =>
+        inTransaction(
+          (sql) => db.queryAsync(sql),
+          async ({ sql, params }) => rowsOf((await db.queryAsync(sql, params ?? []))[0]),
+        ),
+      { binding },
+    );
+  }
   if (driver === "pg") {
     return withPg(
       env,
@@ -42,16 +107,7 @@ async function script({ driver, binding, transaction, steps }: Script, env: Env,
       async (client) => {
         const run: Run = async ({ sql, params, name }) =>
           (await client.query({ text: sql, values: params ?? [], ...(name ? { name } : {}) })).rows;
-        if (!transaction) return Response.json({ rows: await all(run) });
-        await client.query("begin");
-        try {
-          const rows = await all(run);
-          await client.query("commit");
-          return Response.json({ rows });
-        } catch (error) {
-          await client.query("rollback").catch(() => {});
-          throw error;
-        }
+        return inTransaction((sql) => client.query(sql), run);
       },
       { binding },
     );
