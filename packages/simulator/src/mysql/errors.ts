@@ -1,7 +1,7 @@
 /** What a MySQL client is told when no origin connection could be had (ER_UNKNOWN_ERROR, HY000, as Hyperdrive). */
 import { OriginConnectError, PoolTimeoutError } from "../pool.ts";
 import { ORIGIN_REFUSED, POOL_EXHAUSTED } from "../texts.ts";
-import { UnsupportedAuthPluginError } from "./origin.ts";
+import { UnsupportedAuthPluginError, unsupportedPlugin } from "./origin.ts";
 import { errorPacket } from "./packets.ts";
 
 export function mysqlAcquireError(error: unknown) {
@@ -21,6 +21,9 @@ export function mysqlAcquireError(error: unknown) {
     message?: string;
   };
   if (code === "ECONNREFUSED") return errorPacket(ORIGIN_REFUSED);
+  // mysql2 knows no such plugin (MariaDB's ed25519, PAM, …): Hyperdrive knows none either.
+  const plugin = /unknown plugin ([^\s.]+)/.exec(message)?.[1];
+  if (plugin) return errorPacket(`Server connection attempt failed: ${unsupportedPlugin(plugin)}`);
   // The database's own refusal (access denied, unknown database) passes through.
   if (typeof errno === "number" && typeof sqlState === "string") return errorPacket(message, errno, sqlState);
   const reason =

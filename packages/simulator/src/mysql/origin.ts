@@ -22,10 +22,10 @@ export type MysqlResult =
 export class UnsupportedAuthPluginError extends Error {
   override name = "UnsupportedAuthPluginError";
 }
+export const unsupportedPlugin = (plugin: string) =>
+  `the origin asked for the ${plugin} authentication plugin; Hyperdrive supports caching_sha2_password and mysql_native_password`;
 const refusePlugin = (plugin: string) => () => () => {
-  throw new UnsupportedAuthPluginError(
-    `the origin asked for the ${plugin} authentication plugin; Hyperdrive supports caching_sha2_password and mysql_native_password`,
-  );
+  throw new UnsupportedAuthPluginError(unsupportedPlugin(plugin));
 };
 
 export class MysqlOrigin implements PooledConnection {
