@@ -1,5 +1,5 @@
 /**
- * `hyperdrive-kit-dev --origin postgres://…`: starts the simulator, prints the connection string for the binding
+ * `hyperdrive-kit-dev --origin postgres://…` (or `mysql://…`): starts the simulator, prints the connection string for the binding
  * and its `.env` line, logs each statement's cache status, and runs until interrupted.
  */
 import { Command, CommanderError, InvalidArgumentError } from "commander";
@@ -35,7 +35,10 @@ function count(name: string, { allowZero = false } = {}) {
 function program() {
   return new Command("hyperdrive-kit-dev")
     .description("A local Hyperdrive for wrangler dev and tests: pooling, caching and refusals as in production.")
-    .option("--origin <url>", "the origin database, postgres://user:password@host:port/db (or env HYPERDRIVE_ORIGIN)")
+    .option(
+      "--origin <url>",
+      "the origin database, postgres://… or mysql://user:password@host:port/db (or env HYPERDRIVE_ORIGIN)",
+    )
     .option("--binding <name>", "the Hyperdrive binding the .env line is for", "HYPERDRIVE")
     .option("--host <host>", "where to listen (default 127.0.0.1)")
     .option("--port <port>", "where to listen (default: a free port)", count("--port"))
@@ -79,7 +82,7 @@ export async function main(argv: string[], { signal }: { signal?: AbortSignal } 
   const origin = flags.origin ?? process.env.HYPERDRIVE_ORIGIN;
   if (!origin) {
     process.stderr.write(
-      "hyperdrive-kit-dev: give the origin database: --origin postgres://user:password@host:port/db\n",
+      "hyperdrive-kit-dev: give the origin database: --origin postgres://user:password@host:port/db (or mysql://…)\n",
     );
     return EXIT_USAGE;
   }
