@@ -2,7 +2,8 @@
  * `pnpm bench`: what the simulator adds per query, as ratios against the same driver connected to the database
  * directly, in one run. Sequential queries on one client: the latency a Worker's awaited query sees.
  */
-import { startPostgres } from "@hyperdrive-kit/testing/servers";
+import { startMariadb, startPostgres } from "@hyperdrive-kit/testing/servers";
+import mysql from "mysql2/promise";
 import pg from "pg";
 import postgres from "postgres";
 import { startSimulator } from "../src/index.ts";
@@ -34,8 +35,10 @@ async function compare(a: (i: number) => Promise<unknown>, b: (i: number) => Pro
 }
 
 const server = await startPostgres();
+const mariadb = await startMariadb();
 const uncached = await startSimulator({ origin: server.url, caching: false });
 const cached = await startSimulator({ origin: server.url });
+const mysqlUncached = await startSimulator({ origin: mariadb.url, caching: false });
 const clients: Array<{ end(): Promise<unknown> }> = [];
 const pgClient = async (url: string) => {
   const client = new pg.Client({ connectionString: url });
@@ -84,6 +87,15 @@ try {
   );
   rows.push(["Postgres.js, prepared, caching disabled", r.a, r.b]);
 
+  const myDirect = await mysql.createConnection({ uri: mariadb.url });
+  const myVia = await mysql.createConnection({ uri: mysqlUncached.localConnectionString });
+  clients.push(myDirect, myVia);
+  r = await compare(
+    (i) => myDirect.query("select ? as n", [i]),
+    (i) => myVia.query("select ? as n", [i]),
+  );
+  rows.push(["mysql2, query(), caching disabled", r.a, r.b]);
+
   console.log(`Simulator overhead per query (median of ${ROUNDS} rounds of ${QUERIES} sequential queries)`);
   console.log("| case | direct µs | via simulator µs | ratio |");
   console.log("| --- | ---: | ---: | ---: |");
@@ -93,5 +105,7 @@ try {
   for (const client of clients) await client.end().catch(() => {});
   await uncached.close();
   await cached.close();
+  await mysqlUncached.close();
   await server.stop();
+  await mariadb.stop();
 }
