@@ -8,8 +8,13 @@ export interface Statement {
   words: string[];
 }
 
-/** Splits SQL text into statements (on `;` outside literals and comments) and their keywords. */
-export function lex(text: string): Statement[] {
+export type Dialect = "postgres" | "mysql";
+
+/**
+ * Splits SQL text into statements (on `;` outside literals and comments) and their keywords. MySQL adds `#` comments
+ * and backslash escapes in quoted strings; PostgreSQL has dollar quotes and nested block comments.
+ */
+export function lex(text: string, dialect: Dialect = "postgres"): Statement[] {
   const statements: Statement[] = [];
   let words: string[] = [];
   let i = 0;
@@ -21,7 +26,7 @@ export function lex(text: string): Statement[] {
   while (i < n) {
     const c = text[i] as string;
     const next = text[i + 1];
-    if (c === "-" && next === "-") {
+    if ((c === "-" && next === "-") || (c === "#" && dialect === "mysql")) {
       const newline = text.indexOf("\n", i);
       i = newline < 0 ? n : newline + 1;
     } else if (c === "/" && next === "*") {
@@ -36,8 +41,8 @@ export function lex(text: string): Statement[] {
         } else i++;
       }
     } else if (c === "'" || c === '"' || c === "`") {
-      i = skipQuoted(text, i, c);
-    } else if (c === "$") {
+      i = skipQuoted(text, i, c, dialect === "mysql" && c !== "`");
+    } else if (c === "$" && dialect === "postgres") {
       const tag = /^\$([A-Za-z_][A-Za-z0-9_]*)?\$/.exec(text.slice(i, i + 64));
       if (tag) {
         const close = text.indexOf(tag[0], i + tag[0].length);
@@ -56,10 +61,10 @@ export function lex(text: string): Statement[] {
   return statements;
 }
 
-function skipQuoted(text: string, start: number, quote: string): number {
+function skipQuoted(text: string, start: number, quote: string, backslashEscapes: boolean): number {
   let i = start + 1;
   while (i < text.length) {
-    if (text[i] === "\\" && quote !== '"') i += 2;
+    if (text[i] === "\\" && backslashEscapes) i += 2;
     else if (text[i] === quote) {
       if (text[i + 1] === quote) i += 2;
       else return i + 1;
@@ -69,7 +74,7 @@ function skipQuoted(text: string, start: number, quote: string): number {
 }
 
 const WRITES = new Set(["insert", "update", "delete", "merge", "into", "copy", "call", "do"]);
-const LOCKING = ["for update", "for share", "for no key update", "for key share"];
+const LOCKING = ["for update", "for share", "for no key update", "for key share", "lock in share mode"];
 
 /** A read-only query: SELECT, WITH, VALUES, TABLE, without a data-modifying part or row locks (SHOW reads session state). */
 export function isReadOnly({ words }: Statement): boolean {

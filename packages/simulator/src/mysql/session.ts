@@ -87,7 +87,7 @@ export class MysqlSession {
   }
 
   private async query(sql: string): Promise<void> {
-    const statements = lex(sql);
+    const statements = lex(sql, "mysql");
     const refusal = mysqlRefusal(sql, statements);
     if (refusal) return this.refuse(sql, refusal);
     const started = performance.now();
@@ -101,8 +101,9 @@ export class MysqlSession {
     } catch (error) {
       this.writeOriginError(error);
       this.report(sql, status ?? "uncacheable", started, true);
-      if (!server.alive) this.releaseServer();
-      else if (!this.inTransaction) this.releaseServer();
+      // A connection that died took its transaction with it.
+      if (!server.alive) this.inTransaction = false;
+      if (!this.inTransaction) this.releaseServer();
       return;
     }
     if (result.kind === "ok") this.inTransaction = (result.serverStatus & ServerStatus.InTransaction) !== 0;

@@ -78,3 +78,12 @@ describe("the query cache", () => {
     expect(cache.lookup("k")).toBeUndefined();
   });
 });
+
+describe("MySQL statement analysis", () => {
+  it("knows # comments and backslash escapes; PostgreSQL knows neither", () => {
+    expect(lex("select 1 # ; select 2", "mysql")).toHaveLength(1);
+    expect(lex("select 'it\\'s; fine'", "mysql")).toHaveLength(1);
+    expect(lex("select 'C:\\' as path; select 2", "postgres")).toHaveLength(2);
+    expect(isReadOnly(lex("select * from t lock in share mode", "mysql")[0] ?? { words: [] })).toBe(false);
+  });
+});
