@@ -158,6 +158,11 @@ export class PostgresSession {
       else this.send(readyForQuery(this.status));
       return;
     }
+    // Nothing to run: no origin connection needed (a Sync after an error, a stray Flush).
+    if (batch.length === 0 && !this.server) {
+      if (sync) this.send(readyForQuery(this.status));
+      return;
+    }
     for (const message of batch) {
       if (message[0] !== Frontend.Parse) continue;
       const { text } = readParse(message);
