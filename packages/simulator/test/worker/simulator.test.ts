@@ -127,7 +127,8 @@ describe.each<Case>([postgresCase("pg"), postgresCase("postgres"), mysqlCase("my
     });
 
     it("answers parallel long transactions that exhaust the pool with 58000, mapped to HDK_HYPERDRIVE_POOL_EXHAUSTED", async () => {
-      const long = [{ sql: engine === "mysql" ? "select sleep(3)" : "select pg_sleep(3)" }];
+      // Long enough that the pool stays full through the wait below, however slow the machine.
+      const long = [{ sql: engine === "mysql" ? "select sleep(4)" : "select pg_sleep(4)" }];
       const holders = Array.from({ length: SMALL.poolSize }, () =>
         run({ driver, binding: name("SIM_SMALL"), steps: long, transaction: true }),
       );
