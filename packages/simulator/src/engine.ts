@@ -6,7 +6,7 @@ import type { Pool, PooledConnection } from "./pool.ts";
 import type { Statement } from "./sql.ts";
 
 export interface EngineConfig {
-  pool: { size: number; acquireTimeoutMs: number };
+  pool: { size: number; acquireTimeoutMs: number; idleTimeoutMs: number };
   connect: { connectionString: string; connectTimeoutMs: number; latencyMs: number };
   /** Undefined: caching disabled. */
   cache: CacheOptions | undefined;

@@ -27,6 +27,8 @@ export interface SimulatorOptions {
    * connection from the pool.". Hyperdrive does not document its wait: 5000 ms here is a guess.
    */
   acquireTimeoutMs?: number;
+  /** An idle origin connection is closed after this long. Hyperdrive: 10 minutes. */
+  idleTimeoutMs?: number;
   /** Connecting to the origin gives up after this long. Hyperdrive: 15 s. */
   connectTimeoutMs?: number;
   /** Query caching, on by default as in Hyperdrive; `false` simulates a configuration with caching disabled. */
@@ -47,6 +49,7 @@ export const DEFAULTS = {
   poolSize: 5,
   acquireTimeoutMs: 5_000,
   connectTimeoutMs: 15_000,
+  idleTimeoutMs: 10 * 60_000,
   maxAge: 60,
   staleWhileRevalidate: 15,
   maxResultBytes: 50 * 1024 * 1024,

@@ -16,6 +16,8 @@ export interface PoolOptions<C extends PooledConnection> {
   size: number;
   /** How long an `acquire()` waits for a free connection before it fails with `PoolTimeoutError`. */
   acquireTimeoutMs: number;
+  /** An idle connection is closed after this long (Hyperdrive: 10 minutes). */
+  idleTimeoutMs: number;
   connect(): Promise<C>;
 }
 
@@ -37,6 +39,7 @@ interface Waiter<C> {
 
 export class Pool<C extends PooledConnection> {
   private readonly idle: C[] = [];
+  private readonly idleTimers = new Map<C, ReturnType<typeof setTimeout>>();
   private readonly waiters: Waiter<C>[] = [];
   /** Connections that exist or are being opened: idle, held, resetting. */
   private count = 0;
@@ -88,6 +91,8 @@ export class Pool<C extends PooledConnection> {
       clearTimeout(waiter.timer);
       waiter.reject(new Error("the simulator is closed"));
     }
+    for (const timer of this.idleTimers.values()) clearTimeout(timer);
+    this.idleTimers.clear();
     for (const connection of this.idle.splice(0)) connection.destroy();
   }
 
@@ -95,6 +100,8 @@ export class Pool<C extends PooledConnection> {
     while (this.idle.length > 0) {
       // Oldest first: statements move across every pooled connection, as they do behind Hyperdrive.
       const connection = this.idle.shift() as C;
+      clearTimeout(this.idleTimers.get(connection));
+      this.idleTimers.delete(connection);
       if (connection.alive) return connection;
       this.count--;
     }
@@ -125,6 +132,15 @@ export class Pool<C extends PooledConnection> {
       return;
     }
     this.idle.push(connection);
+    const timer = setTimeout(() => {
+      this.idleTimers.delete(connection);
+      const index = this.idle.indexOf(connection);
+      if (index < 0) return;
+      this.idle.splice(index, 1);
+      this.discard(connection);
+    }, this.options.idleTimeoutMs);
+    timer.unref?.();
+    this.idleTimers.set(connection, timer);
   }
 
   private discard(connection: C): void {

@@ -38,6 +38,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     pool: {
       size: options.poolSize ?? DEFAULTS.poolSize,
       acquireTimeoutMs: options.acquireTimeoutMs ?? DEFAULTS.acquireTimeoutMs,
+      idleTimeoutMs: options.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs,
     },
     connect: {
       connectionString: options.origin,

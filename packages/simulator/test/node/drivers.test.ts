@@ -132,6 +132,18 @@ describe("pg", () => {
     await client.end();
   });
 
+  it("closes origin connections idle for idleTimeoutMs (Hyperdrive: 10 minutes)", async () => {
+    const sim = await simulator({ idleTimeoutMs: 300 });
+    expect(sim.stats().total).toBe(1); // the one opened at start
+    for (let i = 0; i < 50 && sim.stats().total > 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(sim.stats()).toEqual({ total: 0, idle: 0, waiting: 0 });
+    // And opens a new one when it is needed again.
+    const client = new pg.Client({ connectionString: sim.localConnectionString });
+    await client.connect();
+    expect((await client.query("select 1 as one")).rows).toEqual([{ one: 1 }]);
+    await client.end();
+  });
+
   it("refuses a wrong binding password with PostgreSQL's own error", async () => {
     const sim = await simulator();
     const url = new URL(sim.localConnectionString);
