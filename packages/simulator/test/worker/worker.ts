@@ -3,13 +3,16 @@
  * (each one a simulator with its own configuration), and answers the rows or the error as the user's code sees it.
  */
 import { findHyperdriveError } from "@hyperdrive-kit/core";
+import { withDrizzle as withDrizzleMysql2 } from "@hyperdrive-kit/drizzle/mysql2";
+import { withDrizzle as withDrizzlePostgres } from "@hyperdrive-kit/drizzle/postgres";
 import { withHyperdrive as withMysql } from "@hyperdrive-kit/mysql";
 import { withHyperdrive as withMysql2 } from "@hyperdrive-kit/mysql2";
 import { withHyperdrive as withPg } from "@hyperdrive-kit/pg";
 import { withHyperdrive as withPostgres } from "@hyperdrive-kit/postgres";
+import { sql as drizzleSql, type SQL } from "drizzle-orm";
 import { createConnection } from "mysql2/promise";
 
-export type Driver = "pg" | "postgres" | "mysql2" | "mysql";
+export type Driver = "pg" | "postgres" | "mysql2" | "mysql" | "drizzle-postgres" | "drizzle-mysql2";
 
 export interface Step {
   sql: string;
@@ -32,6 +35,16 @@ export type Outcome =
   | { error: { code?: string; sqlstate?: string; message: string } };
 
 type Run = (step: Step) => Promise<Array<Record<string, unknown>>>;
+
+/** A step as Drizzle's `sql`: the text between placeholders raw, each parameter bound as Drizzle binds it. */
+function drizzleStep({ sql, params = [] }: Step): SQL {
+  const parts = sql.split(/\$\d+|\?/);
+  return drizzleSql.join(
+    parts.flatMap((part, i) =>
+      i < params.length ? [drizzleSql.raw(part), drizzleSql`${params[i]}`] : [drizzleSql.raw(part)],
+    ),
+  );
+}
 
 async function script({ driver, binding, transaction, steps }: Script, env: Env, ctx: ExecutionContext) {
   const all = async (run: Run) => {
@@ -72,6 +85,35 @@ async function script({ driver, binding, transaction, steps }: Script, env: Env,
       async (db) => {
         const [rows] = await db.execute("select ? as v", [1]);
         return Response.json({ rows: [[{ refused }], rowsOf(rows)] });
+      },
+      { binding },
+    );
+  }
+  if (driver === "drizzle-postgres") {
+    return withDrizzlePostgres(
+      env,
+      ctx,
+      async (db) => {
+        const runOn =
+          (target: Pick<typeof db, "execute">): Run =>
+          async (step) => [...((await target.execute(drizzleStep(step))) as unknown as Array<Record<string, unknown>>)];
+        if (!transaction) return Response.json({ rows: await all(runOn(db)) });
+        return Response.json({ rows: await db.transaction((tx) => all(runOn(tx))) });
+      },
+      { binding },
+    );
+  }
+  if (driver === "drizzle-mysql2") {
+    return withDrizzleMysql2(
+      env,
+      ctx,
+      async (db) => {
+        const runOn =
+          (target: Pick<typeof db, "execute">): Run =>
+          async (step) =>
+            rowsOf(((await target.execute(drizzleStep(step))) as unknown as [unknown])[0]);
+        if (!transaction) return Response.json({ rows: await all(runOn(db)) });
+        return Response.json({ rows: await db.transaction((tx) => all(runOn(tx))) });
       },
       { binding },
     );
@@ -135,7 +177,11 @@ export default {
       return await script(body, env, ctx);
     } catch (error) {
       const typed = findHyperdriveError(error);
-      const raw = (typed?.cause ?? error) as { code?: unknown; message?: unknown };
+      // The driver's error: under the library's typed error, or under the ORM's (Drizzle's DrizzleQueryError).
+      const raw = (typed?.cause ?? (error as { cause?: unknown }).cause ?? error) as {
+        code?: unknown;
+        message?: unknown;
+      };
       return Response.json({
         error: {
           ...(typed ? { code: typed.code } : {}),
