@@ -1,0 +1,27 @@
+/** The contract between the simulator and each engine (PostgreSQL, MySQL): built once, then handed each socket. */
+import type { Socket } from "node:net";
+import type { CacheOptions } from "./cache.ts";
+import type { QueryEvent } from "./context.ts";
+import type { Pool, PooledConnection } from "./pool.ts";
+import type { Statement } from "./sql.ts";
+
+export interface EngineConfig {
+  pool: { size: number; acquireTimeoutMs: number; idleTimeoutMs: number };
+  connect: { connectionString: string; connectTimeoutMs: number; latencyMs: number };
+  /** Undefined: caching disabled. */
+  cache: CacheOptions | undefined;
+  password: string;
+  refused: Record<string, string>;
+  shared: {
+    isReadOnly(statement: Statement): boolean;
+    volatileFunction(text: string, functions: ReadonlySet<string>): string | undefined;
+    report(event: QueryEvent): void;
+    log(line: string): void;
+  };
+}
+
+export interface Engine {
+  pool: Pool<PooledConnection>;
+  clearCache(): void;
+  accept(socket: Socket): void;
+}

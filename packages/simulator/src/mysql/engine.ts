@@ -1,0 +1,142 @@
+/** The MySQL side of the simulator: its pool, cache and per-socket sessions on mysql2's server implementation. */
+import type { Socket } from "node:net";
+import mysql from "mysql2";
+import { QueryCache } from "../cache.ts";
+import type { Engine, EngineConfig } from "../engine.ts";
+import { Pool } from "../pool.ts";
+import { mysqlAcquireError } from "./errors.ts";
+import { MysqlOrigin, type MysqlResult } from "./origin.ts";
+import { errorPacket, ServerStatus, verifyNativePassword } from "./packets.ts";
+import { MYSQL_REFUSAL_MESSAGES } from "./refusals.ts";
+import { MysqlSession, type ServerConnection } from "./session.ts";
+
+/** MySQL functions whose result changes between calls (Hyperdrive's docs name CURDATE() and LAST_INSERT_ID()). */
+const VOLATILE = new Set([
+  "now",
+  "curdate",
+  "curtime",
+  "current_date",
+  "current_time",
+  "current_timestamp",
+  "localtime",
+  "localtimestamp",
+  "sysdate",
+  "utc_date",
+  "utc_time",
+  "utc_timestamp",
+  "unix_timestamp",
+  "rand",
+  "uuid",
+  "uuid_short",
+  "last_insert_id",
+  "connection_id",
+  "found_rows",
+  "row_count",
+  "user",
+  "current_user",
+  "session_user",
+  "system_user",
+  "database",
+  "schema",
+  "sleep",
+  "get_lock",
+  "release_lock",
+  "is_free_lock",
+  "is_used_lock",
+  "benchmark",
+]);
+
+// What a MySQL 8 server offers, minus TLS and compression: the binding speaks plain TCP locally.
+const CAPABILITIES =
+  0x00000001 | // LONG_PASSWORD
+  0x00000002 | // FOUND_ROWS
+  0x00000004 | // LONG_FLAG
+  0x00000008 | // CONNECT_WITH_DB
+  0x00000200 | // PROTOCOL_41
+  0x00002000 | // TRANSACTIONS
+  0x00008000 | // SECURE_CONNECTION
+  0x00010000 | // MULTI_STATEMENTS (a client may ask; the simulator refuses the statements, as Hyperdrive)
+  0x00020000 | // MULTI_RESULTS
+  0x00080000 | // PLUGIN_AUTH
+  0x00100000 | // CONNECT_ATTRS
+  0x00200000; // PLUGIN_AUTH_LENENC_CLIENT_DATA
+
+type ServerSide = ServerConnection & {
+  on(event: string, listener: (...args: unknown[]) => void): void;
+  serverHandshake(args: Record<string, unknown>): void;
+};
+
+export function mysqlEngine(config: EngineConfig): Engine {
+  const pool = new Pool<MysqlOrigin>({ ...config.pool, connect: () => MysqlOrigin.connect(config.connect) });
+  const cache = config.cache ? new QueryCache<Extract<MysqlResult, { kind: "rows" }>>(config.cache) : undefined;
+  const context = {
+    ...config.shared,
+    pool,
+    cache,
+    messages: { refused: { ...MYSQL_REFUSAL_MESSAGES, ...config.refused } },
+    volatileFunction: (text: string) => config.shared.volatileFunction(text, VOLATILE),
+    acquireError: mysqlAcquireError,
+  };
+  let nextConnectionId = 1;
+  return {
+    pool,
+    clearCache: () => cache?.clear(),
+    accept(socket: Socket) {
+      const { Connection, ConnectionConfig } = mysql as unknown as {
+        Connection: new (options: { config: unknown }) => ServerSide;
+        ConnectionConfig: new (options: { stream: Socket; isServer: true }) => unknown;
+      };
+      const connection = new Connection({ config: new ConnectionConfig({ stream: socket, isServer: true }) });
+      connection.on("error", () => {});
+      const session = new MysqlSession(connection, context);
+      socket.once("close", () => session.close());
+      // mysql2 decodes the statement for these events (and routes COM_QUERY "SET …"/"PREPARE …" to stmt_prepare);
+      // listening stops it answering them itself. The "packet" event that follows has the real command byte.
+      let text: string | undefined;
+      connection.on("query", (sql) => {
+        text = String(sql);
+      });
+      connection.on("stmt_prepare", (sql) => {
+        text = String(sql);
+      });
+      connection.on("stmt_execute", (...args) => {
+        text = typeof args[4] === "string" ? args[4] : undefined;
+      });
+      connection.on("init_db", () => {});
+      let queue = Promise.resolve();
+      connection.on("packet", (_packet, known, command) => {
+        const sql = text;
+        text = undefined;
+        queue = queue
+          .then(() => session.command(command as number, known === true, sql))
+          .catch((error: unknown) => {
+            config.shared.log(`internal error: ${error instanceof Error ? error.message : String(error)}`);
+            connection.writePacket(errorPacket("Hyperdrive encountered an internal error"));
+          })
+          .finally(() => {
+            // mysql2's server side never ends its handshake "command", so it never restarts the sequence for the
+            // next command: without this, replies carry ever-growing sequence ids, which `mysql` rejects.
+            connection.sequenceId = 0;
+          });
+      });
+      connection.serverHandshake({
+        protocolVersion: 10,
+        serverVersion: "8.0.36-hyperdrive-kit-simulator",
+        connectionId: nextConnectionId++,
+        statusFlags: ServerStatus.Autocommit,
+        characterSet: 45, // utf8mb4_general_ci
+        capabilityFlags: CAPABILITIES,
+        authCallback: (
+          params: { authPluginData1: Buffer; authPluginData2: Buffer; authToken: Buffer },
+          done: (error: null, mysqlError?: { message: string; code: number }) => void,
+        ) => {
+          const scramble = Buffer.concat([params.authPluginData1, params.authPluginData2]);
+          if (verifyNativePassword(scramble, params.authToken, config.password)) {
+            done(null);
+            connection.sequenceId = 0;
+          } else done(null, { message: "Access denied: wrong password for the simulator", code: 1045 });
+        },
+      });
+    },
+  };
+}
