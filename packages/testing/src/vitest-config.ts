@@ -12,9 +12,11 @@ export interface AdapterTestConfig {
   globalSetup: string;
   /** The test files of this Worker, when a package tests several (one config per driver). */
   include?: string[];
+  /** Miniflare's module rules for the Worker under test (Prisma's generated client imports `.wasm?module`). */
+  modulesRules?: Array<{ type: "ESModule" | "CommonJS" | "Text" | "Data" | "CompiledWasm"; include: string[] }>;
 }
 
-export function defineAdapterTestConfig({ main, globalSetup, include }: AdapterTestConfig) {
+export function defineAdapterTestConfig({ main, globalSetup, include, modulesRules }: AdapterTestConfig) {
   return defineConfig({
     plugins: [
       cloudflareTest(({ inject }) => {
@@ -25,6 +27,7 @@ export function defineAdapterTestConfig({ main, globalSetup, include }: AdapterT
             compatibilityDate: COMPATIBILITY_DATE,
             compatibilityFlags: COMPATIBILITY_FLAGS,
             hyperdrives,
+            ...(modulesRules ? { modulesRules } : {}),
             bindings: { NOT_A_BINDING: "a plain string" },
             serviceBindings: { GLOBAL_SCOPE: "global-scope" },
             workers: [
