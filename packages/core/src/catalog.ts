@@ -12,7 +12,7 @@ export type ErrorCategory =
   | "connection" // the connection dropped, was refused or timed out
   | "usage"; // the library's own checks: binding, scope, unsafe options
 
-export type DriverName = "pg" | "postgres" | "mysql2" | "mysql";
+export type DriverName = "pg" | "postgres" | "mysql2" | "mysql" | "mariadb";
 
 export interface CatalogEntry {
   readonly category: ErrorCategory;

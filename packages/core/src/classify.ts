@@ -39,8 +39,9 @@ function fieldsOf(error: unknown): Fields {
 function prismaPayloadFields(e: Record<string, unknown>): Fields {
   const text = (value: unknown) => (typeof value === "string" ? value : undefined);
   const original = text(e.originalCode);
-  // A SQLSTATE has five characters (some all digits, 23505); a MySQL errno sent to clients has four.
-  const errnoText = original !== undefined && /^\d{1,4}$/.test(original) ? original : undefined;
+  // A SQLSTATE has five characters (some all digits, 23505); a server's errno has four, the `mariadb` driver's own
+  // are 45001–45999 (no SQLSTATE class 45 exists besides MySQL's user-defined 45000, which Prisma never reports).
+  const errnoText = original !== undefined && /^(\d{1,4}|45\d{3})$/.test(original) ? original : undefined;
   return {
     message: text(e.originalMessage) ?? text(e.message) ?? "",
     code: errnoText === undefined ? (original ?? (e.kind === "postgres" ? text(e.code) : undefined)) : undefined,
@@ -77,8 +78,8 @@ const rules: ReadonlyArray<readonly [HyperdriveErrorCode, (f: Fields) => boolean
   [
     "HDK_HYPERDRIVE_INTERNAL",
     (f) =>
-      // mysqljs prefixes its code: "ER_UNKNOWN_ERROR: Internal error."
-      /(^|: )Internal error\.?$/.test(f.message.trim()) &&
+      // mysqljs prefixes its code: "ER_UNKNOWN_ERROR: Internal error."; mariadb "(conn:1, no: 1105, …) Internal error."
+      /(^|: |\) )Internal error\.?$/.test(f.message.trim()) &&
       (f.code === "58000" || f.sqlState === "58000" || f.errno === 1105),
   ],
   ["HDK_HYPERDRIVE_ERROR", (f) => f.code === "58000" || f.sqlState === "58000"],
@@ -127,6 +128,8 @@ const rules: ReadonlyArray<readonly [HyperdriveErrorCode, (f: Fields) => boolean
   ["HDK_MYSQL2_CONNECTION_CLOSED", (f) => has(f, "Can't add new command when connection is in closed state")],
   ["HDK_MYSQL2_POOL_CLOSED", (f) => f.message === "Pool is closed." || f.code === "POOL_CLOSED"],
   ["HDK_MYSQL_CONNECTION_LOST", (f) => f.code === "PROTOCOL_CONNECTION_LOST"],
+  // The `mariadb` driver (under @prisma/adapter-mariadb): ER_SOCKET_UNEXPECTED_CLOSE.
+  ["HDK_MYSQL_CONNECTION_LOST", (f) => f.code === "ER_SOCKET_UNEXPECTED_CLOSE" || f.errno === 45009],
   ["HDK_MYSQL_ENQUEUE_AFTER_FATAL", (f) => f.code === "PROTOCOL_ENQUEUE_AFTER_FATAL_ERROR"],
   ["HDK_MYSQL_ENQUEUE_AFTER_QUIT", (f) => f.code === "PROTOCOL_ENQUEUE_AFTER_QUIT"],
   ["HDK_MYSQL_HANDSHAKE_TWICE", (f) => f.code === "PROTOCOL_ENQUEUE_HANDSHAKE_TWICE"],

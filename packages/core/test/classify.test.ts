@@ -142,6 +142,13 @@ describe("classify", () => {
     expect(classify(error("Connection terminated due to connection timeout"))).toMatchObject({ code: "HDK_TIMEOUT" });
   });
 
+  it("reads the mariadb driver's errors: its message prefix, its own socket-closed code", () => {
+    const internal = error("(conn:12, no: 1105, SQLState: HY000) Internal error.", { errno: 1105, sqlState: "HY000" });
+    expect(classify(internal)).toMatchObject({ code: "HDK_HYPERDRIVE_INTERNAL" });
+    const closed = error("socket has unexpectedly been closed", { errno: 45009, code: "ER_SOCKET_UNEXPECTED_CLOSE" });
+    expect(classify(closed)).toMatchObject({ code: "HDK_MYSQL_CONNECTION_LOST" });
+  });
+
   it("reports unknown errors as unknown", () => {
     expect(classify(new TypeError("x is not a function"))).toEqual({ type: "unknown" });
     expect(classify(undefined)).toEqual({ type: "unknown" });
@@ -225,6 +232,19 @@ describe("Prisma's errors", () => {
     });
     // 2013 is MySQL's errno here, not Hyperdrive's configuration error 2013.
     expect(classify(lost)).not.toMatchObject({ code: "HDK_CONFIG_INVALID_CREDENTIALS" });
+    // The mariadb driver's own codes (45001–45999) are errnos, not SQLSTATEs.
+    const closed = known("P2010", {
+      driverAdapterError: driverAdapterError({
+        kind: "mysql",
+        code: 45009,
+        message: "socket has unexpectedly been closed",
+      }),
+    });
+    expect(classify(closed)).toMatchObject({ type: "catalog", code: "HDK_MYSQL_CONNECTION_LOST" });
+    const closedMapped = known("P2010", {
+      driverAdapterError: driverAdapterError({ kind: "ConnectionClosed", originalCode: "45009", originalMessage: "x" }),
+    });
+    expect(classify(closedMapped)).toMatchObject({ type: "catalog", code: "HDK_MYSQL_CONNECTION_LOST" });
   });
 
   it("classifies Hyperdrive's answers and catalogued driver errors behind a P-code", () => {

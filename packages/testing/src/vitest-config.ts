@@ -14,9 +14,17 @@ export interface AdapterTestConfig {
   include?: string[];
   /** Miniflare's module rules for the Worker under test (Prisma's generated client imports `.wasm?module`). */
   modulesRules?: Array<{ type: "ESModule" | "CommonJS" | "Text" | "Data" | "CompiledWasm"; include: string[] }>;
+  /** Flags besides `nodejs_compat` for the Worker under test (the `mariadb` driver needs `node:os`). */
+  extraCompatibilityFlags?: string[];
 }
 
-export function defineAdapterTestConfig({ main, globalSetup, include, modulesRules }: AdapterTestConfig) {
+export function defineAdapterTestConfig({
+  main,
+  globalSetup,
+  include,
+  modulesRules,
+  extraCompatibilityFlags = [],
+}: AdapterTestConfig) {
   return defineConfig({
     plugins: [
       cloudflareTest(({ inject }) => {
@@ -25,7 +33,7 @@ export function defineAdapterTestConfig({ main, globalSetup, include, modulesRul
           main,
           miniflare: {
             compatibilityDate: COMPATIBILITY_DATE,
-            compatibilityFlags: COMPATIBILITY_FLAGS,
+            compatibilityFlags: [...COMPATIBILITY_FLAGS, ...extraCompatibilityFlags],
             hyperdrives,
             ...(modulesRules ? { modulesRules } : {}),
             bindings: { NOT_A_BINDING: "a plain string" },

@@ -140,10 +140,14 @@ function hyperdriveErrorIn(error: unknown): HyperdriveError | undefined {
   return undefined;
 }
 
-/** A HyperdriveError whose code and message another error copied (Prisma drops the error itself). */
+/**
+ * The catalogue error behind a Prisma error: a HyperdriveError whose code and message Prisma copied (it drops the
+ * error itself), or a driver error it keeps in `meta.driverAdapterError`.
+ */
 function copiedHyperdriveError(error: unknown): HyperdriveError | undefined {
-  const code = (error as { code?: unknown } | undefined)?.code;
-  return typeof code === "string" && Object.hasOwn(catalog, code) ? findHyperdriveError(error) : undefined;
+  const { code, clientVersion } = (error ?? {}) as { code?: unknown; clientVersion?: unknown };
+  const copied = typeof code === "string" && Object.hasOwn(catalog, code);
+  return copied || typeof clientVersion === "string" ? findHyperdriveError(error) : undefined;
 }
 
 /** A Prisma error (P-code) about a query: the database's own SQLSTATE or errno, as classify() finds it. */
