@@ -1,7 +1,7 @@
 import { defineConfig } from "tsdown";
 
 export default defineConfig({
-  entry: ["src/pg.ts"],
+  entry: ["src/pg.ts", "src/mariadb.ts"],
   format: "esm",
   dts: true,
   platform: "neutral",

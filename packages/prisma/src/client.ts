@@ -2,7 +2,8 @@ import type { DriverName, RequestScope } from "@hyperdrive-kit/core";
 import { type Binder, type GuardSpec, guard } from "@hyperdrive-kit/core/adapter";
 
 /** What a generated `PrismaClient` class is to this package: built with a driver adapter, nothing else assumed. */
-export type PrismaClientClass<Client, Adapter> = new (options: { adapter: Adapter }) => Client;
+// biome-ignore lint/suspicious/noExplicitAny: the generated constructor's options are generic
+export type PrismaClientClass<Adapter> = new (options: { adapter: Adapter } & any) => object;
 
 /**
  * Prisma's own options (`log`, `errorFormat`, `transactionOptions`, `omit`, `comments`…) for `new PrismaClient()`;
@@ -24,17 +25,19 @@ export interface PrismaKeys<Class, AdapterOptions> {
   adapterOptions?: AdapterOptions;
 }
 
+type OwnKey = "PrismaClient" | "prisma" | "adapterOptions";
+
 /** Splits one options object into this package's keys and the handle's options (which the adapter checks). */
-export function splitPrismaOptions<Keys extends PrismaKeys<unknown, unknown>, Rest>(
-  options: Keys & Rest,
-): [Keys, Rest] {
-  const { PrismaClient, prisma, adapterOptions, ...rest } = options;
+export function splitPrismaOptions<Options extends { PrismaClient: unknown }>(
+  options: Options,
+): [Pick<Options, Extract<keyof Options, OwnKey>>, Omit<Options, OwnKey>] {
+  const { PrismaClient, prisma, adapterOptions, ...rest } = options as Options & Record<OwnKey, unknown>;
   if (typeof PrismaClient !== "function") {
     throw new TypeError(
       "withPrisma needs your generated client class: pass `{ PrismaClient }` (import { PrismaClient } from your generator's output).",
     );
   }
-  return [{ PrismaClient, prisma, adapterOptions } as Keys, rest as Rest];
+  return [{ PrismaClient, prisma, adapterOptions } as never, rest as never];
 }
 
 // A client's calls are checked against the scope and nothing more: its errors stay Prisma's own (P-codes), and the

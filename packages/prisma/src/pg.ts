@@ -24,7 +24,7 @@ export type PrismaPgAdapterOptions = Omit<
 export type PrismaPgOptions<Class> = PrismaKeys<Class, PrismaPgAdapterOptions> &
   Omit<WithHyperdriveOptions<PgPoolOptions>, "pool">;
 
-type AnyPrismaClass = PrismaClientClass<object, PrismaPg>;
+type AnyPrismaClass = PrismaClientClass<PrismaPg>;
 
 /** Builds the request's `PrismaClient` on the request's guarded pool. */
 function prismaOnPool<Class extends AnyPrismaClass>(
@@ -42,8 +42,8 @@ function prismaOnPool<Class extends AnyPrismaClass>(
         "@prisma/adapter-pg did not accept the request's pool: it loaded another copy of `pg` than @hyperdrive-kit/pg. Install one `pg` version (check `npm ls pg`).",
     });
   }
-  const client = new PrismaClient({ ...prisma, adapter });
-  return guardPrismaClient(client, scope, "pg") as InstanceType<Class>;
+  const client = new PrismaClient({ ...prisma, adapter }) as InstanceType<Class>;
+  return guardPrismaClient(client, scope, "pg");
 }
 
 /**
@@ -58,8 +58,8 @@ export function withPrisma<Class extends AnyPrismaClass, Result>(
   options: PrismaPgOptions<Class>,
 ): Promise<Result> {
   const [keys, rest] = splitPrismaOptions(options);
-  return withHyperdrive(env, ctx, (pool, scope) => fn(prismaOnPool(pool, scope, keys), scope), {
-    ...(rest as Omit<WithHyperdriveOptions<PgPoolOptions>, "pool">),
+  return withHyperdrive(env, ctx, (pool, scope) => fn(prismaOnPool<Class>(pool, scope, keys), scope), {
+    ...rest,
     pool: true,
   });
 }
@@ -74,5 +74,5 @@ export function attachPrisma<Class extends AnyPrismaClass>(
   options: PrismaKeys<Class, PrismaPgAdapterOptions> & Omit<PgPoolOptions, "pool">,
 ): InstanceType<Class> {
   const [keys, rest] = splitPrismaOptions(options);
-  return prismaOnPool(attach(pgPoolAdapter, scope, env, { ...(rest as PgPoolOptions), pool: true }), scope, keys);
+  return prismaOnPool<Class>(attach(pgPoolAdapter, scope, env, { ...rest, pool: true }), scope, keys);
 }

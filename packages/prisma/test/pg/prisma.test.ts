@@ -6,7 +6,7 @@ import { withPrisma } from "../../src/pg.ts";
 import { createTables, describePrismaCases, type Scoped } from "../cases.ts";
 
 const scoped = scopedRunner((env, ctx, fn, options) =>
-  withPrisma(env, ctx, fn, { ...(options as object), PrismaClient }),
+  withPrisma(env, ctx, fn as never, { ...(options as object | undefined), PrismaClient }),
 ) as Scoped;
 
 describe("Prisma on @prisma/adapter-pg (a pg Pool per request)", () => {
