@@ -9,6 +9,8 @@ import { PrismaMariaDb } from "@prisma/adapter-mariadb";
 import { guardPrismaClient, type PrismaClientClass, type PrismaKeys, splitPrismaOptions } from "./client.ts";
 import { type MariadbPoolOptions, mariadbPoolAdapter, type RequestPool } from "./mariadb-pool.ts";
 
+// Errors and their classification, so a Worker needs one import.
+export { classify, findHyperdriveError, HyperdriveError, isHyperdriveError } from "@hyperdrive-kit/core";
 export type { MariadbPoolOptions } from "./mariadb-pool.ts";
 export { DEFAULT_CONNECTION_LIMIT, mariadbPoolAdapter } from "./mariadb-pool.ts";
 

@@ -10,6 +10,9 @@ import { PrismaPg } from "@prisma/adapter-pg";
 import type { Pool } from "pg";
 import { guardPrismaClient, type PrismaClientClass, type PrismaKeys, splitPrismaOptions } from "./client.ts";
 
+// Errors and their classification, so a Worker needs one import.
+export { classify, findHyperdriveError, HyperdriveError, isHyperdriveError } from "@hyperdrive-kit/core";
+
 /** `new PrismaPg(pool, options)`'s options; `disposeExternalPool` is left out: the request's scope owns the pool. */
 export type PrismaPgAdapterOptions = Omit<
   NonNullable<ConstructorParameters<typeof PrismaPg>[1]>,

@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 
 const run = promisify(execFile);
-const SCHEMAS = ["pg", "mariadb"] as const;
+const SCHEMAS = ["pg", "mariadb", "readme"] as const;
 
 export async function generate(schemas: readonly string[] = SCHEMAS): Promise<void> {
   const cli = createRequire(import.meta.url).resolve("prisma/build/index.js");
