@@ -10,6 +10,10 @@ export interface Prisma {
   // biome-ignore lint/suspicious/noExplicitAny: the generated clients' own overloads
   $transaction: any;
   $disconnect(): Promise<void>;
+  // biome-ignore lint/suspicious/noExplicitAny: the generated clients' tagged templates
+  $queryRaw: any;
+  // biome-ignore lint/suspicious/noExplicitAny: the generated clients' tagged templates
+  $executeRaw: any;
   // biome-ignore lint/suspicious/noExplicitAny: the generated delegates
   author: any;
   // biome-ignore lint/suspicious/noExplicitAny: the generated delegates
@@ -58,6 +62,25 @@ export async function everyPath(prisma: Prisma) {
   const many = await prisma.author.findMany({ include: { books: { select: { title: true } } } });
   return { unique, batchDeleted, interactive, raw: Number(raw[0]?.n), executed, many };
 }
+
+/** Each Prisma path on its own, in order (each one's request sees what the previous ones left). */
+export const PATHS: ReadonlyArray<readonly [string, (prisma: Prisma) => Promise<unknown>]> = [
+  ["create", (prisma) => prisma.author.create({ data: { name: "Path" } })],
+  ["findMany (with a relation)", (prisma) => prisma.author.findMany({ include: { books: true } })],
+  ["findUnique", (prisma) => prisma.author.findUnique({ where: { name: "Path" } })],
+  ["update", (prisma) => prisma.author.update({ where: { name: "Path" }, data: { name: "Path 2" } })],
+  ["$transaction (batch)", (prisma) => prisma.$transaction([prisma.author.count(), prisma.book.count()])],
+  [
+    "$transaction (interactive)",
+    (prisma) => prisma.$transaction(async (tx: Prisma) => tx.author.findUnique({ where: { name: "Path 2" } })),
+  ],
+  ["$queryRaw (with a parameter)", (prisma) => prisma.$queryRaw`select ${1} as one`],
+  [
+    "$executeRaw (with a parameter)",
+    (prisma) => prisma.$executeRaw`update prisma_authors set name = name where id = ${0}`,
+  ],
+  ["delete", (prisma) => prisma.author.delete({ where: { name: "Path 2" } })],
+];
 
 export function describePrismaCases(scoped: Scoped): void {
   it("runs create, findUnique with a relation, update, delete, both kinds of $transaction and raw queries", async () => {

@@ -8,7 +8,7 @@ import { createPool } from "mariadb";
 import { describe, expect, it } from "vitest";
 import { PrismaClient } from "../../.generated/mariadb/client.ts";
 import { withPrisma } from "../../src/mariadb.ts";
-import { createTables, describePrismaCases, everyPath, type Prisma, type Scoped, value } from "../cases.ts";
+import { createTables, describePrismaCases, everyPath, PATHS, type Prisma, type Scoped, value } from "../cases.ts";
 
 const scoped = scopedRunner((env, ctx, fn, options) =>
   withPrisma(env, ctx, fn as never, { ...(options as object | undefined), PrismaClient }),
@@ -45,6 +45,18 @@ describe("Prisma on @prisma/adapter-mariadb (the request's own mariadb connectio
       console.log(`[prisma] COM_STMT_PREPARE sent by every Prisma path through withPrisma: ${sent}`);
       expect(sent).toBe(0);
       expect(result.interactive).toBe(1);
+    });
+
+    it("sends no COM_STMT_PREPARE on each Prisma path, counted one request at a time", async () => {
+      const counts: string[] = [];
+      for (const [name, run] of PATHS) {
+        const before = await prepares();
+        await value(scoped(run));
+        const sent = (await prepares()) - before;
+        counts.push(`${name}: ${sent}`);
+        expect.soft(sent, name).toBe(0);
+      }
+      console.log(`[prisma] COM_STMT_PREPARE per path:\n  ${counts.join("\n  ")}`);
     });
 
     it("control: the same paths through PrismaMariaDb's default (binary) protocol do send COM_STMT_PREPARE", async () => {
