@@ -307,7 +307,7 @@ export const catalog = {
     fix: "Create a new connection inside your handler for every request.",
     docs: `${TROUBLESHOOTING}#mysql2-errors`,
     retryable: true,
-    drivers: ["mysql2", "mysql"],
+    drivers: ["mysql2", "mysql", "mariadb"],
   },
   HDK_MYSQL2_POOL_CLOSED: {
     category: "lifecycle",

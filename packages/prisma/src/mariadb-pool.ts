@@ -66,7 +66,8 @@ function requestPool(context: AdapterContext, options: MariadbPoolOptions) {
   const { binding } = context;
   const all = new Set<Open>();
   const idle: Open[] = [];
-  const waiters: Array<(open: Open) => void> = [];
+  /** Queries waiting for a connection while `connectionLimit` are in use. */
+  const waiters: Array<{ resolve: (open: Open) => void; reject: (error: unknown) => void }> = [];
   let opening = 0;
 
   const open = async (): Promise<Open> => {
@@ -105,6 +106,9 @@ function requestPool(context: AdapterContext, options: MariadbPoolOptions) {
     all.delete(entry);
     const at = idle.indexOf(entry);
     if (at >= 0) idle.splice(at, 1);
+    // A connection lost while others wait for one: open its replacement for the first of them.
+    const next = waiters.shift();
+    if (next) open().then(next.resolve, next.reject);
   };
   const acquire = async (): Promise<Open> => {
     for (let entry = idle.pop(); entry !== undefined; entry = idle.pop()) {
@@ -112,13 +116,13 @@ function requestPool(context: AdapterContext, options: MariadbPoolOptions) {
       drop(entry);
     }
     if (all.size + opening < limit) return open();
-    return new Promise((resolve) => waiters.push(resolve));
+    return new Promise((resolve, reject) => waiters.push({ resolve, reject }));
   };
   const release = (entry: Open) => {
     if (!all.has(entry)) return;
     if (!entry.connection.isValid()) return drop(entry);
     const next = waiters.shift();
-    if (next) next(entry);
+    if (next) next.resolve(entry);
     else idle.push(entry);
   };
   /** Runs one statement on a connection of the pool; `execute()` too, as a client-side bound `query()`. */
@@ -154,7 +158,11 @@ function requestPool(context: AdapterContext, options: MariadbPoolOptions) {
     getConnection: async () => lend(await acquire()),
     end: async () => {},
   };
+  const failWaiters = (error: unknown) => {
+    for (const waiter of waiters.splice(0)) waiter.reject(error);
+  };
   const close = async () => {
+    failWaiters(new HyperdriveError("HDK_HANDLE_AFTER_TEARDOWN", { driver: "mariadb" }));
     const entries = [...all];
     all.clear();
     idle.length = 0;
@@ -178,6 +186,7 @@ function requestPool(context: AdapterContext, options: MariadbPoolOptions) {
     );
   };
   const abort = (error: HyperdriveError) => {
+    failWaiters(error);
     for (const { socket } of all) socket.destroy(error);
   };
   return { pool, close, abort };

@@ -37,6 +37,25 @@ describe("Prisma on @prisma/adapter-mariadb (the request's own mariadb connectio
   describe("under real faults", () => describeFaults(mysqlFaultExpectations));
   describe("what users do", () => describePrismaCases(scoped));
 
+  it("queues queries beyond connectionLimit on the request's connections, and opens no more", async () => {
+    const {
+      value: result,
+      error,
+      events,
+    } = await scoped(
+      async (prisma) =>
+        Promise.all([
+          prisma.author.count(),
+          prisma.$transaction(async (tx: Prisma) => tx.author.count()),
+          prisma.$queryRawUnsafe<Array<{ one: unknown }>>("select 1 as one"),
+        ]),
+      { connectionLimit: 1 },
+    );
+    expect(error).toBeUndefined();
+    expect(result?.[2]).toEqual([{ one: 1 }]);
+    expect(events.filter((event) => event.type === "connect")).toHaveLength(1);
+  });
+
   describe("nothing Hyperdrive refuses", () => {
     it("sends no COM_STMT_PREPARE on any Prisma path", async () => {
       const before = await prepares();
