@@ -12,7 +12,7 @@ export type ErrorCategory =
   | "connection" // the connection dropped, was refused or timed out
   | "usage"; // the library's own checks: binding, scope, unsafe options
 
-export type DriverName = "pg" | "postgres" | "mysql2" | "mysql";
+export type DriverName = "pg" | "postgres" | "mysql2" | "mysql" | "mariadb";
 
 export interface CatalogEntry {
   readonly category: ErrorCategory;
@@ -307,7 +307,7 @@ export const catalog = {
     fix: "Create a new connection inside your handler for every request.",
     docs: `${TROUBLESHOOTING}#mysql2-errors`,
     retryable: true,
-    drivers: ["mysql2", "mysql"],
+    drivers: ["mysql2", "mysql", "mariadb"],
   },
   HDK_MYSQL2_POOL_CLOSED: {
     category: "lifecycle",

@@ -19,6 +19,7 @@ interface Fields {
 
 function fieldsOf(error: unknown): Fields {
   const e = (typeof error === "object" && error !== null ? error : {}) as Record<string, unknown>;
+  if (typeof e.kind === "string" && !(error instanceof Error)) return prismaPayloadFields(e);
   const message = typeof e.message === "string" ? e.message : typeof error === "string" ? error : "";
   return {
     message,
@@ -29,6 +30,40 @@ function fieldsOf(error: unknown): Fields {
     name: typeof e.name === "string" ? e.name : "",
   };
 }
+
+/**
+ * The payload of Prisma's `DriverAdapterError` (its `cause`): what the driver said, without the driver's error.
+ * `originalCode` is a SQLSTATE or a MySQL errno as a string; kinds Prisma has no name for keep the driver's fields
+ * (`kind: "postgres"` with `code`, `kind: "mysql"` with the errno as `code` and `state`).
+ */
+function prismaPayloadFields(e: Record<string, unknown>): Fields {
+  const text = (value: unknown) => (typeof value === "string" ? value : undefined);
+  const original = text(e.originalCode);
+  // A SQLSTATE has five characters (some all digits, 23505); a server's errno has four, the `mariadb` driver's own
+  // are 45001–45999 (no SQLSTATE class 45 exists besides MySQL's user-defined 45000, which Prisma never reports).
+  const errnoText = original !== undefined && /^(\d{1,4}|45\d{3})$/.test(original) ? original : undefined;
+  return {
+    message: text(e.originalMessage) ?? text(e.message) ?? "",
+    code: errnoText === undefined ? (original ?? (e.kind === "postgres" ? text(e.code) : undefined)) : undefined,
+    numericCode: undefined,
+    errno:
+      e.kind === "mysql" && typeof e.code === "number"
+        ? e.code
+        : errnoText === undefined
+          ? undefined
+          : Number(errnoText),
+    sqlState: e.kind === "mysql" ? text(e.state) : undefined,
+    name: "",
+  };
+}
+
+/**
+ * Prisma's client errors (`PrismaClientKnownRequestError`…): their `code` is a Prisma code (P2002), never a
+ * SQLSTATE; what the driver said is in `meta.driverAdapterError`. An error the adapter threw that Prisma does not
+ * know (a HyperdriveError) is copied as code and message only, the error itself dropped.
+ */
+const isPrismaClientError = (e: Record<string, unknown>) =>
+  typeof e.clientVersion === "string" && typeof e.name === "string" && e.name.startsWith("PrismaClient");
 
 const SQLSTATE = /^[0-9A-Z]{5}$/;
 const has = (f: Fields, text: string) => f.message.includes(text);
@@ -43,8 +78,8 @@ const rules: ReadonlyArray<readonly [HyperdriveErrorCode, (f: Fields) => boolean
   [
     "HDK_HYPERDRIVE_INTERNAL",
     (f) =>
-      // mysqljs prefixes its code: "ER_UNKNOWN_ERROR: Internal error."
-      /(^|: )Internal error\.?$/.test(f.message.trim()) &&
+      // mysqljs prefixes its code: "ER_UNKNOWN_ERROR: Internal error."; mariadb "(conn:1, no: 1105, …) Internal error."
+      /(^|: |\) )Internal error\.?$/.test(f.message.trim()) &&
       (f.code === "58000" || f.sqlState === "58000" || f.errno === 1105),
   ],
   ["HDK_HYPERDRIVE_ERROR", (f) => f.code === "58000" || f.sqlState === "58000"],
@@ -93,6 +128,8 @@ const rules: ReadonlyArray<readonly [HyperdriveErrorCode, (f: Fields) => boolean
   ["HDK_MYSQL2_CONNECTION_CLOSED", (f) => has(f, "Can't add new command when connection is in closed state")],
   ["HDK_MYSQL2_POOL_CLOSED", (f) => f.message === "Pool is closed." || f.code === "POOL_CLOSED"],
   ["HDK_MYSQL_CONNECTION_LOST", (f) => f.code === "PROTOCOL_CONNECTION_LOST"],
+  // The `mariadb` driver (under @prisma/adapter-mariadb): ER_SOCKET_UNEXPECTED_CLOSE.
+  ["HDK_MYSQL_CONNECTION_LOST", (f) => f.code === "ER_SOCKET_UNEXPECTED_CLOSE" || f.errno === 45009],
   ["HDK_MYSQL_ENQUEUE_AFTER_FATAL", (f) => f.code === "PROTOCOL_ENQUEUE_AFTER_FATAL_ERROR"],
   ["HDK_MYSQL_ENQUEUE_AFTER_QUIT", (f) => f.code === "PROTOCOL_ENQUEUE_AFTER_QUIT"],
   ["HDK_MYSQL_HANDSHAKE_TWICE", (f) => f.code === "PROTOCOL_ENQUEUE_HANDSHAKE_TWICE"],
@@ -134,14 +171,16 @@ export function classify(error: unknown): Classification {
 
 /**
  * The error and the causes it wraps, outermost first. ORMs wrap what the driver threw (Drizzle's `DrizzleQueryError`,
- * a Kysely plugin's error) and keep it as `cause`: such an error classifies as what it wraps.
+ * a Kysely plugin's error) and keep it as `cause` (Prisma: `meta.driverAdapterError`): such an error classifies as
+ * what it wraps.
  */
 function* causeChain(error: unknown): Generator<unknown> {
   const seen = new Set<unknown>();
   for (let link = error; link != null && !seen.has(link) && seen.size < 8; ) {
     seen.add(link);
     yield link;
-    link = typeof link === "object" ? (link as { cause?: unknown }).cause : undefined;
+    const next = typeof link === "object" ? (link as { cause?: unknown; meta?: { driverAdapterError?: unknown } }) : {};
+    link = next.cause ?? next.meta?.driverAdapterError;
   }
 }
 
@@ -162,6 +201,11 @@ export function findHyperdriveError(error: unknown): HyperdriveError | undefined
 function classifyOne(error: unknown): Classification {
   if (isHyperdriveError(error)) return catalogued(error.code);
   const f = fieldsOf(error);
+  // A HyperdriveError's code and message copied into another error (Prisma does this).
+  if (f.code !== undefined && Object.hasOwn(catalog, f.code)) return catalogued(f.code as HyperdriveErrorCode);
+  if (typeof error === "object" && error !== null && isPrismaClientError(error as Record<string, unknown>)) {
+    return { type: "unknown" };
+  }
   for (const [code, test] of rules) if (test(f)) return catalogued(code);
   const sqlState = f.code !== undefined && SQLSTATE.test(f.code) ? f.code : f.sqlState;
   const serverErrno = f.errno !== undefined && f.errno >= 1000 && f.errno < 2000;

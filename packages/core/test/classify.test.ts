@@ -142,6 +142,13 @@ describe("classify", () => {
     expect(classify(error("Connection terminated due to connection timeout"))).toMatchObject({ code: "HDK_TIMEOUT" });
   });
 
+  it("reads the mariadb driver's errors: its message prefix, its own socket-closed code", () => {
+    const internal = error("(conn:12, no: 1105, SQLState: HY000) Internal error.", { errno: 1105, sqlState: "HY000" });
+    expect(classify(internal)).toMatchObject({ code: "HDK_HYPERDRIVE_INTERNAL" });
+    const closed = error("socket has unexpectedly been closed", { errno: 45009, code: "ER_SOCKET_UNEXPECTED_CLOSE" });
+    expect(classify(closed)).toMatchObject({ code: "HDK_MYSQL_CONNECTION_LOST" });
+  });
+
   it("reports unknown errors as unknown", () => {
     expect(classify(new TypeError("x is not a function"))).toEqual({ type: "unknown" });
     expect(classify(undefined)).toEqual({ type: "unknown" });
@@ -181,5 +188,98 @@ describe("classify", () => {
     const cycle: { cause?: unknown } = new Error("a");
     cycle.cause = cycle;
     expect(classify(cycle)).toEqual({ type: "unknown" });
+  });
+});
+
+describe("Prisma's errors", () => {
+  // The shapes @prisma/client 7 builds (checked against 7.10 in packages/prisma's tests).
+  const driverAdapterError = (cause: Record<string, unknown>) =>
+    Object.assign(new Error(String(cause.kind)), { name: "DriverAdapterError", cause });
+  const known = (code: string, meta?: Record<string, unknown>) =>
+    Object.assign(new Error(`\nInvalid \`prisma.user.create()\` invocation:\n\n\nsomething (${code})`), {
+      name: "PrismaClientKnownRequestError",
+      code,
+      clientVersion: "7.10.0",
+      meta,
+    });
+
+  it("classifies a P-code as the database error its driver adapter error carries", () => {
+    const unique = known("P2002", {
+      driverAdapterError: driverAdapterError({
+        kind: "UniqueConstraintViolation",
+        originalCode: "23505",
+        originalMessage: 'duplicate key value violates unique constraint "users_email_key"',
+      }),
+    });
+    expect(classify(unique)).toEqual({ type: "database", sqlState: "23505", errno: undefined });
+    expect(findHyperdriveError(unique)).toBeUndefined();
+    const mysqlDuplicate = known("P2002", {
+      driverAdapterError: driverAdapterError({ kind: "UniqueConstraintViolation", originalCode: "1062" }),
+    });
+    expect(classify(mysqlDuplicate)).toEqual({ type: "database", sqlState: undefined, errno: 1062 });
+    // Kinds Prisma has no name for keep the driver's own fields.
+    const killed = known("P2010", {
+      driverAdapterError: driverAdapterError({
+        kind: "postgres",
+        code: "57P01",
+        severity: "FATAL",
+        message: "terminating connection due to administrator command",
+      }),
+    });
+    expect(classify(killed)).toMatchObject({ type: "database", sqlState: "57P01" });
+    const lost = known("P2010", {
+      driverAdapterError: driverAdapterError({ kind: "mysql", code: 2013, message: "Lost connection", state: "HY000" }),
+    });
+    // 2013 is MySQL's errno here, not Hyperdrive's configuration error 2013.
+    expect(classify(lost)).not.toMatchObject({ code: "HDK_CONFIG_INVALID_CREDENTIALS" });
+    // The mariadb driver's own codes (45001–45999) are errnos, not SQLSTATEs.
+    const closed = known("P2010", {
+      driverAdapterError: driverAdapterError({
+        kind: "mysql",
+        code: 45009,
+        message: "socket has unexpectedly been closed",
+      }),
+    });
+    expect(classify(closed)).toMatchObject({ type: "catalog", code: "HDK_MYSQL_CONNECTION_LOST" });
+    const closedMapped = known("P2010", {
+      driverAdapterError: driverAdapterError({ kind: "ConnectionClosed", originalCode: "45009", originalMessage: "x" }),
+    });
+    expect(classify(closedMapped)).toMatchObject({ type: "catalog", code: "HDK_MYSQL_CONNECTION_LOST" });
+  });
+
+  it("classifies Hyperdrive's answers and catalogued driver errors behind a P-code", () => {
+    const pool = known("P2010", {
+      driverAdapterError: driverAdapterError({
+        kind: "postgres",
+        code: "58000",
+        severity: "ERROR",
+        message: "Failed to acquire a connection from the pool.",
+      }),
+    });
+    expect(classify(pool)).toMatchObject({ type: "catalog", code: "HDK_HYPERDRIVE_POOL_EXHAUSTED" });
+    expect(findHyperdriveError(pool)?.code).toBe("HDK_HYPERDRIVE_POOL_EXHAUSTED");
+    const denied = known("P1000", {
+      driverAdapterError: driverAdapterError({
+        kind: "AuthenticationFailed",
+        originalCode: "28P01",
+        originalMessage: "x",
+      }),
+    });
+    expect(classify(denied)).toMatchObject({ type: "catalog", code: "HDK_CONFIG_INVALID_CREDENTIALS" });
+  });
+
+  it("classifies a HyperdriveError that Prisma copied into its own error (code and message only)", () => {
+    const misuse = new HyperdriveError("HDK_HANDLE_CROSS_REQUEST", { driver: "pg" });
+    const copied = known(misuse.code);
+    copied.message = `\nInvalid \`prisma.user.findMany()\` invocation:\n\n\n${misuse.message}`;
+    expect(classify(copied)).toMatchObject({ type: "catalog", code: "HDK_HANDLE_CROSS_REQUEST" });
+    expect(findHyperdriveError(copied)).toMatchObject({ code: "HDK_HANDLE_CROSS_REQUEST", cause: copied });
+  });
+
+  it("never reads a P-code as a SQLSTATE", () => {
+    // P2025 (record not found) is Prisma's own, with no driver error behind it.
+    expect(classify(known("P2025", { modelName: "User" }))).toEqual({ type: "unknown" });
+    // PL/pgSQL's RAISE (P0001) is a real SQLSTATE, and stays one.
+    expect(classify(error("boom", { code: "P0001" }))).toMatchObject({ type: "database", sqlState: "P0001" });
   });
 });

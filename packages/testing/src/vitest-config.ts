@@ -12,9 +12,19 @@ export interface AdapterTestConfig {
   globalSetup: string;
   /** The test files of this Worker, when a package tests several (one config per driver). */
   include?: string[];
+  /** Miniflare's module rules for the Worker under test (Prisma's generated client imports `.wasm?module`). */
+  modulesRules?: Array<{ type: "ESModule" | "CommonJS" | "Text" | "Data" | "CompiledWasm"; include: string[] }>;
+  /** Flags besides `nodejs_compat` for the Worker under test (the `mariadb` driver needs `node:os`). */
+  extraCompatibilityFlags?: string[];
 }
 
-export function defineAdapterTestConfig({ main, globalSetup, include }: AdapterTestConfig) {
+export function defineAdapterTestConfig({
+  main,
+  globalSetup,
+  include,
+  modulesRules,
+  extraCompatibilityFlags = [],
+}: AdapterTestConfig) {
   return defineConfig({
     plugins: [
       cloudflareTest(({ inject }) => {
@@ -23,8 +33,9 @@ export function defineAdapterTestConfig({ main, globalSetup, include }: AdapterT
           main,
           miniflare: {
             compatibilityDate: COMPATIBILITY_DATE,
-            compatibilityFlags: COMPATIBILITY_FLAGS,
+            compatibilityFlags: [...COMPATIBILITY_FLAGS, ...extraCompatibilityFlags],
             hyperdrives,
+            ...(modulesRules ? { modulesRules } : {}),
             bindings: { NOT_A_BINDING: "a plain string" },
             serviceBindings: { GLOBAL_SCOPE: "global-scope" },
             workers: [

@@ -3,7 +3,14 @@
  * request scope; the test file (`suite.ts`) calls them through real, separate requests.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
-import { type HyperdriveError, type HyperdriveEvent, isHyperdriveError } from "@hyperdrive-kit/core";
+import {
+  catalog,
+  classify,
+  findHyperdriveError,
+  type HyperdriveError,
+  type HyperdriveEvent,
+  isHyperdriveError,
+} from "@hyperdrive-kit/core";
 import { openScope, type RequestScope } from "@hyperdrive-kit/core/adapter";
 import { isRuntimeSocketLoss } from "./runtime-socket-loss.ts";
 
@@ -133,14 +140,36 @@ function hyperdriveErrorIn(error: unknown): HyperdriveError | undefined {
   return undefined;
 }
 
+/**
+ * The catalogue error behind a Prisma error: a HyperdriveError whose code and message Prisma copied (it drops the
+ * error itself), or a driver error it keeps in `meta.driverAdapterError`.
+ */
+function copiedHyperdriveError(error: unknown): HyperdriveError | undefined {
+  const { code, clientVersion } = (error ?? {}) as { code?: unknown; clientVersion?: unknown };
+  const copied = typeof code === "string" && Object.hasOwn(catalog, code);
+  return copied || typeof clientVersion === "string" ? findHyperdriveError(error) : undefined;
+}
+
+/** A Prisma error (P-code) about a query: the database's own SQLSTATE or errno, as classify() finds it. */
+function prismaDatabaseError(error: unknown) {
+  if (typeof (error as { clientVersion?: unknown } | undefined)?.clientVersion !== "string") return undefined;
+  const classified = classify(error);
+  if (classified.type !== "database") return undefined;
+  const { name, message, code } = error as Error & { code?: unknown };
+  return { name, message, driverCode: code, sqlState: classified.sqlState, errno: classified.errno };
+}
+
 function errorJson(error: unknown, started: number): Response {
   state.outputs.push(...renderings(error));
-  const typed = hyperdriveErrorIn(error);
+  const typed = hyperdriveErrorIn(error) ?? copiedHyperdriveError(error);
   // A database error an ORM wrapped: its fields are on the cause.
   const wrapped = (error as { cause?: { code?: unknown } } | undefined)?.cause;
   const fields = (
     (error as { code?: unknown } | undefined)?.code === undefined && wrapped?.code !== undefined ? wrapped : error
   ) as { sqlState?: unknown; errno?: unknown; code?: unknown } | undefined;
+  // Prisma keeps what the database said in `meta.driverAdapterError`, behind its own P-code.
+  const database = prismaDatabaseError(error);
+  if (database) return Response.json({ ...database, ms: Date.now() - started });
   return Response.json({
     code: typed?.code,
     category: typed?.category,

@@ -1,0 +1,67 @@
+import type { DriverName, RequestScope } from "@hyperdrive-kit/core";
+import { type Binder, type GuardSpec, guard } from "@hyperdrive-kit/core/adapter";
+
+/** What a generated `PrismaClient` class is to this package: built with a driver adapter, nothing else assumed. */
+// biome-ignore lint/suspicious/noExplicitAny: the generated constructor's options are generic
+export type PrismaClientClass<Adapter> = new (options: { adapter: Adapter } & any) => object;
+
+/**
+ * Prisma's own options (`log`, `errorFormat`, `transactionOptions`, `omit`, `comments`…) for `new PrismaClient()`;
+ * `adapter` is this package's.
+ */
+export type PrismaOptions<Class> = Class extends new (
+  options: infer Options,
+) => unknown
+  ? Omit<NonNullable<Options>, "adapter">
+  : never;
+
+/** The keys of this package's own options; every other key goes to the driver's handle. */
+export interface PrismaKeys<Class, AdapterOptions> {
+  /** Your generated `PrismaClient` class (`import { PrismaClient } from "./generated/prisma/client"`). */
+  PrismaClient: Class;
+  /** Options for `new PrismaClient()` besides `adapter`. */
+  prisma?: PrismaOptions<Class>;
+  /** Options for Prisma's driver adapter (`new PrismaPg(pool, options)`, `new PrismaMariaDb(pool, options)`). */
+  adapterOptions?: AdapterOptions;
+}
+
+type OwnKey = "PrismaClient" | "prisma" | "adapterOptions";
+
+/** Splits one options object into this package's keys and the handle's options (which the adapter checks). */
+export function splitPrismaOptions<Options extends { PrismaClient: unknown }>(
+  options: Options,
+): [Pick<Options, Extract<keyof Options, OwnKey>>, Omit<Options, OwnKey>] {
+  const { PrismaClient, prisma, adapterOptions, ...rest } = options as Options & Record<OwnKey, unknown>;
+  if (typeof PrismaClient !== "function") {
+    throw new TypeError(
+      "withPrisma needs your generated client class: pass `{ PrismaClient }` (import { PrismaClient } from your generator's output).",
+    );
+  }
+  return [{ PrismaClient, prisma, adapterOptions } as never, rest as never];
+}
+
+// A client's calls are checked against the scope and nothing more: its errors stay Prisma's own (P-codes), and the
+// driver handle under it maps what it throws.
+const CLIENT: GuardSpec = { queryMethods: [], callIsQuery: false };
+
+/**
+ * A Prisma client (`$transaction`'s `tx`, `$extends()`'s result) or a model delegate (`prisma.user`): what can
+ * start a query. Its promises are Prisma's lazy `PrismaPromise`s, which run through the guarded driver handle.
+ */
+const bindPrisma: Binder = (value) => {
+  const v = value as { $queryRaw?: unknown; findMany?: unknown; then?: unknown };
+  if (typeof v.then === "function") return undefined;
+  return typeof v.$queryRaw === "function" || typeof v.findMany === "function" ? CLIENT : undefined;
+};
+
+/**
+ * Puts `client` behind the scope guard: a client (or its `tx`, or a model delegate) kept past its request fails at
+ * the call, before Prisma does anything, with the scope's typed error.
+ */
+export function guardPrismaClient<Client extends object>(
+  client: Client,
+  scope: RequestScope,
+  driver: DriverName,
+): Client {
+  return guard(client, CLIENT, { driver, scope, secrets: [], bind: bindPrisma });
+}

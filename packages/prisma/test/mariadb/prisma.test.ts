@@ -1,0 +1,112 @@
+import { Socket } from "node:net";
+import { withHyperdrive } from "@hyperdrive-kit/mysql2";
+import { describeFaults } from "@hyperdrive-kit/testing/faults";
+import { mysqlFaultExpectations } from "@hyperdrive-kit/testing/mysql";
+import { bindings, describeConformance, scopedRunner } from "@hyperdrive-kit/testing/suite";
+import { PrismaMariaDb } from "@prisma/adapter-mariadb";
+import { createPool } from "mariadb";
+import { describe, expect, it } from "vitest";
+import { PrismaClient } from "../../.generated/mariadb/client.ts";
+import { withPrisma } from "../../src/mariadb.ts";
+import { createTables, describePrismaCases, everyPath, PATHS, type Prisma, type Scoped, value } from "../cases.ts";
+
+const scoped = scopedRunner((env, ctx, fn, options) =>
+  withPrisma(env, ctx, fn as never, { ...(options as object | undefined), PrismaClient }),
+) as Scoped;
+const adminScoped = scopedRunner(withHyperdrive as never);
+
+/** COM_STMT_PREPARE messages the server received since it started (what Hyperdrive refuses). */
+async function prepares(): Promise<number> {
+  const rows = await value(
+    adminScoped(
+      async (db: { query(sql: string): Promise<[Array<{ Value: string }>]> }) =>
+        (await db.query("show global status like 'Com_stmt_prepare'"))[0],
+      { binding: "ADMIN" },
+    ),
+  );
+  return Number(rows[0]?.Value);
+}
+
+describe("Prisma on @prisma/adapter-mariadb (the request's own mariadb connections, text protocol)", () => {
+  createTables(scoped, [
+    "drop table if exists prisma_books, prisma_authors",
+    "create table prisma_authors (id int auto_increment primary key, name varchar(64) not null unique)",
+    "create table prisma_books (id int auto_increment primary key, title varchar(191) not null, author_id int not null, foreign key (author_id) references prisma_authors (id))",
+  ]);
+  describeConformance();
+  describe("under real faults", () => describeFaults(mysqlFaultExpectations));
+  describe("what users do", () => describePrismaCases(scoped));
+
+  it("queues queries beyond connectionLimit on the request's connections, and opens no more", async () => {
+    const {
+      value: result,
+      error,
+      events,
+    } = await scoped(
+      async (prisma) =>
+        Promise.all([
+          prisma.author.count(),
+          prisma.$transaction(async (tx: Prisma) => tx.author.count()),
+          prisma.$queryRawUnsafe<Array<{ one: unknown }>>("select 1 as one"),
+        ]),
+      { connectionLimit: 1 },
+    );
+    expect(error).toBeUndefined();
+    expect(result?.[2]).toEqual([{ one: 1 }]);
+    expect(events.filter((event) => event.type === "connect")).toHaveLength(1);
+  });
+
+  describe("nothing Hyperdrive refuses", () => {
+    it("sends no COM_STMT_PREPARE on any Prisma path", async () => {
+      const before = await prepares();
+      const result = await value(scoped((prisma) => everyPath(prisma)));
+      const sent = (await prepares()) - before;
+      console.log(`[prisma] COM_STMT_PREPARE sent by every Prisma path through withPrisma: ${sent}`);
+      expect(sent).toBe(0);
+      expect(result.interactive).toBe(1);
+    });
+
+    it("sends no COM_STMT_PREPARE on each Prisma path, counted one request at a time", async () => {
+      const counts: string[] = [];
+      for (const [name, run] of PATHS) {
+        const before = await prepares();
+        await value(scoped(run));
+        const sent = (await prepares()) - before;
+        counts.push(`${name}: ${sent}`);
+        expect.soft(sent, name).toBe(0);
+      }
+      console.log(`[prisma] COM_STMT_PREPARE per path:\n  ${counts.join("\n  ")}`);
+    });
+
+    it("control: the same paths through PrismaMariaDb's default (binary) protocol do send COM_STMT_PREPARE", async () => {
+      const { host, port, user, password, database } = bindings.HYPERDRIVE;
+      const pool = createPool({
+        host,
+        port,
+        user,
+        password,
+        database,
+        connectionLimit: 2,
+        stream: () => new Socket().connect({ host, port }),
+      });
+      const prisma = new PrismaClient({ adapter: new PrismaMariaDb(pool) }) as unknown as Prisma;
+      try {
+        const before = await prepares();
+        await everyPath(prisma);
+        const sent = (await prepares()) - before;
+        console.log(`[prisma] COM_STMT_PREPARE sent by the same paths on the binary protocol: ${sent}`);
+        expect(sent).toBeGreaterThan(0);
+      } finally {
+        await prisma.$disconnect();
+        await pool.end();
+      }
+    });
+
+    it("refuses useTextProtocol: false before sending anything", async () => {
+      const { error } = await scoped(async (prisma) => prisma.author.count(), {
+        adapterOptions: { useTextProtocol: false },
+      });
+      expect((error as { code?: unknown }).code).toBe("HDK_HYPERDRIVE_MYSQL_PREPARE_UNSUPPORTED");
+    });
+  });
+});

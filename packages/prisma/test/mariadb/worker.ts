@@ -1,0 +1,19 @@
+import {
+  createConformanceWorker,
+  type DerivedObject,
+  mysqlDialect,
+  type Rows,
+} from "@hyperdrive-kit/testing/conformance";
+import { PrismaClient } from "../../.generated/mariadb/client.ts";
+import { attachPrisma, withPrisma } from "../../src/mariadb.ts";
+import { prismaDerived } from "../derived.ts";
+
+type Prisma = InstanceType<typeof PrismaClient>;
+
+export default createConformanceWorker<Prisma>({
+  ...mysqlDialect,
+  withHyperdrive: (env, ctx, fn, options) => withPrisma(env, ctx, fn, { ...options, PrismaClient }),
+  attach: (scope, env, options) => attachPrisma(scope, env, { ...options, PrismaClient }),
+  query: (prisma, text) => prisma.$queryRawUnsafe<Rows>(text),
+  derived: () => prismaDerived as unknown as Record<string, DerivedObject<Prisma>>,
+});
