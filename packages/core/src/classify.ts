@@ -15,6 +15,8 @@ interface Fields {
   errno: number | undefined;
   sqlState: string | undefined;
   name: string;
+  /** mysql2 and mysqljs mark errors that end the connection, handshake errors included. */
+  fatal: boolean;
 }
 
 function fieldsOf(error: unknown): Fields {
@@ -27,6 +29,7 @@ function fieldsOf(error: unknown): Fields {
     errno: typeof e.errno === "number" ? e.errno : undefined,
     sqlState: typeof e.sqlState === "string" ? e.sqlState : typeof e.sqlstate === "string" ? e.sqlstate : undefined,
     name: typeof e.name === "string" ? e.name : "",
+    fatal: e.fatal === true,
   };
 }
 
@@ -67,7 +70,13 @@ const rules: ReadonlyArray<readonly [HyperdriveErrorCode, (f: Fields) => boolean
     "HDK_CONFIG_INVALID_CREDENTIALS",
     (f) => f.code === "28P01" || f.code === "28000" || f.errno === 1045 || f.message.startsWith("SASL: "),
   ],
-  ["HDK_CONFIG_DATABASE_NOT_FOUND", (f) => f.code === "3D000" || f.errno === 1049],
+  // MySQL answers 1044 (access denied to the database) instead of 1049 to a user without global privileges, for a
+  // missing database and for one not granted to it alike. Only at the handshake (fatal): `CREATE DATABASE` without
+  // the privilege is also 1044, a database error about a query.
+  [
+    "HDK_CONFIG_DATABASE_NOT_FOUND",
+    (f) => f.code === "3D000" || f.errno === 1049 || (f.errno === 1044 && f.fatal),
+  ],
 
   // Workers runtime.
   ["HDK_NODEJS_COMPAT_MISSING", (f) => /No such module "node:/.test(f.message)],
@@ -186,6 +195,11 @@ export function toHyperdriveError(
     driver?: DriverName;
     secrets?: readonly string[];
     context?: string;
+    /**
+     * The error reached a handle used inside its own request, so it cannot come from a client reused across
+     * requests: entries whose seed fix says "do not reuse clients" use their `fixInRequest` instead.
+     */
+    inRequest?: boolean;
   } = {},
 ): unknown {
   if (isHyperdriveError(error)) return error;
@@ -194,5 +208,6 @@ export function toHyperdriveError(
   const original = fieldsOf(error).message;
   const context = [options.context, original ? `(driver said: ${original})` : undefined].filter(Boolean).join(" ");
   const { driver, secrets } = options;
-  return new HyperdriveError(result.code, { driver, secrets, context, cause: error });
+  const fix = options.inRequest ? result.entry.fixInRequest : undefined;
+  return new HyperdriveError(result.code, { driver, secrets, context, cause: error, fix });
 }

@@ -192,7 +192,8 @@ class Guard {
     let timedOut: HyperdriveError | undefined;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const map = (error: unknown) => {
-      const mapped = timedOut ?? toHyperdriveError(error, { driver, secrets });
+      // The scope check passed when the query was sent: the handle was used in its own request, not reused.
+      const mapped = timedOut ?? toHyperdriveError(error, { driver, secrets, inRequest: true });
       if (isHyperdriveError(mapped) && mapped !== error) scope.emit({ type: "error", driver, error: mapped });
       return mapped;
     };

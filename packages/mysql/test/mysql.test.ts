@@ -52,7 +52,12 @@ const objectValueCases: MysqlDriverUnderTest<MysqlConnection>["objectValueCases"
 ];
 
 /** The handle as the shared MySQL cases drive it: the callback API. */
-const driver: MysqlDriverUnderTest<MysqlConnection> = { scoped, query: ask, objectValueCases };
+const driver: MysqlDriverUnderTest<MysqlConnection> = {
+  scoped,
+  query: ask,
+  objectValueCases,
+  objectValueBehaviour: "mysqljs expands it into `` `key` = value `` pairs wherever the `?` stands",
+};
 
 describe("mysql Connection: the cases both MySQL drivers share", () => describeMysqlCases(driver));
 
@@ -187,11 +192,20 @@ describe("promises", () => {
 });
 
 describe("object bind values", () => {
+  it("with allowUnsafe, expands an object in any position into `key` = value pairs, as the refusal says", async () => {
+    // `select ? as v` becomes `select \`a\` = 1 as v`: the object rewrote the expression.
+    const { error } = await scoped(async (db) => ask(db, "select ? as v", [{ a: 1 }]), {
+      allowUnsafe: ["objectValues"],
+    });
+    expect(error).toMatchObject({ errno: 1054, code: "ER_BAD_FIELD_ERROR" });
+    expect((error as Error).message).toContain("Unknown column 'a'");
+  });
+
   it("with a custom queryFormat, checks the named values it receives", async () => {
     const queryFormat = (sql: string, values: Record<string, unknown>) =>
       sql.replace(/:(\w+)/g, (_m, name: string) => (name in values ? `'${String(values[name])}'` : _m));
     const { error } = await scoped(async (db) => ask(db, "select :p", { p: injection }), { client: { queryFormat } });
-    expectCode(error, "HDK_UNSAFE_OPTION");
+    expectCode(error, "HDK_UNSAFE_BIND_VALUE");
     const allowed = await scoped(async (db) => ask(db, "select :p as p", { p: "fine" }), { client: { queryFormat } });
     expect(allowed.value).toEqual([{ p: "fine" }]);
   });

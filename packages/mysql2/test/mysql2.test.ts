@@ -68,6 +68,7 @@ const driver: MysqlDriverUnderTest<Connection> = {
   scoped,
   query: async (db, sql, values) => (await db.query(sql, values as Parameters<Connection["query"]>[1]))[0] as Rows,
   objectValueCases,
+  objectValueBehaviour: "sends it as the string '[object Object]' anywhere else",
 };
 
 describe("mysql2 Connection: the cases both MySQL drivers share", () => describeMysqlCases(driver));
@@ -191,9 +192,17 @@ describe("execute() sends no COM_STMT_PREPARE", () => {
 });
 
 describe("object bind values", () => {
+  it("with allowUnsafe, sends an object outside `SET ?` as the string '[object Object]', as the refusal says", async () => {
+    const { value, error } = await scoped(async (db) => (await db.query("select ? as v", [{ a: 1 }]))[0], {
+      allowUnsafe: ["objectValues"],
+    });
+    expect(error).toBeUndefined();
+    expect(value).toEqual([{ v: "[object Object]" }]);
+  });
+
   it("refuses on the pool before a connection is taken", async () => {
     const { error, events } = await pooled(async (db) => db.query("select ?", [injection]));
-    expectCode(error, "HDK_UNSAFE_OPTION");
+    expectCode(error, "HDK_UNSAFE_BIND_VALUE");
     expect(lifecycle(events)).toEqual(["teardown:closed"]);
   });
 

@@ -68,7 +68,8 @@ export const postgresAdapter: Adapter<Sql, PostgresOptions> = {
       connect_timeout: 0,
       socket: async () => {
         // Postgres.js writes its startup message as soon as it gets the socket; writes wait for the connection.
-        const socket = sockets.create();
+        // Postgres.js names the peer in its errors ("write CONNECTION_CLOSED host:port") from the socket's fields.
+        const socket = Object.assign(sockets.create(), { host: binding.host, port: binding.port });
         const attempt = context.connecting(
           (error) => socket.destroy(error),
           client.connect_timeout === undefined ? undefined : client.connect_timeout * 1000,

@@ -156,6 +156,11 @@ export function describeConformance({ requests = 200, derived = true }: Conforma
   it("fails a handle used after its scope was torn down with HDK_HANDLE_AFTER_TEARDOWN", async () => {
     const body = await call("/after-teardown");
     expect(body.code).toBe("HDK_HANDLE_AFTER_TEARDOWN");
+    // With teardown "none" nothing closed the connection: the message must not claim it did.
+    const skipped = await call("/after-teardown", { teardown: "none" });
+    expect(skipped.code).toBe("HDK_HANDLE_AFTER_TEARDOWN");
+    expect(skipped.message).not.toMatch(/connection was \(or is being\) closed/);
+    expect(skipped.message).toContain('with `teardown: "none"`');
   });
 
   it("fails at global scope with HDK_GLOBAL_SCOPE", async () => {
@@ -189,6 +194,10 @@ export function describeConformance({ requests = 200, derived = true }: Conforma
   it("names the Hyperdrive bindings env has when the binding is missing", async () => {
     const body = await call("/query", { binding: "NOPE" });
     expect(body.code).toBe("HDK_BINDING_MISSING");
+    // The configuration example shows a local URL of this driver's engine only.
+    const engine = String(body.message).includes("[pg]") || String(body.message).includes("[postgres]") ? "postgres" : "mysql";
+    expect(body.message).toContain(`"localConnectionString": "${engine}://user:password@localhost`);
+    expect(body.message).not.toContain(engine === "postgres" ? "mysql://" : "postgres://");
     expect(body.message).toMatch(/Hyperdrive bindings in env: .*HYPERDRIVE/);
     expect(body.message).toMatch(/Hyperdrive bindings in env: .*ADMIN/);
   });
