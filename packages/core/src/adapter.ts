@@ -1,6 +1,6 @@
 import { type BindingOption, type HyperdriveBinding, resolveBinding } from "./binding.ts";
 import type { DriverName, HyperdriveErrorCode } from "./catalog.ts";
-import { classify, toHyperdriveError } from "./classify.ts";
+import { classify, markConnectFailure, toHyperdriveError } from "./classify.ts";
 import { HyperdriveError, isHyperdriveError } from "./errors.ts";
 import { type Binder, type GuardSpec, guard } from "./guard.ts";
 import { COMMON_OPTION_KEYS, DEFAULT_CONNECT_TIMEOUT_MS, refuseUnknownOptions, timeoutOption } from "./options.ts";
@@ -248,6 +248,7 @@ const DROPPED = new Set<string>([
  * login fails), not a client reused across requests: report it as `HDK_CONNECT_REFUSED`. Other errors pass.
  */
 function connectFailure(driver: DriverName, secrets: readonly string[], error: unknown): unknown {
+  markConnectFailure(error);
   const classified = classify(error);
   if (classified.type === "database") return error;
   if (classified.type === "catalog" && !DROPPED.has(classified.code))

@@ -14,7 +14,7 @@ import { HyperdriveError } from "./errors.ts";
 /** What each driver does with a plain object bound to `?` (read from their escapers: sqlstring, sql-escaper 1.9). */
 const WHAT_DRIVERS_DO: Partial<Record<DriverName, string>> = {
   mysql:
-    "mysqljs expands it into `` `key` = value `` pairs wherever the `?` stands, so an object from a request body rewrites the clause: `WHERE password = ?` with `{ \"password\": true }` becomes `` WHERE password = `password` = true ``, true for every row.",
+    'mysqljs expands it into `` `key` = value `` pairs wherever the `?` stands, so an object from a request body rewrites the clause: `WHERE password = ?` with `{ "password": true }` becomes `` WHERE password = `password` = true ``, true for every row.',
   mysql2:
     "mysql2 3.24 (with sql-escaper 1.9) expands it into `` `key` = value `` pairs in `SET ?` (an object from a request body sets any column it names, `is_admin` included) and sends it as the string '[object Object]' anywhere else, which silently compares with the wrong value; mysql2 before sidorares/node-mysql2#4054 expands it everywhere, as mysqljs does.",
 };

@@ -43,6 +43,8 @@ const DROPPED_IN_REQUEST =
   "Inside `withHyperdrive` the client was made for this request, so it was not reused: the connection dropped while the request ran. The database may have restarted or failed over, the network path may have broken, or the backend was killed (`pg_terminate_backend`, `KILL`, an idle or statement timeout on the server). A query in flight may or may not have run: retry on a new handle (a new `withHyperdrive` call) only if the work is idempotent; if it repeats, check the database's logs and status.";
 const BROKEN_IN_REQUEST =
   "Inside `withHyperdrive` the client was made for this request, so it was not reused: its connection already failed earlier in this request (the first error says why: a restart, the network, a killed backend). Nothing more runs on it; retry the work on a new handle (a new `withHyperdrive` call) if it is idempotent.";
+const CLOSED_IN_REQUEST =
+  "Inside `withHyperdrive` the client was made for this request, so it was not reused: its connection was closed earlier in this request, by a call to `end()` (leave closing to the handle's teardown) or by a fatal error (the first error says why: a restart, the network, a killed backend). Nothing more runs on it; retry the work on a new handle (a new `withHyperdrive` call) if it is idempotent.";
 const NEW_CLIENT_PER_REQUEST =
   "Create the client inside your handler for every request (`withHyperdrive` does this for you); never keep it in a global variable.";
 
@@ -311,7 +313,7 @@ export const catalog = {
     docs: `${TROUBLESHOOTING}#mysql2-errors`,
     retryable: true,
     drivers: ["mysql2"],
-    fixInRequest: BROKEN_IN_REQUEST,
+    fixInRequest: CLOSED_IN_REQUEST,
   },
   HDK_MYSQL_CONNECTION_LOST: {
     category: "connection",

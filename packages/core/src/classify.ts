@@ -15,8 +15,16 @@ interface Fields {
   errno: number | undefined;
   sqlState: string | undefined;
   name: string;
-  /** mysql2 and mysqljs mark errors that end the connection, handshake errors included. */
+  /** The error ended the connection: mysqljs marks handshake errors `fatal`; for mysql2, core notes them. */
   fatal: boolean;
+}
+
+/** Errors an adapter reported as failing a connection attempt: handshake errors, whether the driver marked them fatal or not. */
+const connectFailures = new WeakSet<object>();
+
+/** Notes that `error` failed a connection attempt (mysql2 does not mark a server's refusal at the handshake fatal). */
+export function markConnectFailure(error: unknown): void {
+  if (typeof error === "object" && error !== null) connectFailures.add(error);
 }
 
 function fieldsOf(error: unknown): Fields {
@@ -29,7 +37,7 @@ function fieldsOf(error: unknown): Fields {
     errno: typeof e.errno === "number" ? e.errno : undefined,
     sqlState: typeof e.sqlState === "string" ? e.sqlState : typeof e.sqlstate === "string" ? e.sqlstate : undefined,
     name: typeof e.name === "string" ? e.name : "",
-    fatal: e.fatal === true,
+    fatal: e.fatal === true || (typeof error === "object" && error !== null && connectFailures.has(error)),
   };
 }
 
@@ -73,10 +81,7 @@ const rules: ReadonlyArray<readonly [HyperdriveErrorCode, (f: Fields) => boolean
   // MySQL answers 1044 (access denied to the database) instead of 1049 to a user without global privileges, for a
   // missing database and for one not granted to it alike. Only at the handshake (fatal): `CREATE DATABASE` without
   // the privilege is also 1044, a database error about a query.
-  [
-    "HDK_CONFIG_DATABASE_NOT_FOUND",
-    (f) => f.code === "3D000" || f.errno === 1049 || (f.errno === 1044 && f.fatal),
-  ],
+  ["HDK_CONFIG_DATABASE_NOT_FOUND", (f) => f.code === "3D000" || f.errno === 1049 || (f.errno === 1044 && f.fatal)],
 
   // Workers runtime.
   ["HDK_NODEJS_COMPAT_MISSING", (f) => /No such module "node:/.test(f.message)],

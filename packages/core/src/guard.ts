@@ -1,3 +1,4 @@
+import { callbackThrew } from "./callback-errors.ts";
 import type { DriverName } from "./catalog.ts";
 import { toHyperdriveError } from "./classify.ts";
 import { HyperdriveError, isHyperdriveError } from "./errors.ts";
@@ -220,7 +221,13 @@ class Guard {
       // Callback style (pg, mysql): map the error handed to the callback.
       args[last] = function (this: unknown, error: unknown, ...rest: unknown[]) {
         done(error ?? undefined);
-        return (callback as (...a: unknown[]) => unknown).call(this, error ? map(error) : error, ...rest);
+        try {
+          return (callback as (...a: unknown[]) => unknown).call(this, error ? map(error) : error, ...rest);
+        } catch (thrown) {
+          // Not back into the driver, which would take it for a broken connection and lose it (callback-errors.ts).
+          callbackThrew(scope, thrown);
+          return undefined;
+        }
       };
     }
     let result: unknown;

@@ -74,6 +74,22 @@ describe("defaults", () => {
 });
 
 describe("the callback API, as mysqljs users write it", () => {
+  it("fails withHyperdrive with an exception thrown inside a query callback, instead of losing it", async () => {
+    // `if (err) throw err`: raw mysqljs logs it as uncaught and the request hangs until the runtime cancels it.
+    const { error, events } = await scoped(
+      (db) =>
+        new Promise((resolve) => {
+          db.query("SELEC broken", (err: unknown, rows: unknown) => {
+            if (err) throw err;
+            resolve(rows);
+          });
+        }),
+    );
+    expect(error).toMatchObject({ code: "ER_PARSE_ERROR", errno: 1064 });
+    // It never reached the driver: the connection stayed healthy and closed cleanly.
+    expect(lifecycle(events)).toEqual(["connect", "teardown:closed"]);
+  });
+
   it("hands a lifecycle error to the callback, as callback code expects, instead of throwing", async () => {
     let kept: MysqlConnection | undefined;
     await scoped(async (db) => {
