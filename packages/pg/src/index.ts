@@ -1,3 +1,13 @@
+export type {
+  ConnectEvent,
+  ErrorEvent,
+  EventHook,
+  HyperdriveErrorCode,
+  HyperdriveEvent,
+  QueryEvent,
+  RequestScope,
+  TeardownEvent,
+} from "@hyperdrive-kit/core";
 export { classify, HyperdriveError, isHyperdriveError, MAX_CONNECTIONS } from "@hyperdrive-kit/core";
 export type { PgClientOptions, PgOptions, PgPoolOptions } from "./pg.ts";
 export { DEFAULT_POOL_MAX, pgClientAdapter, pgPoolAdapter, withHyperdrive } from "./pg.ts";

@@ -199,7 +199,8 @@ export function describeConformance({ requests = 200, derived = true }: Conforma
     const body = await call("/query", { binding: "NOPE" });
     expect(body.code).toBe("HDK_BINDING_MISSING");
     // The configuration example shows a local URL of this driver's engine only.
-    const engine = String(body.message).includes("[pg]") || String(body.message).includes("[postgres]") ? "postgres" : "mysql";
+    const engine =
+      String(body.message).includes("[pg]") || String(body.message).includes("[postgres]") ? "postgres" : "mysql";
     expect(body.message).toContain(`"localConnectionString": "${engine}://user:password@localhost`);
     expect(body.message).not.toContain(engine === "postgres" ? "mysql://" : "postgres://");
     expect(body.message).toMatch(/Hyperdrive bindings in env: .*HYPERDRIVE/);
