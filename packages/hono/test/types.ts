@@ -1,9 +1,8 @@
 /** Type tests (checked by `tsc`, never run): `c.var.db` is typed through `Variables` and `ContextVariableMap`. */
 
-import { mysql2ConnectionAdapter } from "@hyperdrive-kit/mysql2";
+import { type Mysql2Connection, mysql2ConnectionAdapter } from "@hyperdrive-kit/mysql2";
 import { postgresAdapter, type Sql } from "@hyperdrive-kit/postgres";
 import { Hono } from "hono";
-import type { Connection } from "mysql2/promise";
 import { expectTypeOf } from "vitest";
 import { type HyperdriveVariables, hyperdrive } from "../src/index.ts";
 
@@ -17,7 +16,7 @@ app.get("/", async (c) => {
 
 // 2. Chained: the middleware's own type flows into the handler.
 new Hono().use(hyperdrive(mysql2ConnectionAdapter, { as: "mysql" })).get("/", async (c) => {
-  expectTypeOf(c.var.mysql).toEqualTypeOf<Connection>();
+  expectTypeOf(c.var.mysql).toEqualTypeOf<Mysql2Connection>();
   return c.json((await c.var.mysql.query("select 1"))[0]);
 });
 
