@@ -1,13 +1,5 @@
-export type {
-  ConnectEvent,
-  ErrorEvent,
-  EventHook,
-  HyperdriveErrorCode,
-  HyperdriveEvent,
-  QueryEvent,
-  RequestScope,
-  TeardownEvent,
-} from "@hyperdrive-kit/core";
+// Every type of the user API (events for `onEvent`, `HyperdriveErrorCode`, `RequestScope`, options), from one import.
+export type * from "@hyperdrive-kit/core";
 export { classify, HyperdriveError, isHyperdriveError, MAX_CONNECTIONS } from "@hyperdrive-kit/core";
 export type { Mysql2Connection, Mysql2ConnectionOptions, Mysql2Options, Mysql2PoolOptions } from "./mysql2.ts";
 export {
