@@ -205,7 +205,7 @@ export const catalog = {
     message:
       "Cannot perform I/O on behalf of a different request. I/O objects (such as streams, request/response bodies, and others) created in the context of one request handler cannot be accessed from a different request's handler.",
     details:
-      "A database connection or client created during one request is being reused in a subsequent request. (Locally, with wrangler 4.164, a raw Postgres.js client reused this way throws this same error, and a raw node-postgres client's query is canceled by the runtime within about 40 ms; the hyperdrive-kit handles fail before any I/O with `HDK_HANDLE_CROSS_REQUEST` or `HDK_HANDLE_AFTER_TEARDOWN`.)",
+      'A database connection or client created during one request is being reused in a subsequent request. (Locally, with wrangler 4.164, raw Postgres.js and raw mysql2 clients reused this way throw this same error; with raw node-postgres and raw mysql the runtime cancels the request ("code had hung") within tens of milliseconds. The hyperdrive-kit handles fail before any I/O with `HDK_HANDLE_CROSS_REQUEST` or `HDK_HANDLE_AFTER_TEARDOWN`.)',
     fix: "Create a new database client on every request instead of caching it in a global variable. Hyperdrive's connection pooling already eliminates the connection startup overhead.",
     docs: `${TROUBLESHOOTING}#workers-runtime-errors`,
     retryable: false,
@@ -436,7 +436,7 @@ export const catalog = {
     category: "usage",
     message: "Handle reused by another request",
     details:
-      'A handle created for one request was used while another request\'s scope was active. Workers forbid I/O across requests: in production a raw client reused this way fails with "Cannot perform I/O on behalf of a different request" (locally, raw Postgres.js throws the same, raw node-postgres is canceled by the runtime); the handle fails first, before any I/O.',
+      'A handle created for one request was used while another request\'s scope was active. Workers forbid I/O across requests: in production a raw client reused this way fails with "Cannot perform I/O on behalf of a different request" (locally, raw Postgres.js and mysql2 throw the same, raw node-postgres and mysql are canceled by the runtime); the handle fails first, before any I/O.',
     fix: NEW_CLIENT_PER_REQUEST,
     docs: LIFECYCLE,
     retryable: false,
