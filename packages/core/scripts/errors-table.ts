@@ -3,7 +3,7 @@
  * Run: `pnpm --filter @hyperdrive-kit/core docs:errors`.
  */
 import { readFile, writeFile } from "node:fs/promises";
-import { catalog, type DriverName } from "../src/catalog.ts";
+import { type CatalogEntry, catalog, type DriverName } from "../src/catalog.ts";
 
 const root = new URL("../../../", import.meta.url);
 const targets: Array<[string, DriverName | undefined]> = [
@@ -19,12 +19,15 @@ const END = "<!-- errors:end -->";
 
 const cell = (text: string) => text.replaceAll("|", "\\|").replaceAll("\n", " ");
 
+/** The general fix, then (where it differs) the one for a handle used in its own request. */
+const fixOf = (entry: CatalogEntry) => ("fixInRequest" in entry ? `${entry.fix} ${entry.fixInRequest}` : entry.fix);
+
 export function errorTable(driver?: DriverName): string {
   const rows = Object.entries(catalog)
     .filter(([, entry]) => driver === undefined || !("drivers" in entry) || entry.drivers.includes(driver))
     .map(
       ([code, entry]) =>
-        `| \`${code}\` | ${entry.category} | ${cell(entry.details)} | ${cell(entry.fix)} | ${entry.retryable ? "yes" : "no"} |`,
+        `| \`${code}\` | ${entry.category} | ${cell(entry.details)} | ${cell(fixOf(entry))} | ${entry.retryable ? "yes" : "no"} |`,
     );
   return [
     "<!-- Generated from packages/core/src/catalog.ts by `pnpm --filter @hyperdrive-kit/core docs:errors`; do not edit. -->",

@@ -1,6 +1,6 @@
 import { type BindingOption, type HyperdriveBinding, resolveBinding } from "./binding.ts";
 import type { DriverName, HyperdriveErrorCode } from "./catalog.ts";
-import { classify, toHyperdriveError } from "./classify.ts";
+import { classify, markConnectFailure, toHyperdriveError } from "./classify.ts";
 import { HyperdriveError, isHyperdriveError } from "./errors.ts";
 import { type Binder, type GuardSpec, guard } from "./guard.ts";
 import { COMMON_OPTION_KEYS, DEFAULT_CONNECT_TIMEOUT_MS, refuseUnknownOptions, timeoutOption } from "./options.ts";
@@ -97,7 +97,7 @@ export function attach<Client extends object, Options extends AttachOptions>(
   const { driver } = adapter;
   scope.assertOpen(driver);
   refuseUnknownOptions(options, [...COMMON_OPTION_KEYS, ...adapter.optionKeys]);
-  const { name, binding } = resolveBinding(env, options.binding);
+  const { name, binding } = resolveBinding(env, options.binding, driver);
   const connectTimeoutMs = timeoutOption("connectTimeoutMs", options.connectTimeoutMs, DEFAULT_CONNECT_TIMEOUT_MS);
   const queryTimeoutMs =
     options.queryTimeoutMs === undefined ? undefined : timeoutOption("queryTimeoutMs", options.queryTimeoutMs, 0);
@@ -114,6 +114,7 @@ export function attach<Client extends object, Options extends AttachOptions>(
         driver,
         secrets,
         context: "The connection failed while idle.",
+        inRequest: true,
       });
       if (isHyperdriveError(mapped)) scope.emit({ type: "error", driver, error: mapped });
     },
@@ -212,7 +213,7 @@ export function refuseCommonUnsafe(context: AdapterContext, driver: DriverName, 
       context,
       driver,
       "multipleStatements",
-      "`multipleStatements: true` was passed, but Hyperdrive does not support multi-statement queries (nor `USE`); send one statement per `query()`. It also turns any SQL injection into arbitrary statements.",
+      "`multipleStatements: true` was passed, but Hyperdrive does not support multi-statement queries (nor `USE`): remove it (the safe value is `false`, the default) and send one statement per `query()`. It also turns any SQL injection into arbitrary statements.",
     );
   }
   if (options.ssl) {
@@ -220,7 +221,7 @@ export function refuseCommonUnsafe(context: AdapterContext, driver: DriverName, 
       context,
       driver,
       "ssl",
-      "`ssl` is set, but the Worker-to-Hyperdrive connection never uses TLS (Hyperdrive encrypts the hop to your database itself).",
+      "`ssl` is set, but the Worker-to-Hyperdrive connection never uses TLS (Hyperdrive encrypts the hop to your database itself): remove `ssl` (the safe value is `false`, the default here).",
     );
   }
   const connections = options.connections;
@@ -247,6 +248,7 @@ const DROPPED = new Set<string>([
  * login fails), not a client reused across requests: report it as `HDK_CONNECT_REFUSED`. Other errors pass.
  */
 function connectFailure(driver: DriverName, secrets: readonly string[], error: unknown): unknown {
+  markConnectFailure(error);
   const classified = classify(error);
   if (classified.type === "database") return error;
   if (classified.type === "catalog" && !DROPPED.has(classified.code))

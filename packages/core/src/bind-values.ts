@@ -7,8 +7,17 @@
  * sql-escaper's `expand()` mark) are not. Shared by the mysql2 and mysql adapters.
  */
 
-import { type AdapterContext, refuseUnsafe } from "./adapter.ts";
+import type { AdapterContext } from "./adapter.ts";
 import type { DriverName } from "./catalog.ts";
+import { HyperdriveError } from "./errors.ts";
+
+/** What each driver does with a plain object bound to `?` (read from their escapers: sqlstring, sql-escaper 1.9). */
+const WHAT_DRIVERS_DO: Partial<Record<DriverName, string>> = {
+  mysql:
+    'mysqljs expands it into `` `key` = value `` pairs wherever the `?` stands, so an object from a request body rewrites the clause: `WHERE password = ?` with `{ "password": true }` becomes `` WHERE password = `password` = true ``, true for every row.',
+  mysql2:
+    "mysql2 3.24 (with sql-escaper 1.9) expands it into `` `key` = value `` pairs in `SET ?` (an object from a request body sets any column it names, `is_admin` included) and sends it as the string '[object Object]' anywhere else, which silently compares with the wrong value; mysql2 before sidorares/node-mysql2#4054 expands it everywhere, as mysqljs does.",
+};
 
 /** sql-escaper's mark for a value passed through `expand()` on purpose (a symbol: JSON cannot produce it). */
 const EXPAND_MARK = Symbol.for("sql-escaper.expand");
@@ -80,15 +89,8 @@ export function objectValuesRefusal(
   const { values, named } = bindValuesOf(args, namedByDefault);
   const where = findUnsafeBindValue(values, named);
   if (where === undefined) return undefined;
-  try {
-    refuseUnsafe(
-      context,
-      driver,
-      "objectValues",
-      `Bind value ${where} is a plain object (or Map); nothing was sent. mysql drivers expand objects into \`key\` = value lists, so an object from a request body can rewrite the WHERE clause (object injection). Bind primitives, arrays of primitives, Date or Buffer, or JSON.stringify() the object.`,
-    );
-  } catch (error) {
-    return error;
-  }
-  return undefined;
+  return new HyperdriveError("HDK_UNSAFE_BIND_VALUE", {
+    driver,
+    context: `Bind value ${where} is a plain object (or Map); nothing was sent. ${WHAT_DRIVERS_DO[driver] ?? ""} To accept the risk, pass \`allowUnsafe: ["objectValues"]\`.`,
+  });
 }

@@ -1,3 +1,4 @@
+import { catalog, type DriverName } from "./catalog.ts";
 import { HyperdriveError } from "./errors.ts";
 
 /** The fields of a Hyperdrive binding that the adapters use (a structural subset of workerd's `Hyperdrive`). */
@@ -48,7 +49,7 @@ function listed(names: readonly string[]): string {
  * Finds the binding to use: the one given (name or object), else `HYPERDRIVE`, else the only Hyperdrive binding
  * in `env`. Errors list the Hyperdrive bindings `env` does have and never print a binding's fields.
  */
-export function resolveBinding(env: unknown, option?: BindingOption): ResolvedBinding {
+export function resolveBinding(env: unknown, option?: BindingOption, driver?: DriverName): ResolvedBinding {
   if (option !== undefined && typeof option !== "string") {
     if (isHyperdriveBinding(option)) return { name: "(binding object)", binding: option };
     throw new HyperdriveError("HDK_BINDING_INVALID", {
@@ -57,6 +58,8 @@ export function resolveBinding(env: unknown, option?: BindingOption): ResolvedBi
   }
   if (typeof env !== "object" || env === null) {
     throw new HyperdriveError("HDK_BINDING_MISSING", {
+      driver,
+      fix: missingFix(driver),
       context: `\`env\` is ${describe(env)}; pass the second argument of your fetch handler.`,
     });
   }
@@ -77,7 +80,22 @@ export function resolveBinding(env: unknown, option?: BindingOption): ResolvedBi
   if (option === undefined && names.length > 1) {
     throw new HyperdriveError("HDK_BINDING_AMBIGUOUS", { context: listed(names) });
   }
-  throw new HyperdriveError("HDK_BINDING_MISSING", { context: `env.${wanted} is not defined. ${listed(names)}` });
+  throw new HyperdriveError("HDK_BINDING_MISSING", {
+    driver,
+    fix: missingFix(driver),
+    context: `env.${wanted} is not defined. ${listed(names)}`,
+  });
+}
+
+/** `HDK_BINDING_MISSING`'s fix for one driver: only its engine's local URL, in the configuration example. */
+function missingFix(driver: DriverName | undefined): string | undefined {
+  if (driver === undefined) return undefined;
+  const url =
+    driver === "pg" || driver === "postgres"
+      ? "postgres://user:password@localhost:5432/db"
+      : "mysql://user:password@localhost:3306/db";
+  const fix = catalog.HDK_BINDING_MISSING.fix;
+  return fix.slice(0, fix.indexOf(" The local URL is")).replace("<local database URL>", url);
 }
 
 function describe(value: unknown): string {

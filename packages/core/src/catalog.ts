@@ -28,11 +28,23 @@ export interface CatalogEntry {
   readonly message: string;
   /** Which drivers raise it; absent for driver-independent entries. */
   readonly drivers?: readonly DriverName[];
+  /**
+   * The fix when the error reaches a handle that was used correctly, inside its own request (so it was not reused):
+   * the seed's fix (do not reuse clients) cannot apply there. Absent where the general fix fits both.
+   */
+  readonly fixInRequest?: string;
 }
 
 const TROUBLESHOOTING = "https://developers.cloudflare.com/hyperdrive/observability/troubleshooting/";
 const LIFECYCLE = "https://developers.cloudflare.com/hyperdrive/concepts/connection-lifecycle/";
 const README = "https://github.com/hyperdrive-kit/hyperdrive-kit#errors";
+/** What a connection that dropped under a correctly used handle can mean, and whether to retry. */
+const DROPPED_IN_REQUEST =
+  "Inside `withHyperdrive` the client was made for this request, so it was not reused: the connection dropped while the request ran. The database may have restarted or failed over, the network path may have broken, or the backend was killed (`pg_terminate_backend`, `KILL`, an idle or statement timeout on the server). A query in flight may or may not have run: retry on a new handle (a new `withHyperdrive` call) only if the work is idempotent; if it repeats, check the database's logs and status.";
+const BROKEN_IN_REQUEST =
+  "Inside `withHyperdrive` the client was made for this request, so it was not reused: its connection already failed earlier in this request (the first error says why: a restart, the network, a killed backend). Nothing more runs on it; retry the work on a new handle (a new `withHyperdrive` call) if it is idempotent.";
+const CLOSED_IN_REQUEST =
+  "Inside `withHyperdrive` the client was made for this request, so it was not reused: its connection was closed earlier in this request, by a call to `end()` (leave closing to the handle's teardown) or by a fatal error (the first error says why: a restart, the network, a killed backend). Nothing more runs on it; retry the work on a new handle (a new `withHyperdrive` call) if it is idempotent.";
 const NEW_CLIENT_PER_REQUEST =
   "Create the client inside your handler for every request (`withHyperdrive` does this for you); never keep it in a global variable.";
 
@@ -80,7 +92,7 @@ export const catalog = {
   HDK_CONFIG_DATABASE_NOT_FOUND: configuration(
     "2014",
     "The specified database name does not exist.",
-    "Check that the database (not table) name you provided exists on the database you are asking Hyperdrive to connect to.",
+    "Check that the database (not table) name you provided exists on the database you are asking Hyperdrive to connect to. On MySQL, a user without global privileges gets the same refusal (1044, access denied to the database) for a database that exists but is not granted to it: then grant it (`GRANT ALL ON <database>.* TO <user>`).",
   ),
   HDK_CONFIG_GENERIC: configuration(
     "2015",
@@ -193,7 +205,7 @@ export const catalog = {
     message:
       "Cannot perform I/O on behalf of a different request. I/O objects (such as streams, request/response bodies, and others) created in the context of one request handler cannot be accessed from a different request's handler.",
     details:
-      "A database connection or client created during one request is being reused in a subsequent request. (Locally, `wrangler dev` does not throw: the second request hangs until the runtime cancels it.)",
+      'A database connection or client created during one request is being reused in a subsequent request. (Locally, with wrangler 4.164, raw Postgres.js and raw mysql2 clients reused this way throw this same error; with raw node-postgres and raw mysql the runtime cancels the request ("code had hung") within tens of milliseconds. The hyperdrive-kit handles fail before any I/O with `HDK_HANDLE_CROSS_REQUEST` or `HDK_HANDLE_AFTER_TEARDOWN`.)',
     fix: "Create a new database client on every request instead of caching it in a global variable. Hyperdrive's connection pooling already eliminates the connection startup overhead.",
     docs: `${TROUBLESHOOTING}#workers-runtime-errors`,
     retryable: false,
@@ -219,6 +231,7 @@ export const catalog = {
     docs: `${TROUBLESHOOTING}#node-postgres-pg-errors`,
     retryable: true,
     drivers: ["pg"],
+    fixInRequest: DROPPED_IN_REQUEST,
   },
   HDK_PG_CLIENT_BROKEN: {
     category: "lifecycle",
@@ -228,6 +241,7 @@ export const catalog = {
     docs: `${TROUBLESHOOTING}#node-postgres-pg-errors`,
     retryable: true,
     drivers: ["pg"],
+    fixInRequest: BROKEN_IN_REQUEST,
   },
   HDK_PG_CLIENT_CLOSED: {
     category: "lifecycle",
@@ -287,6 +301,7 @@ export const catalog = {
     docs: `${TROUBLESHOOTING}#postgresjs-postgres-errors`,
     retryable: true,
     drivers: ["postgres"],
+    fixInRequest: DROPPED_IN_REQUEST,
   },
 
   // mysql2 (seed 000, "mysql2 errors").
@@ -298,6 +313,7 @@ export const catalog = {
     docs: `${TROUBLESHOOTING}#mysql2-errors`,
     retryable: true,
     drivers: ["mysql2"],
+    fixInRequest: CLOSED_IN_REQUEST,
   },
   HDK_MYSQL_CONNECTION_LOST: {
     category: "connection",
@@ -308,6 +324,7 @@ export const catalog = {
     docs: `${TROUBLESHOOTING}#mysql2-errors`,
     retryable: true,
     drivers: ["mysql2", "mysql", "mariadb"],
+    fixInRequest: DROPPED_IN_REQUEST,
   },
   HDK_MYSQL2_POOL_CLOSED: {
     category: "lifecycle",
@@ -329,6 +346,7 @@ export const catalog = {
     docs: `${TROUBLESHOOTING}#mysql-errors`,
     retryable: true,
     drivers: ["mysql"],
+    fixInRequest: BROKEN_IN_REQUEST,
   },
   HDK_MYSQL_ENQUEUE_AFTER_QUIT: {
     category: "lifecycle",
@@ -374,7 +392,7 @@ export const catalog = {
     category: "usage",
     message: "No Hyperdrive binding found in env",
     details: "`env` has no Hyperdrive binding under the requested name.",
-    fix: 'Add a `hyperdrive` entry to your Wrangler configuration (`{ "binding": "HYPERDRIVE", "id": "<id>", "localConnectionString": "postgres://user:password@localhost:5432/db" }`), or pass `{ binding: "NAME" }` naming one of the bindings listed in the message.',
+    fix: 'Add a `hyperdrive` entry to your Wrangler configuration (`{ "binding": "HYPERDRIVE", "id": "<id>", "localConnectionString": "<local database URL>" }`), or pass `{ binding: "NAME" }` naming one of the bindings listed in the message. The local URL is `postgres://user:password@localhost:5432/db` for PostgreSQL, `mysql://user:password@localhost:3306/db` for MySQL.',
     docs: `${README}`,
     retryable: false,
   },
@@ -418,7 +436,7 @@ export const catalog = {
     category: "usage",
     message: "Handle reused by another request",
     details:
-      'A handle created for one request was used while another request\'s scope was active. Workers forbid I/O across requests: in production this fails with "Cannot perform I/O on behalf of a different request", locally it hangs until the runtime cancels the request.',
+      'A handle created for one request was used while another request\'s scope was active. Workers forbid I/O across requests: in production a raw client reused this way fails with "Cannot perform I/O on behalf of a different request" (locally, raw Postgres.js and mysql2 throw the same, raw node-postgres and mysql are canceled by the runtime); the handle fails first, before any I/O.',
     fix: NEW_CLIENT_PER_REQUEST,
     docs: LIFECYCLE,
     retryable: false,
@@ -426,7 +444,8 @@ export const catalog = {
   HDK_HANDLE_AFTER_TEARDOWN: {
     category: "usage",
     message: "Handle used after its request ended",
-    details: "This handle's request scope has settled and its connection was (or is being) closed.",
+    details:
+      'This handle\'s request scope has ended: its work is over, and its connection was closed, is being closed, or (with `teardown: "none"`) was left for the runtime to drop when the invocation ends.',
     fix: "Finish all database work inside the `withHyperdrive` callback, in the returned response's body stream, or in work registered with the scope's `waitUntil`; do not keep the handle for later.",
     docs: LIFECYCLE,
     retryable: false,
@@ -435,9 +454,19 @@ export const catalog = {
     category: "usage",
     message: "Unsafe option",
     details: "An option known to break under Hyperdrive was passed.",
-    fix: "Remove the option; the message names the safe value. Opt in with `allowUnsafe` only if you understand the consequence.",
+    fix: "Remove the option, or use the safe value the message names. Opt in with `allowUnsafe` only if you understand the consequence.",
     docs: `${README}`,
     retryable: false,
+  },
+  HDK_UNSAFE_BIND_VALUE: {
+    category: "usage",
+    message: "Unsafe bind value",
+    details:
+      "A query got a plain object (or a Map) as a bind value, and nothing was sent: the MySQL drivers turn such an object into `` `key` = value `` pairs (object injection), so an object from a request body can change what the query does. The message says what this driver does with it.",
+    fix: 'Bind primitives, arrays of primitives, `Date` or `Buffer`; pick the fields you mean (`[body.email]`, not `[body]`); `JSON.stringify()` a value meant for a JSON column. For a deliberate `SET ?` with an object you built yourself, pass `allowUnsafe: ["objectValues"]`.',
+    docs: `${README}`,
+    retryable: false,
+    drivers: ["mysql2", "mysql"],
   },
   HDK_INVALID_OPTION: {
     category: "usage",

@@ -15,6 +15,16 @@ interface Fields {
   errno: number | undefined;
   sqlState: string | undefined;
   name: string;
+  /** The error ended the connection: mysqljs marks handshake errors `fatal`; for mysql2, core notes them. */
+  fatal: boolean;
+}
+
+/** Errors an adapter reported as failing a connection attempt: handshake errors, whether the driver marked them fatal or not. */
+const connectFailures = new WeakSet<object>();
+
+/** Notes that `error` failed a connection attempt (mysql2 does not mark a server's refusal at the handshake fatal). */
+export function markConnectFailure(error: unknown): void {
+  if (typeof error === "object" && error !== null) connectFailures.add(error);
 }
 
 function fieldsOf(error: unknown): Fields {
@@ -28,6 +38,7 @@ function fieldsOf(error: unknown): Fields {
     errno: typeof e.errno === "number" ? e.errno : undefined,
     sqlState: typeof e.sqlState === "string" ? e.sqlState : typeof e.sqlstate === "string" ? e.sqlstate : undefined,
     name: typeof e.name === "string" ? e.name : "",
+    fatal: e.fatal === true || (typeof error === "object" && error !== null && connectFailures.has(error)),
   };
 }
 
@@ -54,6 +65,8 @@ function prismaPayloadFields(e: Record<string, unknown>): Fields {
           : Number(errnoText),
     sqlState: e.kind === "mysql" ? text(e.state) : undefined,
     name: "",
+    // Prisma keeps no trace of whether the driver's error failed a connection attempt.
+    fatal: false,
   };
 }
 
@@ -102,7 +115,10 @@ const rules: ReadonlyArray<readonly [HyperdriveErrorCode, (f: Fields) => boolean
     "HDK_CONFIG_INVALID_CREDENTIALS",
     (f) => f.code === "28P01" || f.code === "28000" || f.errno === 1045 || f.message.startsWith("SASL: "),
   ],
-  ["HDK_CONFIG_DATABASE_NOT_FOUND", (f) => f.code === "3D000" || f.errno === 1049],
+  // MySQL answers 1044 (access denied to the database) instead of 1049 to a user without global privileges, for a
+  // missing database and for one not granted to it alike. Only at the handshake (fatal): `CREATE DATABASE` without
+  // the privilege is also 1044, a database error about a query.
+  ["HDK_CONFIG_DATABASE_NOT_FOUND", (f) => f.code === "3D000" || f.errno === 1049 || (f.errno === 1044 && f.fatal)],
 
   // Workers runtime.
   ["HDK_NODEJS_COMPAT_MISSING", (f) => /No such module "node:/.test(f.message)],
@@ -230,6 +246,11 @@ export function toHyperdriveError(
     driver?: DriverName;
     secrets?: readonly string[];
     context?: string;
+    /**
+     * The error reached a handle used inside its own request, so it cannot come from a client reused across
+     * requests: entries whose seed fix says "do not reuse clients" use their `fixInRequest` instead.
+     */
+    inRequest?: boolean;
   } = {},
 ): unknown {
   if (isHyperdriveError(error)) return error;
@@ -238,5 +259,6 @@ export function toHyperdriveError(
   const original = fieldsOf(error).message;
   const context = [options.context, original ? `(driver said: ${original})` : undefined].filter(Boolean).join(" ");
   const { driver, secrets } = options;
-  return new HyperdriveError(result.code, { driver, secrets, context, cause: error });
+  const fix = options.inRequest ? result.entry.fixInRequest : undefined;
+  return new HyperdriveError(result.code, { driver, secrets, context, cause: error, fix });
 }

@@ -14,6 +14,8 @@ export interface HyperdriveErrorOptions {
   cause?: unknown;
   /** Secrets to strip from the message and from the cause chain. */
   secrets?: readonly string[];
+  /** This occurrence's fix, where the catalogue's general one does not fit the situation (default: the entry's). */
+  fix?: string;
 }
 
 /**
@@ -36,13 +38,14 @@ export class HyperdriveError extends Error {
     const secrets = options.secrets ?? [];
     const context = options.context ? ` ${redact(options.context, secrets)}` : "";
     const prefix = options.driver ? `[hyperdrive-kit] [${options.driver}]` : "[hyperdrive-kit]";
-    super(`${prefix} ${code}: ${entry.details}${context} Fix: ${entry.fix}`, {
+    const fix = options.fix ?? entry.fix;
+    super(`${prefix} ${code}: ${entry.details}${context} Fix: ${fix}`, {
       cause: sanitizeCause(options.cause, secrets),
     });
     this.code = code;
     this.category = entry.category;
     this.details = entry.details;
-    this.fix = entry.fix;
+    this.fix = fix;
     this.docs = entry.docs;
     this.retryable = entry.retryable;
     this.driver = options.driver;

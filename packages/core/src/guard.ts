@@ -1,3 +1,4 @@
+import { callbackThrew } from "./callback-errors.ts";
 import type { DriverName } from "./catalog.ts";
 import { toHyperdriveError } from "./classify.ts";
 import { HyperdriveError, isHyperdriveError } from "./errors.ts";
@@ -192,7 +193,8 @@ class Guard {
     let timedOut: HyperdriveError | undefined;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const map = (error: unknown) => {
-      const mapped = timedOut ?? toHyperdriveError(error, { driver, secrets });
+      // The scope check passed when the query was sent: the handle was used in its own request, not reused.
+      const mapped = timedOut ?? toHyperdriveError(error, { driver, secrets, inRequest: true });
       if (isHyperdriveError(mapped) && mapped !== error) scope.emit({ type: "error", driver, error: mapped });
       return mapped;
     };
@@ -219,7 +221,13 @@ class Guard {
       // Callback style (pg, mysql): map the error handed to the callback.
       args[last] = function (this: unknown, error: unknown, ...rest: unknown[]) {
         done(error ?? undefined);
-        return (callback as (...a: unknown[]) => unknown).call(this, error ? map(error) : error, ...rest);
+        try {
+          return (callback as (...a: unknown[]) => unknown).call(this, error ? map(error) : error, ...rest);
+        } catch (thrown) {
+          // Not back into the driver, which would take it for a broken connection and lose it (callback-errors.ts).
+          callbackThrew(scope, thrown);
+          return undefined;
+        }
       };
     }
     let result: unknown;

@@ -1,4 +1,5 @@
 import { type Adapter, type AttachOptions, attach } from "./adapter.ts";
+import { onCallbackError } from "./callback-errors.ts";
 import { type ExecutionContextLike, openScope, type RequestScope, type ScopeOptions } from "./scope.ts";
 
 export type WithHyperdriveOptions<Options> = Options & AttachOptions & ScopeOptions;
@@ -21,12 +22,23 @@ export function createWithHyperdrive<Client extends object, Options extends Atta
   return async (env, ctx, fn, options) => {
     const scope = openScope(ctx, options);
     let result: Awaited<ReturnType<typeof fn>>;
+    // An exception thrown by a query callback fails the call (the callback never got to resolve anything).
+    let callbackError!: (error: unknown) => void;
+    const thrown = new Promise<never>((_, reject) => {
+      callbackError = reject;
+    });
+    thrown.catch(() => {}); // only raced below
+    const stopListening = onCallbackError(scope, callbackError);
     try {
       // Awaited inside the scope: a returned query (Postgres.js's lazy PendingQuery) runs when it is awaited.
-      result = await scope.run(async () => await fn(attach(adapter, scope, env, (options ?? {}) as Options), scope));
+      result = await scope.run(
+        async () => await Promise.race([fn(attach(adapter, scope, env, (options ?? {}) as Options), scope), thrown]),
+      );
     } catch (error) {
       scope.settle(undefined);
       throw error;
+    } finally {
+      stopListening();
     }
     return scope.settle(result);
   };

@@ -55,4 +55,22 @@ describe("resolveBinding", () => {
     expect(failure?.code).toBe("HDK_BINDING_MISSING");
     expect(failure?.message).toContain("env has no Hyperdrive bindings.");
   });
+
+  it("shows a local URL of the driver's own engine when the binding is missing", () => {
+    const fixOf = (driver?: "pg" | "mysql2") => {
+      try {
+        resolveBinding({}, undefined, driver);
+      } catch (error) {
+        return (error as HyperdriveError).fix;
+      }
+      return undefined;
+    };
+    expect(fixOf("mysql2")).toContain('"localConnectionString": "mysql://user:password@localhost:3306/db"');
+    expect(fixOf("mysql2")).not.toContain("postgres://");
+    expect(fixOf("pg")).toContain('"localConnectionString": "postgres://user:password@localhost:5432/db"');
+    expect(fixOf("pg")).not.toContain("mysql://");
+    // Without a driver (the README's table), both.
+    expect(fixOf()).toContain("postgres://");
+    expect(fixOf()).toContain("mysql://");
+  });
 });

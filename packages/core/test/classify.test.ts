@@ -130,6 +130,43 @@ describe("classify", () => {
     });
   });
 
+  it("maps MySQL's 1044 at the handshake (fatal) to HDK_CONFIG_DATABASE_NOT_FOUND, and leaves a query's 1044 alone", () => {
+    // A user without global privileges gets 1044 for a missing database and for one not granted to it.
+    const handshake = error("Access denied for user 'u'@'%' to database 'nope'", {
+      errno: 1044,
+      code: "ER_DBACCESS_DENIED_ERROR",
+      sqlState: "42000",
+      fatal: true,
+    });
+    expect(classify(handshake)).toMatchObject({ type: "catalog", code: "HDK_CONFIG_DATABASE_NOT_FOUND" });
+    const fix = (toHyperdriveError(handshake, { driver: "mysql2" }) as HyperdriveError).fix;
+    expect(fix).toContain("exists");
+    expect(fix).toContain("GRANT ALL ON <database>.* TO <user>");
+    // CREATE DATABASE without the privilege: the database's answer about a query.
+    const query = error("Access denied for user 'u'@'%' to database 'x'", { errno: 1044, sqlState: "42000" });
+    expect(classify(query)).toMatchObject({ type: "database", errno: 1044 });
+  });
+
+  it("gives a connection dropped under a handle used in its own request a fix that fits: no reuse advice", () => {
+    const cases = [
+      ["HDK_PG_CONNECTION_TERMINATED_UNEXPECTEDLY", error("Connection terminated unexpectedly")],
+      ["HDK_PG_CLIENT_BROKEN", error("Client has encountered a connection error and is not queryable")],
+      ["HDK_POSTGRES_CONNECTION_CLOSED", error("write CONNECTION_CLOSED h:5432", { code: "CONNECTION_CLOSED" })],
+      ["HDK_MYSQL_CONNECTION_LOST", error("Connection lost", { code: "PROTOCOL_CONNECTION_LOST", fatal: true })],
+      ["HDK_MYSQL_ENQUEUE_AFTER_FATAL", error("Cannot enqueue", { code: "PROTOCOL_ENQUEUE_AFTER_FATAL_ERROR" })],
+    ] as const;
+    for (const [code, driverError] of cases) {
+      const general = toHyperdriveError(driverError) as HyperdriveError;
+      const inRequest = toHyperdriveError(driverError, { inRequest: true }) as HyperdriveError;
+      expect(general.fix).toBe(catalog[code].fix); // the seed's words, for a client the user manages
+      expect(inRequest.code).toBe(code);
+      expect(inRequest.fix, code).not.toMatch(/global|reus(e|ing) one/);
+      expect(inRequest.fix, code).toMatch(/not reused/);
+      expect(inRequest.fix, code).toMatch(/retry/);
+      expect(inRequest.message).toContain(inRequest.fix);
+    }
+  });
+
   it("maps faults every driver words differently", () => {
     expect(classify(error("write CONNECT_TIMEOUT x:5432", { code: "CONNECT_TIMEOUT" }))).toMatchObject({
       code: "HDK_TIMEOUT",

@@ -80,4 +80,10 @@ describe("redact", () => {
     // A password that happens to be YES is still a password elsewhere.
     expect(redact("password: YES, user: x")).toBe("password: [redacted], user: x");
   });
+
+  it("says what a raw client reused across requests does locally today, per driver (wrangler 4.164)", () => {
+    const { details } = catalog.HDK_CROSS_REQUEST_IO;
+    expect(details).not.toContain("hangs until");
+    for (const driver of ["Postgres.js", "mysql2", "node-postgres", "raw mysql"]) expect(details).toContain(driver);
+  });
 });

@@ -1,7 +1,7 @@
 /** Type tests (checked by `tsc`, never run): `c.var.db` is typed through `Variables` and `ContextVariableMap`. */
 
 import { type MysqlConnection, mysqlAdapter } from "@hyperdrive-kit/mysql";
-import { mysql2ConnectionAdapter, mysql2PoolAdapter } from "@hyperdrive-kit/mysql2";
+import { type Mysql2Connection, mysql2ConnectionAdapter, mysql2PoolAdapter } from "@hyperdrive-kit/mysql2";
 import { pgClientAdapter, pgPoolAdapter } from "@hyperdrive-kit/pg";
 import { postgresAdapter, type Sql } from "@hyperdrive-kit/postgres";
 import { type Context, Hono } from "hono";
@@ -20,7 +20,7 @@ app.get("/", async (c) => {
 
 // 2. Chained: the middleware's own type flows into the handler.
 new Hono().use(hyperdrive(mysql2ConnectionAdapter, { as: "mysql" })).get("/", async (c) => {
-  expectTypeOf(c.var.mysql).toEqualTypeOf<Connection>();
+  expectTypeOf(c.var.mysql).toEqualTypeOf<Mysql2Connection>();
   return c.json((await c.var.mysql.query("select 1"))[0]);
 });
 

@@ -86,7 +86,7 @@ function toCallback(context: AdapterContext, promise: Promise<void>, callback: C
 }
 
 function mapError(context: AdapterContext, error: unknown): unknown {
-  const mapped = toHyperdriveError(error, { driver: "mysql", secrets: context.secrets });
+  const mapped = toHyperdriveError(error, { driver: "mysql", secrets: context.secrets, inRequest: true });
   return isHyperdriveError(mapped) ? mapped : error;
 }
 

@@ -52,7 +52,12 @@ const objectValueCases: MysqlDriverUnderTest<MysqlConnection>["objectValueCases"
 ];
 
 /** The handle as the shared MySQL cases drive it: the callback API. */
-const driver: MysqlDriverUnderTest<MysqlConnection> = { scoped, query: ask, objectValueCases };
+const driver: MysqlDriverUnderTest<MysqlConnection> = {
+  scoped,
+  query: ask,
+  objectValueCases,
+  objectValueBehaviour: "mysqljs expands it into `` `key` = value `` pairs wherever the `?` stands",
+};
 
 describe("mysql Connection: the cases both MySQL drivers share", () => describeMysqlCases(driver));
 
@@ -69,6 +74,22 @@ describe("defaults", () => {
 });
 
 describe("the callback API, as mysqljs users write it", () => {
+  it("fails withHyperdrive with an exception thrown inside a query callback, instead of losing it", async () => {
+    // `if (err) throw err`: raw mysqljs logs it as uncaught and the request hangs until the runtime cancels it.
+    const { error, events } = await scoped(
+      (db) =>
+        new Promise((resolve) => {
+          db.query("SELEC broken", (err: unknown, rows: unknown) => {
+            if (err) throw err;
+            resolve(rows);
+          });
+        }),
+    );
+    expect(error).toMatchObject({ code: "ER_PARSE_ERROR", errno: 1064 });
+    // It never reached the driver: the connection stayed healthy and closed cleanly.
+    expect(lifecycle(events)).toEqual(["connect", "teardown:closed"]);
+  });
+
   it("hands a lifecycle error to the callback, as callback code expects, instead of throwing", async () => {
     let kept: MysqlConnection | undefined;
     await scoped(async (db) => {
@@ -187,11 +208,20 @@ describe("promises", () => {
 });
 
 describe("object bind values", () => {
+  it("with allowUnsafe, expands an object in any position into `key` = value pairs, as the refusal says", async () => {
+    // `select ? as v` becomes `select \`a\` = 1 as v`: the object rewrote the expression.
+    const { error } = await scoped(async (db) => ask(db, "select ? as v", [{ a: 1 }]), {
+      allowUnsafe: ["objectValues"],
+    });
+    expect(error).toMatchObject({ errno: 1054, code: "ER_BAD_FIELD_ERROR" });
+    expect((error as Error).message).toContain("Unknown column 'a'");
+  });
+
   it("with a custom queryFormat, checks the named values it receives", async () => {
     const queryFormat = (sql: string, values: Record<string, unknown>) =>
       sql.replace(/:(\w+)/g, (_m, name: string) => (name in values ? `'${String(values[name])}'` : _m));
     const { error } = await scoped(async (db) => ask(db, "select :p", { p: injection }), { client: { queryFormat } });
-    expectCode(error, "HDK_UNSAFE_OPTION");
+    expectCode(error, "HDK_UNSAFE_BIND_VALUE");
     const allowed = await scoped(async (db) => ask(db, "select :p as p", { p: "fine" }), { client: { queryFormat } });
     expect(allowed.value).toEqual([{ p: "fine" }]);
   });

@@ -50,6 +50,12 @@ export interface Mysql2PoolOptions extends AttachOptions {
 
 export type Mysql2Options = Mysql2ConnectionOptions | Mysql2PoolOptions;
 
+/**
+ * The handle: mysql2's promise `Connection`, with the callback-API connection behind it as `connection` (there at
+ * run time, absent from mysql2's own type of the promise `Connection`).
+ */
+export type Mysql2Connection = Connection & { readonly connection: CoreConnection };
+
 /** `connectionLimit` of a per-request pool: one below the Workers limit of six connections per request. */
 export const DEFAULT_CONNECTION_LIMIT = 5;
 
@@ -239,10 +245,10 @@ const bindMysql2: Binder = (value) => {
 };
 
 /** One mysql2 promise `Connection` per request, connected on first use. */
-export const mysql2ConnectionAdapter: Adapter<Connection, Mysql2ConnectionOptions> = {
+export const mysql2ConnectionAdapter: Adapter<Mysql2Connection, Mysql2ConnectionOptions> = {
   driver: "mysql2",
   optionKeys: ["client", "pool"],
-  open(context, options): OpenedClient<Connection> {
+  open(context, options): OpenedClient<Mysql2Connection> {
     const client = options.client ?? {};
     refuseUnsafeConfig(context, client);
     const lazy = lazySocket(context, client.connectTimeout);
@@ -276,7 +282,7 @@ export const mysql2ConnectionAdapter: Adapter<Connection, Mysql2ConnectionOption
     };
     makeHyperdriveSafe(context, core);
     return {
-      client: core.promise(),
+      client: core.promise() as Mysql2Connection,
       ...PROMISE_CONNECTION,
       bind: bindMysql2,
       // Fails the running command and every queued one with the timeout; mysql2 then ends the socket.
@@ -418,7 +424,7 @@ const withPool = createWithHyperdrive(mysql2PoolAdapter);
 export function withHyperdrive<Result>(
   env: unknown,
   ctx: ExecutionContextLike,
-  fn: (db: Connection, scope: RequestScope) => Result | Promise<Result>,
+  fn: (db: Mysql2Connection, scope: RequestScope) => Result | Promise<Result>,
   options?: WithHyperdriveOptions<Mysql2ConnectionOptions>,
 ): Promise<Result>;
 export function withHyperdrive<Result>(
@@ -435,5 +441,5 @@ export function withHyperdrive<Result>(
 ): Promise<Result> {
   return options?.pool === true
     ? withPool(env, ctx, fn as (db: Pool, scope: RequestScope) => Result | Promise<Result>, options)
-    : withConnection(env, ctx, fn as (db: Connection, scope: RequestScope) => Result | Promise<Result>, options);
+    : withConnection(env, ctx, fn as (db: Mysql2Connection, scope: RequestScope) => Result | Promise<Result>, options);
 }

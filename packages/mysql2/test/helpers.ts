@@ -1,13 +1,12 @@
 /** Test helpers that run inside workerd: `scoped` (a scope per call), the ADMIN binding, server status counters. */
 
-import type { HyperdriveEvent } from "@hyperdrive-kit/core";
 import { mysqlDialect } from "@hyperdrive-kit/testing/conformance";
 import { scopedRunner } from "@hyperdrive-kit/testing/suite";
-import type { Connection as CoreConnection } from "mysql2";
-import type { Connection, Pool } from "mysql2/promise";
-import { withHyperdrive } from "../src/index.ts";
+import type { Pool } from "mysql2/promise";
+// The handle's and the events' types, as users import them: from the adapter package.
+import { type HyperdriveEvent, type Mysql2Connection, withHyperdrive } from "../src/index.ts";
 
-export const scoped = scopedRunner<Connection>(withHyperdrive as never);
+export const scoped = scopedRunner<Mysql2Connection>(withHyperdrive as never);
 
 export const pooled = <T>(
   fn: (db: Pool, events: HyperdriveEvent[]) => Promise<T>,
@@ -35,7 +34,7 @@ export async function statementCounters(): Promise<{ prepare: number; execute: n
   return { prepare: value("Com_stmt_prepare"), execute: value("Com_stmt_execute") };
 }
 
-/** The underlying callback connection, which mysql2's promise wrapper keeps as `.connection`. */
-export const callbackConnection = (db: Connection) => (db as unknown as { connection: CoreConnection }).connection;
+/** The underlying callback connection, which mysql2's promise wrapper keeps as `.connection` (in the handle's type). */
+export const callbackConnection = (db: Mysql2Connection) => db.connection;
 
 export { type Binding, bindings, errorEvent, lifecycle, type Outcome } from "@hyperdrive-kit/testing/suite";

@@ -14,7 +14,7 @@ import { drizzle } from "drizzle-orm/mysql2";
 import { createPool, raw } from "mysql2";
 import { type Connection, createConnection } from "mysql2/promise";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_CONNECTION_LIMIT } from "../src/index.ts";
+import { DEFAULT_CONNECTION_LIMIT, type Mysql2Connection } from "../src/index.ts";
 import {
   type Binding,
   bindings,
@@ -46,7 +46,7 @@ describe("mysql2 Pool ({ pool: true })", () => {
 
 const injection = { password: true };
 /** Every way mysql2's API can pass an object as a bind value. */
-const objectValueCases: MysqlDriverUnderTest<Connection>["objectValueCases"] = [
+const objectValueCases: MysqlDriverUnderTest<Mysql2Connection>["objectValueCases"] = [
   ["query(sql, [object])", (db) => db.query("select * from t where password = ?", [injection])],
   ["query(sql, object)", (db) => db.query("select * from t where password = ?", injection)],
   ["query({ sql, values })", (db) => db.query({ sql: "select ?", values: [injection] })],
@@ -64,10 +64,11 @@ const objectValueCases: MysqlDriverUnderTest<Connection>["objectValueCases"] = [
 ];
 
 /** The handle as the shared MySQL cases drive it: the promise API. */
-const driver: MysqlDriverUnderTest<Connection> = {
+const driver: MysqlDriverUnderTest<Mysql2Connection> = {
   scoped,
   query: async (db, sql, values) => (await db.query(sql, values as Parameters<Connection["query"]>[1]))[0] as Rows,
   objectValueCases,
+  objectValueBehaviour: "sends it as the string '[object Object]' anywhere else",
 };
 
 describe("mysql2 Connection: the cases both MySQL drivers share", () => describeMysqlCases(driver));
@@ -191,9 +192,17 @@ describe("execute() sends no COM_STMT_PREPARE", () => {
 });
 
 describe("object bind values", () => {
+  it("with allowUnsafe, sends an object outside `SET ?` as the string '[object Object]', as the refusal says", async () => {
+    const { value, error } = await scoped(async (db) => (await db.query("select ? as v", [{ a: 1 }]))[0], {
+      allowUnsafe: ["objectValues"],
+    });
+    expect(error).toBeUndefined();
+    expect(value).toEqual([{ v: "[object Object]" }]);
+  });
+
   it("refuses on the pool before a connection is taken", async () => {
     const { error, events } = await pooled(async (db) => db.query("select ?", [injection]));
-    expectCode(error, "HDK_UNSAFE_OPTION");
+    expectCode(error, "HDK_UNSAFE_BIND_VALUE");
     expect(lifecycle(events)).toEqual(["teardown:closed"]);
   });
 

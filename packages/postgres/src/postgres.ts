@@ -9,6 +9,7 @@ import {
   type OpenedClient,
   refuseCommonUnsafe,
   refuseUnsafe,
+  SERVER_CLOSE_GRACE_MS,
   socketPool,
   type WorkerSocket,
 } from "@hyperdrive-kit/core/adapter";
@@ -68,7 +69,8 @@ export const postgresAdapter: Adapter<Sql, PostgresOptions> = {
       connect_timeout: 0,
       socket: async () => {
         // Postgres.js writes its startup message as soon as it gets the socket; writes wait for the connection.
-        const socket = sockets.create();
+        // Postgres.js names the peer in its errors ("write CONNECTION_CLOSED host:port") from the socket's fields.
+        const socket = Object.assign(sockets.create(), { host: binding.host, port: binding.port });
         const attempt = context.connecting(
           (error) => socket.destroy(error),
           client.connect_timeout === undefined ? undefined : client.connect_timeout * 1000,
@@ -78,14 +80,22 @@ export const postgresAdapter: Adapter<Sql, PostgresOptions> = {
       },
     };
     const sql = postgres(config as postgres.Options<Record<string, never>>) as unknown as Sql;
+    const cursors = new Set<OpenCursor>();
     return {
       client: sql,
       ...SQL,
       queryMethods: QUERY_METHODS,
-      bind: bindPostgres,
+      bind: bindPostgres(cursors),
       abort: (error) => sockets.destroyAll(error),
       close: async () => {
-        await sql.end();
+        // A cursor whose stream was cancelled (a client that disconnected) is never advanced nor returned: its query
+        // stays open on the connection and `sql.end()` would wait for it forever. Teardown runs once the request's
+        // work is done, so nothing will read these any more: close their portals (what `return()` does).
+        for (const cursor of cursors) cursor.close();
+        cursors.clear();
+        // Anything else still running on the connection (a cursor mid-batch, a database gone mid-stream) is cut
+        // after a short grace instead of holding teardown for its whole timeout.
+        await sql.end({ timeout: END_GRACE_SECONDS });
         // sql.end() resolves before the sockets finish closing; a read still pending when the request ends
         // would surface as an unhandled rejection.
         await sockets.allClosed();
@@ -103,17 +113,75 @@ const PENDING_QUERY: GuardSpec = { queryMethods: [], callIsQuery: false };
 /** A cursor: iterating it reads from the connection. */
 const CURSOR: GuardSpec = { queryMethods: [], callIsQuery: false };
 
-/** Binds what Postgres.js gives out that can reach a socket; rows, results and errors pass untouched. */
-const bindPostgres: Binder = (value) => {
-  if (typeof value === "function") return typeof (value as Partial<Sql>).unsafe === "function" ? SQL : undefined;
-  if (Array.isArray(value)) return undefined;
-  const candidate = value as { cursor?: unknown; [Symbol.asyncIterator]?: unknown };
-  if (value instanceof Promise && typeof candidate.cursor === "function") return PENDING_QUERY;
-  // The iterable `cursor()` returns, not the iterator it makes: an iterator made inside the request is advanced by
-  // the response body's pull, which workerd may run outside the request's async context.
-  if (typeof candidate[Symbol.asyncIterator] === "function") return CURSOR;
-  return undefined;
-};
+/** How long `sql.end()` lets queries still running at teardown finish before it destroys their connections. */
+const END_GRACE_SECONDS = SERVER_CLOSE_GRACE_MS / 1000;
+
+/** The iterator a cursor's `[Symbol.asyncIterator]()` makes: `return()` closes the cursor's portal. */
+interface CursorIterator {
+  next(): Promise<IteratorResult<unknown>>;
+  return(): unknown;
+}
+
+/** A cursor's iterator as teardown closes it: now, or once the batch it is reading has arrived. */
+interface OpenCursor {
+  close(): void;
+}
+
+/**
+ * Notes `iterator` in `cursors` until it is done. Postgres.js's `return()` closes the portal only between batches;
+ * during a `next()` it does nothing and the cursor would wait for a reader forever, so `close()` also returns once
+ * the batch being read has arrived.
+ */
+function track(cursors: Set<OpenCursor>, iterator: CursorIterator): void {
+  let reading: Promise<unknown> | undefined;
+  const { next, return: finish } = iterator;
+  const entry: OpenCursor = {
+    close() {
+      finish.call(iterator);
+      void reading?.then(
+        () => finish.call(iterator),
+        () => {},
+      );
+    },
+  };
+  iterator.next = function (this: unknown) {
+    // Postgres.js answers a finished cursor's next() with a plain `{ done: true }`, not a promise.
+    const result = Promise.resolve(next.call(this));
+    reading = result;
+    void result.then(
+      (step) => step.done && cursors.delete(entry),
+      () => cursors.delete(entry),
+    );
+    return result;
+  };
+  iterator.return = function (this: unknown) {
+    cursors.delete(entry);
+    return finish.call(this);
+  };
+  cursors.add(entry);
+}
+
+/**
+ * Binds what Postgres.js gives out that can reach a socket; rows, results and errors pass untouched. The iterators
+ * cursors make are noted in `cursors`, so teardown can close the ones nobody finished.
+ */
+const bindPostgres =
+  (cursors: Set<OpenCursor>): Binder =>
+  (value) => {
+    if (typeof value === "function") return typeof (value as Partial<Sql>).unsafe === "function" ? SQL : undefined;
+    if (Array.isArray(value)) return undefined;
+    const iterator = value as Partial<CursorIterator>;
+    if (!(value instanceof Promise) && typeof iterator.next === "function" && typeof iterator.return === "function") {
+      track(cursors, value as CursorIterator);
+      return undefined;
+    }
+    const candidate = value as { cursor?: unknown; [Symbol.asyncIterator]?: unknown };
+    if (value instanceof Promise && typeof candidate.cursor === "function") return PENDING_QUERY;
+    // The iterable `cursor()` returns, not the iterator it makes: an iterator made inside the request is advanced by
+    // the response body's pull, which workerd may run outside the request's async context.
+    if (typeof candidate[Symbol.asyncIterator] === "function") return CURSOR;
+    return undefined;
+  };
 
 /** PostgreSQL's ReadyForQuery message: the end of the connection's startup. */
 const READY_FOR_QUERY = 0x5a;

@@ -1,9 +1,15 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describeFaults } from "@hyperdrive-kit/testing/faults";
-import { describeConformance, failure } from "@hyperdrive-kit/testing/suite";
-import { describe, expect, it } from "vitest";
-import { withHyperdrive } from "../src/index.ts";
+import { connections, describeConformance, failure } from "@hyperdrive-kit/testing/suite";
+import { describe, expect, inject, it } from "vitest";
+import { type HyperdriveEvent, withHyperdrive } from "../src/index.ts";
+
+/** The fault control server of the test setup (stops and starts the database). */
+const control = async (path: string) => {
+  const response = await fetch(`${inject("controlUrl")}${path}`, { method: "POST", body: "{}" });
+  if (!response.ok) throw new Error(`control ${path}: ${response.status}`);
+};
 
 describe("Postgres.js", () => {
   describeConformance();
@@ -86,5 +92,62 @@ describe("Postgres.js edge cases", () => {
     );
     await waitOnExecutionContext(ctx);
     expect(error.code).toBe("HDK_POSTGRES_CONNECTION_ENDED");
+  });
+});
+
+describe("Postgres.js cursor streams that end early", () => {
+  /** A response streaming a cursor, as users write it: no `cancel()` that returns the iterator. */
+  async function cursorResponse(ctx: ExecutionContext, events: HyperdriveEvent[], rows: number): Promise<Response> {
+    const encoder = new TextEncoder();
+    return withHyperdrive(
+      env,
+      ctx,
+      async (sql) => {
+        const iterator = sql`select generate_series(1, ${rows}) as n`.cursor(100)[Symbol.asyncIterator]();
+        return new Response(
+          new ReadableStream<Uint8Array>({
+            async pull(controller) {
+              const { value, done } = await iterator.next();
+              if (done) controller.close();
+              else controller.enqueue(encoder.encode(`${JSON.stringify(value)}\n`));
+            },
+          }),
+        );
+      },
+      { onEvent: (event) => events.push(event) },
+    );
+  }
+
+  const teardowns = (events: readonly HyperdriveEvent[]) =>
+    events.flatMap((event) => (event.type === "teardown" ? [event.outcome] : []));
+
+  it("closes promptly when the client cancels the body mid-cursor (the query is ended, not waited for)", async () => {
+    const ctx = createExecutionContext();
+    const events: HyperdriveEvent[] = [];
+    const reader = ((await cursorResponse(ctx, events, 100_000)).body as ReadableStream<Uint8Array>).getReader();
+    await reader.read();
+    await reader.cancel(); // what workerd does when the HTTP client disconnects
+    await waitOnExecutionContext(ctx);
+    // It used to wait out teardownTimeoutMs (HDK_TEARDOWN_TIMEOUT) with the backend held.
+    expect(teardowns(events)).toEqual(["closed"]);
+    expect(await connections()).toBe(0);
+  });
+
+  it("closes promptly when the database stops mid-stream", async () => {
+    const ctx = createExecutionContext();
+    const events: HyperdriveEvent[] = [];
+    const reader = ((await cursorResponse(ctx, events, 1_000_000)).body as ReadableStream<Uint8Array>).getReader();
+    await reader.read();
+    await control("/server/halt");
+    try {
+      // The body errors (or ends) once the connection is gone; either way the stream is over.
+      for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read());
+    } catch {}
+    try {
+      await waitOnExecutionContext(ctx);
+    } finally {
+      await control("/server/resume");
+    }
+    expect(teardowns(events)).toEqual(["closed"]);
   });
 });

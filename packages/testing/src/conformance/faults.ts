@@ -6,6 +6,7 @@
  * connection string.
  */
 import { env } from "cloudflare:workers";
+import { type CatalogEntry, catalog } from "@hyperdrive-kit/core";
 import { expect, inject, it } from "vitest";
 import type { FakeOriginOptions } from "../fake-origin/index.ts";
 import type { FaultMode } from "../proxy/index.ts";
@@ -78,6 +79,14 @@ async function expectRecovered(): Promise<void> {
   expect((await call("/unhandled")).unhandled).toEqual([]);
 }
 
+/** The test database's binding with the password left out (a binding object: options travel as JSON). */
+function emptyPassword(): Json {
+  const { connectionString, host, port, user, database } = (env as unknown as { HYPERDRIVE: Hyperdrive }).HYPERDRIVE;
+  const url = new URL(connectionString);
+  url.password = "";
+  return { connectionString: url.toString(), host, port, user, password: "", database };
+}
+
 /** A failure case that takes one request: how to provoke it, and the codes it may end in. */
 interface FailureCase {
   name: string;
@@ -97,6 +106,20 @@ function failureCases(expected: FaultExpectations, resetBudgets: readonly number
       codes: ["HDK_TIMEOUT"],
     },
     { name: "wrong password", options: { binding: "BAD_PASSWORD" }, codes: ["HDK_CONFIG_INVALID_CREDENTIALS"] },
+    {
+      // Drivers that refuse the login themselves (pg's SCRAM code: "client password must be a string") used to wait
+      // for the server's authentication_timeout, untyped; every driver must fail at once, typed.
+      name: "empty password",
+      options: { binding: emptyPassword(), connectTimeoutMs: CONNECT_TIMEOUT_MS * 4 },
+      codes: ["HDK_CONFIG_INVALID_CREDENTIALS"],
+    },
+    {
+      // On MariaDB the test user is granted on its own database only, so the server answers 1044 (access denied to
+      // the database), not 1049 (unknown database): both mean this code at the handshake.
+      name: "database does not exist",
+      options: { binding: "BAD_DATABASE" },
+      codes: ["HDK_CONFIG_DATABASE_NOT_FOUND"],
+    },
     {
       name: "proxy blackholes",
       options: viaProxy,
@@ -157,6 +180,17 @@ async function provoke(failure: FailureCase): Promise<Json> {
   }
 }
 
+/**
+ * A fault met by a handle used correctly, inside its own request, must not be blamed on reuse: where the catalogue
+ * has a fix for that situation (a connection dropped mid-request), the message carries it. And no driver's
+ * `host:port` may come out as `undefined:undefined`.
+ */
+function expectFixThatFits(name: string, body: Json): void {
+  const entry = typeof body.code === "string" ? (catalog as Record<string, CatalogEntry>)[body.code] : undefined;
+  if (entry?.fixInRequest) expect.soft(String(body.message), name).toContain(entry.fixInRequest);
+  expect.soft(String(body.message), name).not.toContain("undefined:undefined");
+}
+
 export function describeFaults(expected: FaultExpectations): void {
   // Bytes the server sends through the proxy for one `/query` request: resets are cut inside that answer.
   let resetBudgets: number[] = [];
@@ -190,6 +224,7 @@ export function describeFaults(expected: FaultExpectations): void {
       seen.push(`${failure.name} → ${outcomeOf(body)} (${body.ms} ms)`);
       // Soft: one run reports every case that is off, not only the first.
       expect.soft(failure.codes, `${failure.name}: ${JSON.stringify(body)}`).toContain(outcomeOf(body));
+      expectFixThatFits(failure.name, body);
       if (outcomeOf(body) === "HDK_TIMEOUT") {
         // Bounded by the configured timeout (plus scheduling slack), not a hang.
         expect.soft(body.ms).toBeGreaterThanOrEqual(CONNECT_TIMEOUT_MS - 50);
@@ -213,6 +248,7 @@ export function describeFaults(expected: FaultExpectations): void {
       const stopped = await inFlight;
       outcomes.push(`in flight → ${outcomeOf(stopped)}`);
       expect(expected.stoppedMidQuery, JSON.stringify(stopped)).toContain(outcomeOf(stopped));
+      expectFixThatFits("in flight when the database stopped", stopped);
       for (let i = 0; i < 5; i++) {
         const down = await call("/query");
         outcomes.push(`while stopped → ${outcomeOf(down)}`);

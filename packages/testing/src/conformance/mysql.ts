@@ -25,6 +25,8 @@ export interface MysqlDriverUnderTest<Db> {
   query(db: Db, sql: string, values?: unknown): Promise<Rows>;
   /** Every way the driver's API can pass an object as a bind value; each must be refused. */
   objectValueCases: Array<[name: string, run: (db: Db) => Promise<unknown>]>;
+  /** Words of the refusal that say what this driver itself does with an object bound to `?`. */
+  objectValueBehaviour: string;
 }
 
 /** Waits until the server runs `SLEEP()` on connection `id`, then kills that connection from ADMIN. */
@@ -58,15 +60,19 @@ export function describeMysqlCases<Db>(driver: MysqlDriverUnderTest<Db>): void {
   it("refuses ssl: the Worker-to-Hyperdrive hop never uses TLS", async () => {
     const { error } = await scoped(async (db) => query(db, "select 1"), { client: { ssl: {} } });
     expectCode(error, "HDK_UNSAFE_OPTION");
+    // The catalogue's fix promises the message names the safe value.
+    expect((error as Error).message).toContain("the safe value is `false`");
   });
 
   it.each(driver.objectValueCases)(
-    "refuses %s as a bind value with HDK_UNSAFE_OPTION before anything is sent",
+    "refuses %s as a bind value with HDK_UNSAFE_BIND_VALUE before anything is sent",
     async (_name, run) => {
       const { error, events } = await scoped(run);
-      expectCode(error, "HDK_UNSAFE_OPTION");
+      expectCode(error, "HDK_UNSAFE_BIND_VALUE");
       expect((error as Error).message).toContain('allowUnsafe: ["objectValues"]');
       expect((error as Error).message).toContain("object injection");
+      // What this driver does with the object, not the other one's behaviour.
+      expect((error as Error).message).toContain(driver.objectValueBehaviour);
       // Refused before the first command, so the lazy connection never even opened.
       expect(lifecycle(events)).toEqual(["teardown:closed"]);
     },
@@ -83,6 +89,15 @@ export function describeMysqlCases<Db>(driver: MysqlDriverUnderTest<Db>): void {
     );
     expect(error).toBeUndefined();
     expect(value).toEqual([{ a: 7, b: "seven" }]);
+  });
+
+  it("a missing database, for a user granted on its own database only (1044): HDK_CONFIG_DATABASE_NOT_FOUND naming both causes", async () => {
+    // The test user has ALL on its database and no global data privilege: MariaDB answers 1044, not 1049.
+    const { error } = await scoped(async (db) => query(db, "select 1"), { binding: "BAD_DATABASE" });
+    expectCode(error, "HDK_CONFIG_DATABASE_NOT_FOUND");
+    expect(((error as Error).cause as { errno?: unknown }).errno).toBe(1044);
+    expect((error as Error).message).toContain("does not exist");
+    expect((error as Error).message).toContain("GRANT ALL ON <database>.* TO <user>");
   });
 
   it("KILL during a query: HDK_MYSQL_CONNECTION_LOST (PROTOCOL_CONNECTION_LOST)", async () => {

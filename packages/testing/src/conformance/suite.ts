@@ -3,7 +3,7 @@
  * Worker from `worker.ts` and a real database server started by the global setup.
  */
 import { env, exports } from "cloudflare:workers";
-import { catalog, type HyperdriveErrorCode, isHyperdriveError } from "@hyperdrive-kit/core";
+import { type CatalogEntry, catalog, type HyperdriveErrorCode, isHyperdriveError } from "@hyperdrive-kit/core";
 import { afterAll, beforeAll, expect, inject, it } from "vitest";
 
 type Json = Record<string, unknown>;
@@ -75,11 +75,15 @@ export async function eventually<T>(read: () => Promise<T>, done: (value: T) => 
   return value;
 }
 
-/** `error` is the catalogue's `code`, and its message carries the entry's fix. */
+/**
+ * `error` is the catalogue's `code`, and its message carries the entry's fix: the one for a handle used in its own
+ * request where the entry has one (what a handle's user meets), else the general one.
+ */
 export function expectCode(error: unknown, code: HyperdriveErrorCode): void {
   expect(isHyperdriveError(error), String(error)).toBe(true);
   expect((error as { code: unknown }).code).toBe(code);
-  expect((error as Error).message).toContain(catalog[code].fix.slice(0, 40));
+  const entry: CatalogEntry = catalog[code];
+  expect((error as Error).message).toContain((entry.fixInRequest ?? entry.fix).slice(0, 40));
 }
 
 /** Runs `run`, which must fail, and returns what it threw. */
@@ -156,6 +160,11 @@ export function describeConformance({ requests = 200, derived = true }: Conforma
   it("fails a handle used after its scope was torn down with HDK_HANDLE_AFTER_TEARDOWN", async () => {
     const body = await call("/after-teardown");
     expect(body.code).toBe("HDK_HANDLE_AFTER_TEARDOWN");
+    // With teardown "none" nothing closed the connection: the message must not claim it did.
+    const skipped = await call("/after-teardown", { teardown: "none" });
+    expect(skipped.code).toBe("HDK_HANDLE_AFTER_TEARDOWN");
+    expect(skipped.message).not.toMatch(/connection was \(or is being\) closed/);
+    expect(skipped.message).toContain('with `teardown: "none"`');
   });
 
   it("fails at global scope with HDK_GLOBAL_SCOPE", async () => {
@@ -189,6 +198,11 @@ export function describeConformance({ requests = 200, derived = true }: Conforma
   it("names the Hyperdrive bindings env has when the binding is missing", async () => {
     const body = await call("/query", { binding: "NOPE" });
     expect(body.code).toBe("HDK_BINDING_MISSING");
+    // The configuration example shows a local URL of this driver's engine only.
+    const engine =
+      String(body.message).includes("[pg]") || String(body.message).includes("[postgres]") ? "postgres" : "mysql";
+    expect(body.message).toContain(`"localConnectionString": "${engine}://user:password@localhost`);
+    expect(body.message).not.toContain(engine === "postgres" ? "mysql://" : "postgres://");
     expect(body.message).toMatch(/Hyperdrive bindings in env: .*HYPERDRIVE/);
     expect(body.message).toMatch(/Hyperdrive bindings in env: .*ADMIN/);
   });

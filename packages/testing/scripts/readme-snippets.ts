@@ -1,0 +1,211 @@
+/**
+ * Type-checks every TypeScript snippet of the READMEs as a new user would meet it: in a project outside the
+ * workspace, with the packed tarballs of our packages and exactly what the README's Install section says to install
+ * (`pnpm add …` lines) and its tsconfig block (`"types"`), under strict `tsc`. Each adapter's handle must also be
+ * typed (not `any`) there. Offline: the drivers and type packages are linked from the pnpm store the workspace uses.
+ *
+ *   node packages/testing/scripts/readme-snippets.ts [--keep]
+ *
+ * Exits 1 and prints the compiler's errors, README by README, when a snippet does not compile.
+ */
+import { execFile } from "node:child_process";
+import { existsSync, readFileSync, realpathSync } from "node:fs";
+import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { promisify } from "node:util";
+
+const exec = promisify(execFile);
+const root = new URL("../../../", import.meta.url).pathname;
+
+/** READMEs whose snippets are checked, and the package each one documents (`undefined`: several). */
+const READMES: ReadonlyArray<readonly [path: string, documents: string | undefined]> = [
+  ["README.md", undefined],
+  ["packages/core/README.md", "@hyperdrive-kit/core"],
+  ["packages/pg/README.md", "@hyperdrive-kit/pg"],
+  ["packages/postgres/README.md", "@hyperdrive-kit/postgres"],
+  ["packages/mysql2/README.md", "@hyperdrive-kit/mysql2"],
+  ["packages/mysql/README.md", "@hyperdrive-kit/mysql"],
+];
+
+/** The adapters whose handle the check proves is typed (a missing type package makes it silently `any`). */
+const ADAPTERS = ["@hyperdrive-kit/pg", "@hyperdrive-kit/postgres", "@hyperdrive-kit/mysql2", "@hyperdrive-kit/mysql"];
+
+/** What `wrangler types` gives a project with one Hyperdrive binding. */
+const ENV_DTS = "interface Env {\n  HYPERDRIVE: Hyperdrive;\n}\n";
+
+const HANDLE_IS_TYPED = (adapter: string) => `import { withHyperdrive } from "${adapter}";
+
+// An \`any\` handle (its driver's type package missing) takes any property: then the directive below is unused, which
+// tsc reports. (A conditional \`IsAny\` test cannot tell: an unresolved import is an error type, not \`any\`.)
+export default {
+  fetch: (_request, env, ctx) =>
+    withHyperdrive(env, ctx, async (db) => {
+      // @ts-expect-error: a typed handle has no such member
+      db.noSuchMember;
+      return new Response("typed");
+    }),
+} satisfies ExportedHandler<Env>;
+`;
+
+interface Block {
+  lang: string;
+  code: string;
+}
+
+function blocks(markdown: string): Block[] {
+  return [...markdown.matchAll(/^```(\w*)\n([\s\S]*?)^```$/gm)].map((m) => ({ lang: m[1] ?? "", code: m[2] ?? "" }));
+}
+
+interface InstallSpec {
+  /** Packages the Install section's `pnpm add` lines name. */
+  packages: string[];
+  /** The tsconfig block's compilerOptions. */
+  compilerOptions: Record<string, unknown>;
+}
+
+const packageDirs = new Map<string, string>();
+for (const dir of await readdir(join(root, "packages"))) {
+  const manifest = join(root, "packages", dir, "package.json");
+  if (existsSync(manifest)) packageDirs.set(JSON.parse(readFileSync(manifest, "utf8")).name as string, dir);
+}
+
+/** What a package's README says to install and how to configure TypeScript. */
+function installSpec(name: string): InstallSpec {
+  const dir = packageDirs.get(name);
+  if (dir === undefined) throw new Error(`no workspace package ${name}`);
+  const readme = readFileSync(join(root, "packages", dir, "README.md"), "utf8");
+  const install = readme.slice(readme.indexOf("## Install"), readme.indexOf("\n## ", readme.indexOf("## Install") + 1));
+  const packages = blocks(install)
+    .filter((b) => b.lang === "sh")
+    .flatMap((b) => b.code.split("\n"))
+    .filter((line) => line.startsWith("pnpm add "))
+    .flatMap((line) => line.split(/\s+/).slice(2))
+    .filter((word) => word !== "" && !word.startsWith("-"));
+  const tsconfig = blocks(install).find((b) => b.lang === "json" && b.code.includes("compilerOptions"));
+  if (packages.length === 0 || tsconfig === undefined) {
+    throw new Error(`${dir}/README.md: its Install section needs a \`pnpm add …\` line and a tsconfig.json block`);
+  }
+  return { packages, compilerOptions: JSON.parse(tsconfig.code).compilerOptions };
+}
+
+/**
+ * Where the workspace has `name` installed: its real directory in the pnpm store layout, whose own dependencies sit
+ * beside it, so a link to it resolves like an installed package, offline.
+ */
+function installed(name: string): string {
+  for (const base of [root, ...[...packageDirs.values()].map((dir) => join(root, "packages", dir))]) {
+    const path = join(base, "node_modules", name);
+    if (existsSync(join(path, "package.json"))) return realpathSync(path);
+  }
+  throw new Error(`${name} is not installed anywhere in the workspace`);
+}
+
+const imported = (code: string) =>
+  [...code.matchAll(/from "(@hyperdrive-kit\/[a-z0-9-]+)/g)].map((m) => m[1] as string).filter(Boolean);
+
+async function packAll(out: string): Promise<Map<string, string>> {
+  const names = ["@hyperdrive-kit/core", ...ADAPTERS];
+  await exec("pnpm", ["turbo", "run", "build", ...names.map((n) => `--filter=${n}`)], {
+    cwd: root,
+    timeout: 300_000,
+  });
+  const tarballs = new Map<string, string>();
+  for (const name of names) {
+    const destination = join(out, "tarballs", name.replace("@hyperdrive-kit/", ""));
+    await exec("pnpm", ["pack", "--pack-destination", destination], {
+      cwd: join(root, "packages", packageDirs.get(name) as string),
+      timeout: 60_000,
+    });
+    const [file] = await readdir(destination);
+    tarballs.set(name, join(destination, file as string));
+  }
+  return tarballs;
+}
+
+interface Outcome {
+  readme: string;
+  snippets: number;
+  errors: string;
+}
+
+async function checkReadme(
+  out: string,
+  tarballs: Map<string, string>,
+  readme: string,
+  documents: string | undefined,
+): Promise<Outcome> {
+  const snippets = blocks(readFileSync(join(root, readme), "utf8"))
+    .filter((b) => b.lang === "ts")
+    .map((b) => b.code);
+  const uses = new Set([...(documents ? [documents] : []), ...snippets.flatMap(imported)]);
+  const specs = [...uses].map(installSpec);
+  const packages = new Set(specs.flatMap((spec) => spec.packages));
+  const types = new Set(specs.flatMap((spec) => (spec.compilerOptions.types as string[] | undefined) ?? []));
+  const project = join(out, readme.replaceAll("/", "_").replace(/\.md$/, ""));
+  await mkdir(project, { recursive: true });
+  // node_modules as an install of the README's packages leaves it: our tarballs unpacked (core, which the adapters
+  // depend on, too), everything else linked from the store. Nothing else is there to resolve by accident.
+  const modules = join(project, "node_modules");
+  for (const name of new Set([...packages, "@hyperdrive-kit/core"])) {
+    const target = join(modules, name);
+    await mkdir(dirname(target), { recursive: true });
+    const tarball = tarballs.get(name);
+    if (tarball === undefined) await symlink(installed(name), target, "dir");
+    else {
+      await mkdir(target);
+      await exec("tar", ["-xzf", tarball, "-C", target, "--strip-components=1"]);
+    }
+  }
+  await writeFile(
+    join(project, "package.json"),
+    JSON.stringify({ name: "readme-snippets", private: true, type: "module" }),
+  );
+  await writeFile(
+    join(project, "tsconfig.json"),
+    JSON.stringify({
+      compilerOptions: {
+        ...Object.assign({}, ...specs.map((s) => s.compilerOptions)),
+        types: [...types],
+        noEmit: true,
+      },
+      include: ["*.ts"],
+    }),
+  );
+  await writeFile(join(project, "env.d.ts"), ENV_DTS);
+  for (const [i, code] of snippets.entries()) await writeFile(join(project, `snippet-${i + 1}.ts`), code);
+  if (documents && ADAPTERS.includes(documents)) {
+    await writeFile(join(project, "handle-is-typed.ts"), HANDLE_IS_TYPED(documents));
+  }
+  try {
+    const tsc = join(installed("typescript"), "bin", "tsc");
+    await exec(process.execPath, [tsc, "-p", "."], { cwd: project, timeout: 120_000 });
+    return { readme, snippets: snippets.length, errors: "" };
+  } catch (error) {
+    const { stdout = "", stderr = "" } = error as { stdout?: string; stderr?: string };
+    return { readme, snippets: snippets.length, errors: `${stdout}${stderr}`.trim() || String(error) };
+  }
+}
+
+/** Checks every README; returns the failures (empty when all compile). */
+export async function checkReadmeSnippets(keep = false): Promise<Outcome[]> {
+  const out = await mkdtemp(join(tmpdir(), "hdk-snippets-"));
+  try {
+    const tarballs = await packAll(out);
+    const outcomes: Outcome[] = [];
+    for (const [readme, documents] of READMES) outcomes.push(await checkReadme(out, tarballs, readme, documents));
+    return outcomes;
+  } finally {
+    if (keep) console.log(`kept ${out}`);
+    else await rm(out, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const outcomes = await checkReadmeSnippets(process.argv.includes("--keep"));
+  for (const { readme, snippets, errors } of outcomes) {
+    console.log(`${errors ? "FAIL" : "ok  "} ${readme} (${snippets} snippets)`);
+    if (errors) console.log(errors.replace(/^/gm, "     "));
+  }
+  if (outcomes.some((o) => o.errors)) process.exit(1);
+}
