@@ -14,14 +14,8 @@
  * HDK_BENCH_THROUGHPUT (requests per variant and round at concurrency 8, 200), HDK_BENCH_DELAY_MS (per chunk and
  * direction in the delayed runs, 2), HDK_BENCH_ONLY (comma-separated routes, e.g. `pg,mysql`).
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { type FaultProxy, startFaultProxy } from "@hyperdrive-kit/testing/proxy";
-import { freePort, type RunningServer, startMariadb, startPostgres } from "@hyperdrive-kit/testing/servers";
+import type { FaultProxy } from "@hyperdrive-kit/testing/proxy";
+import { type Engine, startBench } from "./setup.ts";
 import { ratioSummary, type Stats, summarize } from "./stats.ts";
 
 const ROUTES = ["pg", "pg-pool", "postgres", "mysql2", "mysql2-pool", "mysql"] as const;
@@ -43,8 +37,7 @@ const CONCURRENCY = 8;
 const only = process.env.HDK_BENCH_ONLY?.split(",").filter(Boolean);
 const routes = ROUTES.filter((route) => !only || only.includes(route));
 
-const here = dirname(fileURLToPath(import.meta.url));
-const engineOf = (route: Route) => (route.startsWith("pg") || route === "postgres" ? "postgres" : "mysql");
+const engineOf = (route: Route): Engine => (route.startsWith("pg") || route === "postgres" ? "postgres" : "mysql");
 
 let origin = "";
 
@@ -97,76 +90,13 @@ async function roundTrips(proxy: FaultProxy, route: Route, variant: Variant, que
   return proxy.stats.roundTrips - before;
 }
 
-async function startWrangler(config: string, port: number): Promise<ChildProcess> {
-  const wrangler = join(dirname(createRequire(import.meta.url).resolve("wrangler/package.json")), "bin/wrangler.js");
-  const child = spawn(
-    process.execPath,
-    [wrangler, "dev", "--config", config, "--ip", "127.0.0.1", "--port", String(port), "--log-level", "error"],
-    { env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "1" }, stdio: ["ignore", "pipe", "pipe"] },
-  );
-  let output = "";
-  child.stdout?.on("data", (chunk) => (output += chunk));
-  child.stderr?.on("data", (chunk) => (output += chunk));
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    try {
-      if ((await fetch(`${origin}/none/none/none`)).status === 404) return child;
-    } catch {
-      // Not listening yet.
-    }
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`wrangler dev did not start:\n${output}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
-
 const fmt = (n: number, digits = 2) => n.toFixed(digits);
 const spread = (s: Stats) => `${fmt(s.median)} (${fmt(s.min)}–${fmt(s.max)})`;
 
 async function main(): Promise<void> {
-  const cleanups: Array<() => Promise<unknown> | unknown> = [];
+  const { proxies, origin: url, close } = await startBench(routes.map(engineOf));
+  origin = url;
   try {
-    const servers: Partial<Record<"postgres" | "mysql", RunningServer>> = {};
-    const proxies: Partial<Record<"postgres" | "mysql", FaultProxy>> = {};
-    for (const engine of new Set(routes.map(engineOf))) {
-      const server = engine === "postgres" ? await startPostgres() : await startMariadb();
-      cleanups.push(() => server.stop());
-      const url = new URL(server.url);
-      const proxy = await startFaultProxy({ target: { host: url.hostname, port: Number(url.port) } });
-      cleanups.push(() => proxy.close());
-      servers[engine] = server;
-      proxies[engine] = proxy;
-    }
-    const viaProxy = (engine: "postgres" | "mysql") => {
-      const server = servers[engine];
-      const proxy = proxies[engine];
-      if (!server || !proxy) return undefined;
-      const url = new URL(server.url);
-      url.hostname = "127.0.0.1";
-      url.port = String(proxy.port);
-      return url.toString();
-    };
-    const dir = await mkdtemp(join(tmpdir(), "hdk-bench-"));
-    cleanups.push(() => rm(dir, { recursive: true, force: true }));
-    const hyperdrive = [
-      { binding: "PG", id: "00000000000000000000000000000001", localConnectionString: viaProxy("postgres") },
-      { binding: "MY", id: "00000000000000000000000000000002", localConnectionString: viaProxy("mysql") },
-    ].filter((binding) => binding.localConnectionString !== undefined);
-    const config = join(dir, "wrangler.json");
-    await writeFile(
-      config,
-      JSON.stringify({
-        name: "hyperdrive-kit-bench",
-        main: join(here, "../worker/index.ts"),
-        compatibility_date: "2025-09-01",
-        compatibility_flags: ["nodejs_compat"],
-        hyperdrive,
-      }),
-    );
-    const port = await freePort();
-    origin = `http://127.0.0.1:${port}`;
-    const wrangler = await startWrangler(config, port);
-    cleanups.push(() => wrangler.kill());
-
     console.log(
       `hyperdrive-kit bench inside workerd (wrangler dev), ${new Date().toISOString().slice(0, 10)}, Node ${process.version}`,
     );
@@ -243,7 +173,7 @@ async function main(): Promise<void> {
       process.exitCode = 1;
     }
   } finally {
-    for (const cleanup of cleanups.reverse()) await Promise.resolve(cleanup()).catch(() => {});
+    await close();
   }
 }
 
