@@ -30,8 +30,12 @@ const here = dirname(fileURLToPath(import.meta.url));
 export async function startBench(engines: readonly Engine[]): Promise<Bench> {
   const cleanups: Array<() => Promise<unknown> | unknown> = [];
   const close = async () => {
-    for (const cleanup of cleanups.reverse()) await Promise.resolve(cleanup()).catch(() => {});
+    process.off("SIGINT", interrupted).off("SIGTERM", interrupted);
+    for (const cleanup of cleanups.splice(0).reverse()) await Promise.resolve(cleanup()).catch(() => {});
   };
+  // Stopped by hand: stop the servers and wrangler too, rather than leave them running.
+  const interrupted = () => void close().finally(() => process.exit(130));
+  process.once("SIGINT", interrupted).once("SIGTERM", interrupted);
   try {
     const proxies: Partial<Record<Engine, FaultProxy>> = {};
     const urls: Partial<Record<Engine, string>> = {};
