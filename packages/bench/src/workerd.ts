@@ -1,7 +1,8 @@
 /**
  * `pnpm bench`: the handle against the raw driver, inside workerd (`wrangler dev`, over HTTP), for every driver and
  * mode, against two baselines in the same run: the raw code as Cloudflare's docs write it (`docs`, closing through
- * `ctx.waitUntil(client.end())`) and the same without closing (`floor`). Real PostgreSQL and MariaDB servers, each
+ * `ctx.waitUntil(client.end())`) and the same without closing (`floor`). `kit-none` is the handle with
+ * `teardown: "none"`, which closes nothing either: the floor's counterpart. Real PostgreSQL and MariaDB servers, each
  * behind the testing package's fault proxy, which adds a per-chunk delay for the delayed runs and counts round trips.
  *
  * Why wrangler dev and not the Vitest pool: it is the runtime as users run their Worker locally, requests arrive over
@@ -19,7 +20,7 @@ import { type Engine, startBench } from "./setup.ts";
 import { ratioSummary, type Stats, summarize } from "./stats.ts";
 
 const ROUTES = ["pg", "pg-pool", "postgres", "mysql2", "mysql2-pool", "mysql"] as const;
-const VARIANTS = ["floor", "docs", "kit"] as const;
+const VARIANTS = ["floor", "docs", "kit", "kit-none"] as const;
 const QUERIES = ["plain", "param"] as const;
 type Route = (typeof ROUTES)[number];
 type Variant = (typeof VARIANTS)[number];
@@ -50,11 +51,14 @@ async function get(path: string): Promise<number> {
   return ms;
 }
 
+const perVariant = <T>(make: () => T) =>
+  Object.fromEntries(VARIANTS.map((variant) => [variant, make()])) as Record<Variant, T>;
+
 const path = (route: Route, variant: Variant, query: string) => `/${route}/${variant}/${query}`;
 
 /** Sequential requests, the variants interleaved; returns each variant's latencies. */
 async function latencies(route: Route, query: string): Promise<Record<Variant, number[]>> {
-  const out = { floor: [], docs: [], kit: [] } as Record<Variant, number[]>;
+  const out = perVariant<number[]>(() => []);
   for (let i = 0; i < REQUESTS; i++) {
     for (let k = 0; k < VARIANTS.length; k++) {
       const variant = VARIANTS[(i + k) % VARIANTS.length] as Variant;
@@ -114,15 +118,17 @@ async function main(): Promise<void> {
         for (const variant of VARIANTS) await get(path(route, variant, query)); // warm
         const counts = {} as Record<Variant, number>;
         for (const variant of VARIANTS) counts[variant] = await roundTrips(proxy, route, variant, query);
-        const same = counts.kit === counts.floor && counts.kit === counts.docs;
+        const same = counts.kit === counts.floor && counts.kit === counts.docs && counts["kit-none"] === counts.floor;
         tripsDiffer ||= !same;
         trips.push(
-          `| ${route} | ${query} | ${counts.floor} | ${counts.docs} | ${counts.kit} | ${same ? "equal" : "DIFFERENT"} |`,
+          `| ${route} | ${query} | ${counts.floor} | ${counts.docs} | ${counts.kit} | ${counts["kit-none"]} | ${same ? "equal" : "DIFFERENT"} |`,
         );
       }
     }
     console.log("Round trips per request (connect, query, close), counted by the proxy\n");
-    console.log("| route | query | floor | docs | kit | check |\n| --- | --- | --- | --- | --- | --- |");
+    console.log(
+      "| route | query | floor | docs | kit | kit-none | check |\n| --- | --- | --- | --- | --- | --- | --- |",
+    );
     console.log(trips.join("\n"));
 
     for (const delay of [0, DELAY_MS]) {
@@ -130,9 +136,9 @@ async function main(): Promise<void> {
       for (const route of routes) {
         (proxies[engineOf(route)] as FaultProxy).setMode(delay > 0 ? { kind: "delay", ms: delay } : { kind: "pass" });
         for (const query of QUERIES) {
-          const p50: Record<Variant, number[]> = { floor: [], docs: [], kit: [] };
-          const p99: Record<Variant, number[]> = { floor: [], docs: [], kit: [] };
-          const rps: Record<Variant, number[]> = { floor: [], docs: [], kit: [] };
+          const p50 = perVariant<number[]>(() => []);
+          const p99 = perVariant<number[]>(() => []);
+          const rps = perVariant<number[]>(() => []);
           for (const variant of VARIANTS) for (let i = 0; i < 10; i++) await get(path(route, variant, query)); // warm
           for (let round = 0; round < ROUNDS; round++) {
             const times = await latencies(route, query);
@@ -157,15 +163,18 @@ async function main(): Promise<void> {
               `${fmt(summarize(rps.floor).p50, 0)} / ${fmt(summarize(rps.docs).p50, 0)} / ${fmt(summarize(rps.kit).p50, 0)}`,
               spread(ratioSummary(rps.kit, rps.floor)),
               spread(ratioSummary(rps.kit, rps.docs)),
+              `${med(p50["kit-none"])}`,
+              spread(ratioSummary(p50["kit-none"], p50.floor)),
+              spread(ratioSummary(rps["kit-none"], rps.floor)),
             ].join(" | "),
           );
         }
       }
       console.log(`\n${delay === 0 ? "0 ms added" : `+${delay} ms per chunk each way`}\n`);
       console.log(
-        "| route | query | p50 ms floor / docs / kit | p50 kit/floor | p50 kit/docs | p99 ms floor / docs / kit | p99 kit/floor | req/s c=8 floor / docs / kit | req/s kit/floor | req/s kit/docs |",
+        "| route | query | p50 ms floor / docs / kit | p50 kit/floor | p50 kit/docs | p99 ms floor / docs / kit | p99 kit/floor | req/s c=8 floor / docs / kit | req/s kit/floor | req/s kit/docs | p50 ms kit-none | p50 kit-none/floor | req/s kit-none/floor |",
       );
-      console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+      console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
       for (const row of rows) console.log(`| ${row} |`);
     }
     if (tripsDiffer) {

@@ -1,6 +1,7 @@
 /**
  * The Worker `pnpm bench` drives through `wrangler dev`: `/<route>/<variant>/<query>`, where route is a driver and
- * mode (`pg`, `pg-pool`, `postgres`, `mysql2`, `mysql2-pool`, `mysql`), variant is `docs`, `floor` or `kit`, and query
+ * mode (`pg`, `pg-pool`, `postgres`, `mysql2`, `mysql2-pool`, `mysql`), variant is `docs`, `floor`, `kit` or
+ * `kit-none` (the handle with `teardown: "none"`), and query
  * `plain` or `param`. Every variant answers the same `Response.json(rows)`.
  */
 import { kit } from "./kit.ts";
@@ -18,7 +19,14 @@ export default {
     try {
       const handle = kit[route];
       const rawRoute = raw[route];
-      if (variant === "kit" && handle) return await handle(env, ctx, bindingName, query);
+      if ((variant === "kit" || variant === "kit-none") && handle) {
+        return await handle(
+          env,
+          ctx,
+          { binding: bindingName, teardown: variant === "kit" ? "waitUntil" : "none" },
+          query,
+        );
+      }
       if ((variant !== "docs" && variant !== "floor") || !rawRoute) return new Response("not found", { status: 404 });
       return Response.json(await rawRoute(env[bindingName], ctx, query, variant === "docs"));
     } catch (error) {
