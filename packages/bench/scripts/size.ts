@@ -28,12 +28,12 @@ type Driver = (typeof DRIVERS)[number];
  * Budgets in bytes of gzip -9 output. The targets were core 3 KB and 2 KB per adapter. Core measures 12.4–12.6 KB:
  * the error catalogue alone (the details and fix of every error, the text users read) is 5.8 KB gzip on its own,
  * the classifier 1.9, scope, guard, adapter contract and socket 1.1–1.6 each. 3 KB would mean shipping errors
- * without their text, so core's budget is what it measures with about 4 % room: growth fails CI. mysql2's adapter
+ * without their text, so core's budget is what it measures with about 5 % room: growth fails CI. mysql2's adapter
  * imports mysql2's main module (for `createQuery` and the callback `createConnection`), which the docs' Worker, on
  * `mysql2/promise`, never loads: about 0.5 KB of its 2.1 KB.
  */
 const BUDGETS: { core: number; adapters: Record<Driver, number> } = {
-  core: 13_000,
+  core: 13 * 1024,
   adapters: { pg: 2048, postgres: 2048, mysql2: 2304, mysql: 2048 },
 };
 
