@@ -64,10 +64,11 @@ export function resolveBinding(env: unknown, option?: BindingOption, driver?: Dr
     });
   }
   const record = env as Record<string, unknown>;
-  const names = hyperdriveBindingNames(env);
   const wanted = option ?? DEFAULT_BINDING;
   const value = record[wanted];
   if (isHyperdriveBinding(value)) return { name: wanted, binding: value };
+  // Only now: listing reads every field of every binding in env, on each request (a profile showed it).
+  const names = hyperdriveBindingNames(env);
   if (value !== undefined) {
     throw new HyperdriveError("HDK_BINDING_INVALID", {
       context: `env.${wanted} is a ${describe(value)}, not a Hyperdrive binding. ${listed(names)}`,

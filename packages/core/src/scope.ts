@@ -135,8 +135,9 @@ export class RequestScope {
   }
 
   /**
-   * Marks the callback as finished. A `Response` with a body is returned with the body wrapped so that teardown
-   * waits until the body has been fully sent or cancelled. Teardown is scheduled through `ctx.waitUntil`.
+   * Marks the callback as finished. A `Response` with a body is returned with the body wrapped, with the same length
+   * when the length is known, so that teardown waits until the body has been fully sent or cancelled. Teardown is
+   * scheduled through `ctx.waitUntil`.
    */
   settle<T>(result: T): T {
     if (this.#state !== "open") return result;
@@ -233,14 +234,22 @@ export function isGlobalScope(): boolean {
 
 function noop(): void {}
 
-/** Passes a body through unchanged and reports when it has ended, errored or been cancelled. */
+/**
+ * Passes a body through unchanged and reports when it has ended, errored or been cancelled. The wrapper says the
+ * body's length when workerd knows it (`expectedLength`, workerd's extension), so the client still gets
+ * `Content-Length`: without it every body would turn into `Transfer-Encoding: chunked`. (A native pipe into a
+ * `FixedLengthStream` would keep the length too, but workerd refuses to pipe one of its transform streams into
+ * another, and a body can be one.)
+ */
 function trackStream(body: ReadableStream<Uint8Array>): { stream: ReadableStream<Uint8Array>; done: Promise<void> } {
   let finish!: () => void;
   const done = new Promise<void>((resolve) => {
     finish = resolve;
   });
+  const length = knownLength(body);
   const reader = body.getReader();
-  const stream = new ReadableStream<Uint8Array>({
+  const source: UnderlyingSource<Uint8Array> & { expectedLength?: number } = {
+    ...(length === undefined ? {} : { expectedLength: length }),
     async pull(controller) {
       try {
         const chunk = await reader.read();
@@ -262,6 +271,28 @@ function trackStream(body: ReadableStream<Uint8Array>): { stream: ReadableStream
         finish();
       }
     },
-  });
-  return { stream, done };
+  };
+  return { stream: new ReadableStream<Uint8Array>(source), done };
+}
+
+let lengthKey: symbol | null | undefined;
+
+/**
+ * The byte length workerd knows for a body (a string, `Response.json`, bytes, a Blob, a fetched body with a length,
+ * a stream made with `expectedLength`). workerd shows it to `util.inspect` only, through a symbol-keyed getter on
+ * `ReadableStream.prototype`; no standard API gives it. Without that getter the body is sent chunked, as before.
+ * Core's framing test (`test/framing.test.ts`, over HTTP from `wrangler dev`) fails if a workerd update removes it.
+ */
+function knownLength(body: ReadableStream): number | undefined {
+  if (lengthKey === undefined) {
+    lengthKey =
+      Object.getOwnPropertySymbols(ReadableStream.prototype).find((key) => key.description === "length") ?? null;
+  }
+  if (lengthKey === null) return undefined;
+  try {
+    const length: unknown = (body as unknown as Record<symbol, unknown>)[lengthKey];
+    return typeof length === "bigint" || typeof length === "number" ? Number(length) : undefined;
+  } catch {
+    return undefined;
+  }
 }

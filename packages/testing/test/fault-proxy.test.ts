@@ -110,3 +110,23 @@ it("resets after the byte budget and refuses when told to", async () => {
   expect(await untilNoConnections(proxy)).toBe(0);
   expect(proxy.stats.accepted).toBe(2);
 });
+
+it("counts round trips: a server burst after client data, or first on the connection", async () => {
+  // Speaks first (as MySQL's greeting does), then answers each message in two writes: one flight each.
+  const server = await upstream((socket) => {
+    socket.write("hello");
+    socket.on("data", () => {
+      socket.write("a");
+      setTimeout(() => socket.write("b"), 5);
+    });
+  });
+  const proxy = await proxyTo(server);
+  const socket = await client(proxy);
+  const received = (bytes: number) => until(() => proxy.stats.bytesToClient >= bytes);
+  await received(5);
+  for (let i = 1; i <= 3; i++) {
+    socket.write("q");
+    await received(5 + 2 * i);
+  }
+  expect(proxy.stats.roundTrips).toBe(4);
+});

@@ -5,6 +5,7 @@
 import { env, exports } from "cloudflare:workers";
 import { type CatalogEntry, catalog, type HyperdriveErrorCode, isHyperdriveError } from "@hyperdrive-kit/core";
 import { afterAll, beforeAll, expect, inject, it } from "vitest";
+import { FRAMING_KINDS } from "./worker.ts";
 
 type Json = Record<string, unknown>;
 
@@ -28,10 +29,13 @@ export function useMode(options: Json): void {
 let lastRequest = 0;
 
 /** Sends a request to the conformance Worker and notes its id. */
-async function send(path: string, options?: Json, query = ""): Promise<Response> {
+async function send(path: string, options?: Json, query = "", init?: RequestInit): Promise<Response> {
   const params = new URLSearchParams(query);
   params.set("options", JSON.stringify({ ...mode, ...options }));
-  const response = await (exports as unknown as { default: Fetcher }).default.fetch(`http://test${path}?${params}`);
+  const response = await (exports as unknown as { default: Fetcher }).default.fetch(
+    `http://test${path}?${params}`,
+    init,
+  );
   lastRequest = Number(response.headers.get("x-hdk-request") ?? lastRequest);
   return response;
 }
@@ -186,6 +190,23 @@ export function describeConformance({ requests = 200, derived = true }: Conforma
     const chunks = entries.filter((e) => e.startsWith("chunk"));
     expect(chunks).toEqual(["chunk:0", "chunk:1", "chunk:2"]);
     expect(entries.findIndex((e) => e.startsWith("teardown"))).toBeGreaterThan(entries.indexOf("chunk:2"));
+  });
+
+  // The framing a client sees over HTTP (Content-Length or chunked) is tested in core (test/framing.test.ts, wrangler
+  // dev); a service binding hides it. Here: every kind of body, one written by a query after the callback returned.
+  it("answers with the same status, headers and body as without the handle, for every kind of body", async () => {
+    for (const kind of FRAMING_KINDS) {
+      for (const method of ["GET", "HEAD"]) {
+        const answer = async (through: string) => {
+          const response = await send("/framing", {}, `kind=${kind}&through=${through}`, { method });
+          const headers = [...response.headers].filter(([name]) => name !== "x-hdk-request");
+          return { status: response.status, headers, body: await response.text() };
+        };
+        const raw = await answer("raw");
+        expect(await answer("handle"), `${method} ${kind}`).toEqual(raw);
+        if (method === "GET") expect(raw.headers, kind).toContainEqual(["x-kind", kind]);
+      }
+    }
   });
 
   it("with teardown 'none', does not close the client and reports the skip", async () => {

@@ -186,6 +186,66 @@ function errorJson(error: unknown, started: number): Response {
 }
 
 let observing = false;
+/** The kinds of body `/framing` answers with, raw and through the handle. */
+export const FRAMING_KINDS = [
+  "json",
+  "text",
+  "bytes",
+  "blob",
+  "empty",
+  // A JS stream that says its length up front (workerd's `expectedLength`).
+  "expected",
+  // A `FixedLengthStream` written after the callback returned, with a query's result.
+  "fixed",
+  // A JS stream of unknown length.
+  "stream",
+  // A null body with 204.
+  "noContent",
+] as const;
+
+/** `kind`'s response; `value` is `"1"`, from a query when the response goes through the handle. */
+function framed(kind: string, value: () => Promise<string>): Response {
+  const bytes = (text: string) => new TextEncoder().encode(text);
+  const headers = { "x-kind": kind };
+  switch (kind) {
+    case "json":
+      return Response.json({ kind }, { headers });
+    case "text":
+      return new Response(`kind ${kind}`, { headers });
+    case "bytes":
+      return new Response(bytes(`kind ${kind}`), { headers });
+    case "blob":
+      return new Response(new Blob([`kind ${kind}`]), { headers });
+    case "empty":
+      return new Response("", { headers });
+    case "expected":
+    case "stream":
+      return new Response(
+        new ReadableStream({
+          ...(kind === "expected" ? { expectedLength: 1 } : {}),
+          async pull(controller: ReadableStreamDefaultController<Uint8Array>) {
+            controller.enqueue(bytes(await value()));
+            controller.close();
+          },
+        } as UnderlyingSource<Uint8Array>),
+        { headers },
+      );
+    case "fixed": {
+      const { readable, writable } = new FixedLengthStream(1);
+      void value().then(async (text) => {
+        const writer = writable.getWriter();
+        await writer.write(bytes(text));
+        await writer.close();
+      });
+      return new Response(readable, { headers });
+    }
+    case "noContent":
+      return new Response(null, { status: 204, headers });
+    default:
+      return new Response(`no framing kind ${kind}`, { status: 404 });
+  }
+}
+
 /** Counts unhandled rejections and copies console lines into the outputs; once per isolate. */
 function observe(): void {
   if (observing) return;
@@ -438,6 +498,18 @@ export function createConformanceWorker<Db>(driver: ConformanceDriver<Db>): Expo
             logEntry(`closed:${scope.state}`);
             return Response.json({ error: String(error), state: scope.state });
           }
+        }
+        case "/framing": {
+          // The same response, as the raw driver's code returns it and through the handle: the suite compares the
+          // framing a client gets (`Content-Length` or chunked).
+          const kind = url.searchParams.get("kind") ?? "";
+          if (url.searchParams.get("through") !== "handle") return framed(kind, async () => "1");
+          return await driver.withHyperdrive(
+            env,
+            ctx,
+            async (db) => framed(kind, async () => String(await one(db))),
+            options,
+          );
         }
         case "/log":
           return Response.json(state.log.splice(0));

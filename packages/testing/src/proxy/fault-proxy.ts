@@ -17,6 +17,11 @@ export interface FaultProxyStats {
   accepted: number;
   bytesToServer: number;
   bytesToClient: number;
+  /**
+   * Round trips: bursts of server→client data that follow client→server data (or a connection's start, for a
+   * server that speaks first). Counted on arrival, before any delay.
+   */
+  roundTrips: number;
 }
 
 export interface FaultProxy {
@@ -54,7 +59,7 @@ export async function startFaultProxy(options: {
   mode?: FaultMode;
 }): Promise<FaultProxy> {
   let mode: FaultMode = options.mode ?? { kind: "pass" };
-  const stats: FaultProxyStats = { accepted: 0, bytesToServer: 0, bytesToClient: 0 };
+  const stats: FaultProxyStats = { accepted: 0, bytesToServer: 0, bytesToClient: 0, roundTrips: 0 };
   const open = new Map<Socket, Socket | undefined>();
   const stalled = new WeakSet<Socket>();
 
@@ -70,17 +75,22 @@ export async function startFaultProxy(options: {
       return;
     }
 
-    const upstream = createConnection({ host: options.target.host, port: options.target.port });
+    // No Nagle: a driver's message split over several writes must not wait for the server's delayed ACK.
+    client.setNoDelay(true);
+    const upstream = createConnection({ host: options.target.host, port: options.target.port, noDelay: true });
     open.set(client, upstream);
     upstream.on("error", () => resetSocket(client));
     client.on("error", () => resetSocket(upstream));
     const delay = current.kind === "delay" ? current.ms : 0;
     let budget = current.kind === "reset-after" ? current.bytes : Number.POSITIVE_INFINITY;
     const later = (fn: () => void) => (delay > 0 ? setTimeout(fn, delay) : fn());
+    let serverSpokeLast = false;
 
     const forward = (from: Socket, to: Socket, toClient: boolean) => {
       from.on("data", (chunk: Buffer) => {
         if (stalled.has(client)) return; // dropped: the peer waits for an answer that never comes
+        if (toClient && !serverSpokeLast) stats.roundTrips++;
+        serverSpokeLast = toClient;
         let data = chunk;
         let cut = false;
         if (toClient && data.length >= budget) {

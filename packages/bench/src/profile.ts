@@ -1,0 +1,179 @@
+/**
+ * `pnpm --filter @hyperdrive-kit/bench profile`: where the Worker's CPU goes at concurrency 8, for the floor (raw, no
+ * `end()`) and the handle, through workerd's inspector (the V8 sampling profiler over the DevTools protocol). Samples
+ * are attributed to the module of the bundle they fall in (esbuild marks each module with a `// path` comment in
+ * wrangler dev's unminified bundle), then grouped: hyperdrive-kit core (with the function names that cost most), the
+ * adapter, the driver, nodejs_compat polyfills, the runtime's native code, garbage collection.
+ *
+ * Environment: HDK_PROFILE_ROUTES (default `pg,postgres,mysql2,mysql`), HDK_PROFILE_REQUESTS (per route and variant,
+ * default 400), HDK_PROFILE_QUERY (`plain` or `param`, default `param`).
+ */
+import { readdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { startBench } from "./setup.ts";
+
+interface CallFrame {
+  functionName: string;
+  url: string;
+  lineNumber: number;
+}
+interface ProfileNode {
+  id: number;
+  callFrame: CallFrame;
+}
+interface CpuProfile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+const routes = (process.env.HDK_PROFILE_ROUTES ?? "pg,postgres,mysql2,mysql").split(",").filter(Boolean);
+const REQUESTS = Number(process.env.HDK_PROFILE_REQUESTS ?? 400);
+const QUERY = process.env.HDK_PROFILE_QUERY ?? "param";
+const CONCURRENCY = 8;
+
+/** A minimal DevTools protocol client: one WebSocket, requests matched by id. */
+async function inspector(port: number) {
+  const targets = (await (await fetch(`http://127.0.0.1:${port}/json`)).json()) as Array<{
+    webSocketDebuggerUrl: string;
+  }>;
+  const url = targets[0]?.webSocketDebuggerUrl;
+  if (!url) throw new Error("workerd's inspector lists no target");
+  // wrangler's inspector proxy wants an Origin it allows; Node's WebSocket (undici) takes headers as an extension.
+  const socket = new WebSocket(url, { headers: { origin: "http://localhost" } } as unknown as string[]);
+  await new Promise((resolve, reject) => {
+    socket.addEventListener("open", resolve, { once: true });
+    socket.addEventListener("error", reject, { once: true });
+  });
+  let next = 0;
+  const waiting = new Map<number, (result: unknown) => void>();
+  socket.addEventListener("message", (event) => {
+    const message = JSON.parse(String(event.data)) as { id?: number; result?: unknown };
+    if (message.id !== undefined) waiting.get(message.id)?.(message.result);
+  });
+  const send = <T>(method: string, params: Record<string, unknown> = {}) =>
+    new Promise<T>((resolve) => {
+      const id = ++next;
+      waiting.set(id, resolve as (result: unknown) => void);
+      socket.send(JSON.stringify({ id, method, params }));
+    });
+  return { send, close: () => socket.close() };
+}
+
+/** Line number → module path, from esbuild's `// path` markers in the bundle. */
+async function moduleMap(dir: string): Promise<(line: number) => string> {
+  const tmp = join(dir, ".wrangler/tmp");
+  const bundles = (await readdir(tmp)).filter((name) => name.startsWith("dev-"));
+  const bundle = bundles.length === 1 ? join(tmp, bundles[0] as string, "index.js") : undefined;
+  if (!bundle) throw new Error(`expected one wrangler dev bundle in ${tmp}, found ${bundles.length}`);
+  const text = await readFile(bundle, "utf8");
+  const marks: Array<[number, string]> = [];
+  text.split("\n").forEach((line, i) => {
+    const match = /^\/\/ ((?:\.\.?\/|node_modules|[\w@-]+\/).*\.(?:[cm]?js|ts))$/.exec(line);
+    if (match?.[1]) marks.push([i, match[1]]);
+  });
+  return (line) => {
+    let found = "(bundle)";
+    for (const [start, path] of marks) {
+      if (start > line) break;
+      found = path;
+    }
+    return found;
+  };
+}
+
+function groupOf(path: string, url: string, functionName: string): string {
+  if (functionName === "(garbage collector)") return "garbage collection";
+  if (functionName === "(idle)" || functionName === "(program)") return functionName;
+  if (!url) return "runtime (native)";
+  if (/core\/(dist|src)\//.test(path)) return "hyperdrive-kit core";
+  if (/(^|\/)(pg|postgres|mysql2|mysql)\/(dist|src)\//.test(path) && !path.includes("node_modules")) return "adapter";
+  if (/unenv|_virtual_unenv|nodejs-compat/.test(path)) return "nodejs_compat polyfills";
+  if (/worker\/(raw|kit|index|queries)\.ts/.test(path)) return "bench Worker";
+  if (path.includes("node_modules")) return "driver and its modules";
+  return "other";
+}
+
+async function profileRun(
+  session: Awaited<ReturnType<typeof inspector>>,
+  origin: string,
+  path: string,
+): Promise<CpuProfile> {
+  await session.send("Profiler.start");
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next++ < REQUESTS) {
+        const response = await fetch(`${origin}${path}`);
+        await response.text();
+        if (response.status !== 200) throw new Error(`${path}: ${response.status}`);
+      }
+    }),
+  );
+  const { profile } = await session.send<{ profile: CpuProfile }>("Profiler.stop");
+  return profile;
+}
+
+function attribute(profile: CpuProfile, lineToModule: (line: number) => string) {
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const groups = new Map<string, number>();
+  const coreFunctions = new Map<string, number>();
+  profile.samples.forEach((id, i) => {
+    const node = byId.get(id);
+    if (!node) return;
+    const ms = (profile.timeDeltas[i] ?? 0) / 1000;
+    const { url, lineNumber, functionName } = node.callFrame;
+    const path = url ? lineToModule(lineNumber) : "";
+    const group = groupOf(path, url, functionName);
+    groups.set(group, (groups.get(group) ?? 0) + ms);
+    if (group === "hyperdrive-kit core" || group === "other") {
+      const name = `${group === "other" ? `${path} ` : ""}${functionName || `(anonymous, bundle line ${lineNumber + 1})`}`;
+      coreFunctions.set(name, (coreFunctions.get(name) ?? 0) + ms);
+    }
+  });
+  return { groups, coreFunctions };
+}
+
+const bench = await startBench([
+  ...new Set(routes.map((route) => (route.startsWith("pg") || route === "postgres" ? "postgres" : "mysql"))),
+] as Array<"postgres" | "mysql">);
+try {
+  const session = await inspector(bench.inspectorPort);
+  await session.send("Profiler.enable");
+  await session.send("Profiler.setSamplingInterval", { interval: 100 });
+  for (const route of routes) {
+    for (const variant of ["floor", "kit"]) {
+      for (let i = 0; i < 20; i++) await (await fetch(`${bench.origin}/${route}/${variant}/${QUERY}`)).text();
+    }
+    const results: Record<string, ReturnType<typeof attribute>> = {};
+    const lineToModule = await moduleMap(bench.dir);
+    for (const variant of ["floor", "kit"]) {
+      results[variant] = attribute(
+        await profileRun(session, bench.origin, `/${route}/${variant}/${QUERY}`),
+        lineToModule,
+      );
+    }
+    const floor = results.floor as ReturnType<typeof attribute>;
+    const kit = results.kit as ReturnType<typeof attribute>;
+    const names = [...new Set([...floor.groups.keys(), ...kit.groups.keys()])].filter((name) => name !== "(idle)");
+    const busy = (r: ReturnType<typeof attribute>) =>
+      [...r.groups].filter(([name]) => name !== "(idle)").reduce((sum, [, ms]) => sum + ms, 0);
+    console.log(`\n${route} ${QUERY}: CPU ms for ${REQUESTS} requests at concurrency ${CONCURRENCY}`);
+    console.log("| where | floor | kit | kit − floor |\n| --- | --- | --- | --- |");
+    for (const name of names.sort((a, b) => (kit.groups.get(b) ?? 0) - (kit.groups.get(a) ?? 0))) {
+      const f = floor.groups.get(name) ?? 0;
+      const k = kit.groups.get(name) ?? 0;
+      console.log(`| ${name} | ${f.toFixed(0)} | ${k.toFixed(0)} | ${(k - f).toFixed(0)} |`);
+    }
+    console.log(
+      `| busy total | ${busy(floor).toFixed(0)} | ${busy(kit).toFixed(0)} | ${(busy(kit) - busy(floor)).toFixed(0)} |`,
+    );
+    const top = [...kit.coreFunctions].sort((a, b) => b[1] - a[1]).slice(0, 10);
+    console.log(
+      `where core and unattributed code spend most (kit): ${top.map(([name, ms]) => `${name} ${ms.toFixed(1)} ms`).join(", ")}`,
+    );
+  }
+  session.close();
+} finally {
+  await bench.close();
+}

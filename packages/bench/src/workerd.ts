@@ -1,0 +1,189 @@
+/**
+ * `pnpm bench`: the handle against the raw driver, inside workerd (`wrangler dev`, over HTTP), for every driver and
+ * mode, against two baselines in the same run: the raw code as Cloudflare's docs write it (`docs`, closing through
+ * `ctx.waitUntil(client.end())`) and the same without closing (`floor`). `kit-none` is the handle with
+ * `teardown: "none"`, which closes nothing either: the floor's counterpart. Real PostgreSQL and MariaDB servers, each
+ * behind the testing package's fault proxy, which adds a per-chunk delay for the delayed runs and counts round trips.
+ *
+ * Why wrangler dev and not the Vitest pool: it is the runtime as users run their Worker locally, requests arrive over
+ * real HTTP (the framing and the body's path are what a client gets), and no test runner shares the isolate.
+ *
+ * Variants are interleaved request by request (the order rotates), so drift and other load on the machine hit all of
+ * them alike; ratios are taken per round and reported as the median with the spread over rounds.
+ *
+ * Environment: HDK_BENCH_REQUESTS (sequential requests per variant and round, default 150), HDK_BENCH_ROUNDS (3),
+ * HDK_BENCH_THROUGHPUT (requests per variant and round at concurrency 8, 200), HDK_BENCH_DELAY_MS (per chunk and
+ * direction in the delayed runs, 2), HDK_BENCH_ONLY (comma-separated routes, e.g. `pg,mysql`).
+ */
+import type { FaultProxy } from "@hyperdrive-kit/testing/proxy";
+import { type Engine, startBench } from "./setup.ts";
+import { ratioSummary, type Stats, summarize } from "./stats.ts";
+
+const ROUTES = ["pg", "pg-pool", "postgres", "mysql2", "mysql2-pool", "mysql"] as const;
+const VARIANTS = ["floor", "docs", "kit", "kit-none"] as const;
+const QUERIES = ["plain", "param"] as const;
+type Route = (typeof ROUTES)[number];
+type Variant = (typeof VARIANTS)[number];
+
+const numberFrom = (name: string, fallback: number) => {
+  const value = Number(process.env[name] ?? fallback);
+  if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a non-negative number`);
+  return value;
+};
+const REQUESTS = numberFrom("HDK_BENCH_REQUESTS", 150);
+const ROUNDS = numberFrom("HDK_BENCH_ROUNDS", 3);
+const THROUGHPUT = numberFrom("HDK_BENCH_THROUGHPUT", 200);
+const DELAY_MS = numberFrom("HDK_BENCH_DELAY_MS", 2);
+const CONCURRENCY = 8;
+const only = process.env.HDK_BENCH_ONLY?.split(",").filter(Boolean);
+const routes = ROUTES.filter((route) => !only || only.includes(route));
+
+const engineOf = (route: Route): Engine => (route.startsWith("pg") || route === "postgres" ? "postgres" : "mysql");
+
+let origin = "";
+
+async function get(path: string): Promise<number> {
+  const started = performance.now();
+  const response = await fetch(`${origin}${path}`);
+  const body = await response.text();
+  const ms = performance.now() - started;
+  if (response.status !== 200) throw new Error(`${path}: ${response.status} ${body.slice(0, 300)}`);
+  return ms;
+}
+
+const perVariant = <T>(make: () => T) =>
+  Object.fromEntries(VARIANTS.map((variant) => [variant, make()])) as Record<Variant, T>;
+
+const path = (route: Route, variant: Variant, query: string) => `/${route}/${variant}/${query}`;
+
+/** Sequential requests, the variants interleaved; returns each variant's latencies. */
+async function latencies(route: Route, query: string): Promise<Record<Variant, number[]>> {
+  const out = perVariant<number[]>(() => []);
+  for (let i = 0; i < REQUESTS; i++) {
+    for (let k = 0; k < VARIANTS.length; k++) {
+      const variant = VARIANTS[(i + k) % VARIANTS.length] as Variant;
+      out[variant].push(await get(path(route, variant, query)));
+    }
+  }
+  return out;
+}
+
+/** Requests per second at concurrency 8, one variant after the other in a rotating order. */
+async function throughput(route: Route, query: string, round: number): Promise<Record<Variant, number>> {
+  const out = {} as Record<Variant, number>;
+  for (let k = 0; k < VARIANTS.length; k++) {
+    const variant = VARIANTS[(round + k) % VARIANTS.length] as Variant;
+    let next = 0;
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (next++ < THROUGHPUT) await get(path(route, variant, query));
+      }),
+    );
+    out[variant] = THROUGHPUT / ((performance.now() - started) / 1000);
+  }
+  return out;
+}
+
+/** Round trips of one request, as the proxy counts them, once the request's connections have closed. */
+async function roundTrips(proxy: FaultProxy, route: Route, variant: Variant, query: string): Promise<number> {
+  const before = proxy.stats.roundTrips;
+  await get(path(route, variant, query));
+  const deadline = Date.now() + 5000;
+  while (proxy.connections > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+  return proxy.stats.roundTrips - before;
+}
+
+const fmt = (n: number, digits = 2) => n.toFixed(digits);
+const spread = (s: Stats) => `${fmt(s.median)} (${fmt(s.min)}–${fmt(s.max)})`;
+
+async function main(): Promise<void> {
+  const { proxies, origin: url, close } = await startBench(routes.map(engineOf));
+  origin = url;
+  try {
+    console.log(
+      `hyperdrive-kit bench inside workerd (wrangler dev), ${new Date().toISOString().slice(0, 10)}, Node ${process.version}`,
+    );
+    console.log(
+      `${ROUNDS} rounds; per round and variant: ${REQUESTS} sequential requests, ${THROUGHPUT} at concurrency ${CONCURRENCY}; delayed runs: +${DELAY_MS} ms per chunk each way`,
+    );
+    console.log("Ratios are kit / baseline per round: median (min–max over rounds). Lower latency ratio is better.\n");
+
+    // Round trips, at 0 ms, one request at a time.
+    const trips: string[] = [];
+    let tripsDiffer = false;
+    for (const route of routes) {
+      const proxy = proxies[engineOf(route)] as FaultProxy;
+      for (const query of QUERIES) {
+        for (const variant of VARIANTS) await get(path(route, variant, query)); // warm
+        const counts = {} as Record<Variant, number>;
+        for (const variant of VARIANTS) counts[variant] = await roundTrips(proxy, route, variant, query);
+        const same = counts.kit === counts.floor && counts.kit === counts.docs && counts["kit-none"] === counts.floor;
+        tripsDiffer ||= !same;
+        trips.push(
+          `| ${route} | ${query} | ${counts.floor} | ${counts.docs} | ${counts.kit} | ${counts["kit-none"]} | ${same ? "equal" : "DIFFERENT"} |`,
+        );
+      }
+    }
+    console.log("Round trips per request (connect, query, close), counted by the proxy\n");
+    console.log(
+      "| route | query | floor | docs | kit | kit-none | check |\n| --- | --- | --- | --- | --- | --- | --- |",
+    );
+    console.log(trips.join("\n"));
+
+    for (const delay of [0, DELAY_MS]) {
+      const rows: string[] = [];
+      for (const route of routes) {
+        (proxies[engineOf(route)] as FaultProxy).setMode(delay > 0 ? { kind: "delay", ms: delay } : { kind: "pass" });
+        for (const query of QUERIES) {
+          const p50 = perVariant<number[]>(() => []);
+          const p99 = perVariant<number[]>(() => []);
+          const rps = perVariant<number[]>(() => []);
+          for (const variant of VARIANTS) for (let i = 0; i < 10; i++) await get(path(route, variant, query)); // warm
+          for (let round = 0; round < ROUNDS; round++) {
+            const times = await latencies(route, query);
+            for (const variant of VARIANTS) {
+              const s = summarize(times[variant]);
+              p50[variant].push(s.p50);
+              p99[variant].push(s.p99);
+            }
+            const perSecond = await throughput(route, query, round);
+            for (const variant of VARIANTS) rps[variant].push(perSecond[variant]);
+          }
+          const med = (values: number[]) => fmt(summarize(values).p50);
+          rows.push(
+            [
+              route,
+              query,
+              `${med(p50.floor)} / ${med(p50.docs)} / ${med(p50.kit)}`,
+              spread(ratioSummary(p50.kit, p50.floor)),
+              spread(ratioSummary(p50.kit, p50.docs)),
+              `${med(p99.floor)} / ${med(p99.docs)} / ${med(p99.kit)}`,
+              spread(ratioSummary(p99.kit, p99.floor)),
+              `${fmt(summarize(rps.floor).p50, 0)} / ${fmt(summarize(rps.docs).p50, 0)} / ${fmt(summarize(rps.kit).p50, 0)}`,
+              spread(ratioSummary(rps.kit, rps.floor)),
+              spread(ratioSummary(rps.kit, rps.docs)),
+              `${med(p50["kit-none"])}`,
+              spread(ratioSummary(p50["kit-none"], p50.floor)),
+              spread(ratioSummary(rps["kit-none"], rps.floor)),
+            ].join(" | "),
+          );
+        }
+      }
+      console.log(`\n${delay === 0 ? "0 ms added" : `+${delay} ms per chunk each way`}\n`);
+      console.log(
+        "| route | query | p50 ms floor / docs / kit | p50 kit/floor | p50 kit/docs | p99 ms floor / docs / kit | p99 kit/floor | req/s c=8 floor / docs / kit | req/s kit/floor | req/s kit/docs | p50 ms kit-none | p50 kit-none/floor | req/s kit-none/floor |",
+      );
+      console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+      for (const row of rows) console.log(`| ${row} |`);
+    }
+    if (tripsDiffer) {
+      console.error("\nThe handle's round trips differ from the raw driver's (table above).");
+      process.exitCode = 1;
+    }
+  } finally {
+    await close();
+  }
+}
+
+await main();
