@@ -25,15 +25,16 @@ const DRIVERS = ["pg", "postgres", "mysql2", "mysql"] as const;
 type Driver = (typeof DRIVERS)[number];
 
 /**
- * Budgets in bytes of gzip -9 output. The targets were core 3 KB and 2 KB per adapter. Core measures 12.4–12.6 KB:
- * the error catalogue alone (the details and fix of every error, the text users read) is 5.8 KB gzip on its own,
- * the classifier 1.9, scope, guard, adapter contract and socket 1.1–1.6 each. 3 KB would mean shipping errors
+ * Budgets in bytes of gzip -9 output. The targets were core 3 KB and 2 KB per adapter. Core measures 13.7–14.2 KB: the
+ * error catalogue (the details and fix of every error, the text users read) was 5.8 KB gzip on its own before the
+ * in-request fixes and `HDK_UNSAFE_BIND_VALUE` were added, the classifier 1.9 before it learnt Prisma's and the
+ * mariadb driver's errors, scope, guard, adapter contract and socket 1.1–1.6 each. 3 KB would mean shipping errors
  * without their text, so core's budget is what it measures with about 5 % room: growth fails CI. mysql2's adapter
  * imports mysql2's main module (for `createQuery` and the callback `createConnection`), which the docs' Worker, on
  * `mysql2/promise`, never loads: about 0.5 KB of its 2.1 KB.
  */
 const BUDGETS: { core: number; adapters: Record<Driver, number> } = {
-  core: 13 * 1024,
+  core: 15 * 1024,
   adapters: { pg: 2048, postgres: 2048, mysql2: 2304, mysql: 2048 },
 };
 
