@@ -1,26 +1,19 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describeFaults } from "@hyperdrive-kit/testing/faults";
+import { describeFaults, pgFaultExpectations } from "@hyperdrive-kit/testing/faults";
 import { bindings, describeConformance, failure, useMode } from "@hyperdrive-kit/testing/suite";
 import { describe, expect, it } from "vitest";
 import { withHyperdrive } from "../src/index.ts";
 
-const faults = {
-  killedMidQuery: ["57P01"],
-  stoppedMidQuery: ["57P01"],
-  reset: ["HDK_CONNECT_REFUSED"],
-  refused: ["HDK_CONNECT_REFUSED"],
-};
-
 describe("pg Client", () => {
   describeConformance({ derived: false });
-  describe("under real faults", () => describeFaults(faults));
+  describe("under real faults", () => describeFaults(pgFaultExpectations));
 });
 
 describe("pg Pool ({ pool: true })", () => {
   useMode({ pool: true });
   describeConformance();
-  describe("under real faults", () => describeFaults(faults));
+  describe("under real faults", () => describeFaults(pgFaultExpectations));
 });
 
 describe("pg edge cases", () => {

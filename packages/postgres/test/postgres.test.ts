@@ -1,6 +1,6 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describeFaults } from "@hyperdrive-kit/testing/faults";
+import { describeFaults, postgresJsFaultExpectations } from "@hyperdrive-kit/testing/faults";
 import { connections, describeConformance, failure } from "@hyperdrive-kit/testing/suite";
 import { describe, expect, inject, it } from "vitest";
 import { type HyperdriveEvent, withHyperdrive } from "../src/index.ts";
@@ -13,13 +13,7 @@ const control = async (path: string) => {
 
 describe("Postgres.js", () => {
   describeConformance();
-  describe("under real faults", () =>
-    describeFaults({
-      killedMidQuery: ["57P01", "HDK_POSTGRES_CONNECTION_CLOSED"],
-      stoppedMidQuery: ["57P01", "HDK_POSTGRES_CONNECTION_CLOSED"],
-      reset: ["HDK_CONNECT_REFUSED", "HDK_POSTGRES_CONNECTION_CLOSED"],
-      refused: ["HDK_CONNECT_REFUSED"],
-    }));
+  describe("under real faults", () => describeFaults(postgresJsFaultExpectations));
 });
 
 describe("Postgres.js edge cases", () => {

@@ -1,7 +1,7 @@
 import { classify } from "@hyperdrive-kit/core";
 import { withHyperdrive } from "@hyperdrive-kit/mysql2";
 import { describeFaults } from "@hyperdrive-kit/testing/faults";
-import { mysqlFaultExpectations } from "@hyperdrive-kit/testing/mysql";
+import { mysqlFaultExpectations, stmtPrepares } from "@hyperdrive-kit/testing/mysql";
 import { bindings, describeConformance, type Outcome, scopedRunner, useMode } from "@hyperdrive-kit/testing/suite";
 import { eq, relations, sql } from "drizzle-orm";
 import { DrizzleQueryError } from "drizzle-orm/errors";
@@ -36,17 +36,7 @@ const value = async <T>(outcome: Promise<Outcome<T>>): Promise<T> => {
   return value as T;
 };
 
-/** COM_STMT_PREPARE messages the server received since it started (what Hyperdrive refuses). */
-async function prepares(): Promise<number> {
-  const rows = await value(
-    adminScoped(
-      async (db: { query(sql: string): Promise<[Array<{ Value: string }>]> }) =>
-        (await db.query("show global status like 'Com_stmt_prepare'"))[0],
-      { binding: "ADMIN" },
-    ),
-  );
-  return Number(rows[0]?.Value);
-}
+const prepares = () => stmtPrepares(adminScoped);
 
 describe("Drizzle on a mysql2 Connection", () => {
   describeConformance();

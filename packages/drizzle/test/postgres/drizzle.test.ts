@@ -1,4 +1,4 @@
-import { describeFaults } from "@hyperdrive-kit/testing/faults";
+import { describeFaults, postgresJsFaultExpectations } from "@hyperdrive-kit/testing/faults";
 import { describeConformance, scopedRunner } from "@hyperdrive-kit/testing/suite";
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
@@ -9,13 +9,7 @@ const scoped = scopedRunner<DrizzlePostgres>(withDrizzle as never);
 
 describe("Drizzle on Postgres.js", () => {
   describeConformance();
-  describe("under real faults", () =>
-    describeFaults({
-      killedMidQuery: ["57P01", "HDK_POSTGRES_CONNECTION_CLOSED"],
-      stoppedMidQuery: ["57P01", "HDK_POSTGRES_CONNECTION_CLOSED"],
-      reset: ["HDK_CONNECT_REFUSED", "HDK_POSTGRES_CONNECTION_CLOSED"],
-      refused: ["HDK_CONNECT_REFUSED"],
-    }));
+  describe("under real faults", () => describeFaults(postgresJsFaultExpectations));
 });
 
 describe("Drizzle on Postgres.js: what users do", () => {

@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import type { RequestScope } from "@hyperdrive-kit/core";
 import { createDrizzle } from "@hyperdrive-kit/drizzle/postgres";
 import { postgresAdapter, type Sql } from "@hyperdrive-kit/postgres";
-import { describeFaults } from "@hyperdrive-kit/testing/faults";
+import { describeFaults, postgresJsFaultExpectations } from "@hyperdrive-kit/testing/faults";
 import { bindings, connections, describeConformance, eventually } from "@hyperdrive-kit/testing/suite";
 import { sql as drizzleSql } from "drizzle-orm";
 import { Hono } from "hono";
@@ -14,13 +14,7 @@ import { type HyperdriveErrorBody, hyperdrive, hyperdriveErrorHandler } from "..
 
 describe("Hono middleware on Postgres.js", () => {
   describeConformance();
-  describe("under real faults", () =>
-    describeFaults({
-      killedMidQuery: ["57P01", "HDK_POSTGRES_CONNECTION_CLOSED"],
-      stoppedMidQuery: ["57P01", "HDK_POSTGRES_CONNECTION_CLOSED"],
-      reset: ["HDK_CONNECT_REFUSED", "HDK_POSTGRES_CONNECTION_CLOSED"],
-      refused: ["HDK_CONNECT_REFUSED"],
-    }));
+  describe("under real faults", () => describeFaults(postgresJsFaultExpectations));
 });
 
 type Vars = { Variables: { db: Sql; dbScope: RequestScope } };

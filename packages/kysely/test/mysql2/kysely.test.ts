@@ -1,7 +1,7 @@
 import { classify, isHyperdriveError } from "@hyperdrive-kit/core";
 import { withHyperdrive } from "@hyperdrive-kit/mysql2";
 import { describeFaults } from "@hyperdrive-kit/testing/faults";
-import { mysqlFaultExpectations } from "@hyperdrive-kit/testing/mysql";
+import { mysqlFaultExpectations, stmtPrepares } from "@hyperdrive-kit/testing/mysql";
 import { describeConformance, lifecycle, type Outcome, scopedRunner } from "@hyperdrive-kit/testing/suite";
 import { type Generated, type Kysely, sql } from "kysely";
 import type { Pool } from "mysql2/promise";
@@ -22,17 +22,7 @@ const value = async <T>(outcome: Promise<Outcome<T>>): Promise<T> => {
 };
 const run = <T>(fn: (db: Kysely<Database>) => Promise<T>) => value(scoped(fn as never) as Promise<Outcome<T>>);
 
-/** COM_STMT_PREPARE messages the server received since it started (what Hyperdrive refuses). */
-async function prepares(): Promise<number> {
-  const rows = await value(
-    adminScoped(
-      async (db: { query(sql: string): Promise<[Array<{ Value: string }>]> }) =>
-        (await db.query("show global status like 'Com_stmt_prepare'"))[0],
-      { binding: "ADMIN" },
-    ),
-  );
-  return Number(rows[0]?.Value);
-}
+const prepares = () => stmtPrepares(adminScoped);
 
 describe("Kysely on a mysql2 Pool", () => {
   describeConformance();

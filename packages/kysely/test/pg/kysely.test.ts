@@ -1,5 +1,5 @@
 import { withHyperdrive } from "@hyperdrive-kit/pg";
-import { describeFaults } from "@hyperdrive-kit/testing/faults";
+import { describeFaults, pgFaultExpectations } from "@hyperdrive-kit/testing/faults";
 import { describeConformance, type Outcome, scopedRunner } from "@hyperdrive-kit/testing/suite";
 import type { Kysely } from "kysely";
 import type { Pool } from "pg";
@@ -13,13 +13,7 @@ const scopedPool = scopedRunner<Pool>(withHyperdrive as never);
 
 describe("Kysely on a pg Pool", () => {
   describeConformance();
-  describe("under real faults", () =>
-    describeFaults({
-      killedMidQuery: ["57P01"],
-      stoppedMidQuery: ["57P01"],
-      reset: ["HDK_CONNECT_REFUSED"],
-      refused: ["HDK_CONNECT_REFUSED"],
-    }));
+  describe("under real faults", () => describeFaults(pgFaultExpectations));
   describe("what users do", () =>
     describePgKyselyCases(
       // biome-ignore lint/suspicious/noExplicitAny: any database

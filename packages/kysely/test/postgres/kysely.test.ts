@@ -1,5 +1,5 @@
 import { type Sql, withHyperdrive } from "@hyperdrive-kit/postgres";
-import { describeFaults } from "@hyperdrive-kit/testing/faults";
+import { describeFaults, postgresJsFaultExpectations } from "@hyperdrive-kit/testing/faults";
 import { describeConformance, type Outcome, scopedRunner } from "@hyperdrive-kit/testing/suite";
 import { type Kysely, sql } from "kysely";
 import { describe, expect, it } from "vitest";
@@ -8,13 +8,7 @@ import { describePgKyselyCases } from "../pg-cases.ts";
 
 describe("Kysely on Postgres.js", () => {
   describeConformance();
-  describe("under real faults", () =>
-    describeFaults({
-      killedMidQuery: ["57P01", "HDK_POSTGRES_CONNECTION_CLOSED"],
-      stoppedMidQuery: ["57P01", "HDK_POSTGRES_CONNECTION_CLOSED"],
-      reset: ["HDK_CONNECT_REFUSED", "HDK_POSTGRES_CONNECTION_CLOSED"],
-      refused: ["HDK_CONNECT_REFUSED"],
-    }));
+  describe("under real faults", () => describeFaults(postgresJsFaultExpectations));
 });
 
 const scoped = scopedRunner(withKysely as never) as <T>(

@@ -1,7 +1,7 @@
 import { Socket } from "node:net";
 import { withHyperdrive } from "@hyperdrive-kit/mysql2";
 import { describeFaults } from "@hyperdrive-kit/testing/faults";
-import { mysqlFaultExpectations } from "@hyperdrive-kit/testing/mysql";
+import { mysqlFaultExpectations, stmtPrepares } from "@hyperdrive-kit/testing/mysql";
 import { bindings, describeConformance, scopedRunner } from "@hyperdrive-kit/testing/suite";
 import { PrismaMariaDb } from "@prisma/adapter-mariadb";
 import { createPool } from "mariadb";
@@ -15,17 +15,7 @@ const scoped = scopedRunner((env, ctx, fn, options) =>
 ) as Scoped;
 const adminScoped = scopedRunner(withHyperdrive as never);
 
-/** COM_STMT_PREPARE messages the server received since it started (what Hyperdrive refuses). */
-async function prepares(): Promise<number> {
-  const rows = await value(
-    adminScoped(
-      async (db: { query(sql: string): Promise<[Array<{ Value: string }>]> }) =>
-        (await db.query("show global status like 'Com_stmt_prepare'"))[0],
-      { binding: "ADMIN" },
-    ),
-  );
-  return Number(rows[0]?.Value);
-}
+const prepares = () => stmtPrepares(adminScoped);
 
 describe("Prisma on @prisma/adapter-mariadb (the request's own mariadb connections, text protocol)", () => {
   createTables(scoped, [

@@ -1,4 +1,4 @@
-import { describeFaults } from "@hyperdrive-kit/testing/faults";
+import { describeFaults, pgFaultExpectations } from "@hyperdrive-kit/testing/faults";
 import { describeConformance, scopedRunner } from "@hyperdrive-kit/testing/suite";
 import { describe } from "vitest";
 import { PrismaClient } from "../../.generated/pg/client.ts";
@@ -16,12 +16,6 @@ describe("Prisma on @prisma/adapter-pg (a pg Pool per request)", () => {
     "create table prisma_books (id serial primary key, title text not null, author_id int not null references prisma_authors (id))",
   ]);
   describeConformance();
-  describe("under real faults", () =>
-    describeFaults({
-      killedMidQuery: ["57P01"],
-      stoppedMidQuery: ["57P01"],
-      reset: ["HDK_CONNECT_REFUSED"],
-      refused: ["HDK_CONNECT_REFUSED"],
-    }));
+  describe("under real faults", () => describeFaults(pgFaultExpectations));
   describe("what users do", () => describePrismaCases(scoped));
 });

@@ -26,6 +26,25 @@ export interface FaultExpectations {
   refused: readonly string[];
 }
 
+/**
+ * Where each real fault ends on node-postgres: a killed backend or a stopped database sends 57P01 (the database's
+ * own error, passed through); a connection reset before the answer is a refused connect.
+ */
+export const pgFaultExpectations: FaultExpectations = {
+  killedMidQuery: ["57P01"],
+  stoppedMidQuery: ["57P01"],
+  reset: ["HDK_CONNECT_REFUSED"],
+  refused: ["HDK_CONNECT_REFUSED"],
+};
+
+/** The same on Postgres.js, which may see the socket close before it reads the 57P01. */
+export const postgresJsFaultExpectations: FaultExpectations = {
+  killedMidQuery: ["57P01", "HDK_POSTGRES_CONNECTION_CLOSED"],
+  stoppedMidQuery: ["57P01", "HDK_POSTGRES_CONNECTION_CLOSED"],
+  reset: ["HDK_CONNECT_REFUSED", "HDK_POSTGRES_CONNECTION_CLOSED"],
+  refused: ["HDK_CONNECT_REFUSED"],
+};
+
 const HYPERDRIVE_ERRORS = [
   ["Internal error.", "HDK_HYPERDRIVE_INTERNAL"],
   ["Failed to acquire a connection from the pool.", "HDK_HYPERDRIVE_POOL_EXHAUSTED"],

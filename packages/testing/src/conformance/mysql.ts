@@ -30,6 +30,21 @@ export interface MysqlDriverUnderTest<Db> {
 }
 
 /** Waits until the server runs `SLEEP()` on connection `id`, then kills that connection from ADMIN. */
+/**
+ * COM_STMT_PREPARE messages the server has received since it started (what Hyperdrive refuses), read through the
+ * ADMIN binding with a runner over the mysql2 adapter's `withHyperdrive`. Tests compare it around a path: unchanged
+ * means nothing was prepared.
+ */
+export async function stmtPrepares(adminScoped: ReturnType<typeof scopedRunner>): Promise<number> {
+  const { value, error } = await adminScoped(
+    async (db: { query(sql: string): Promise<[Array<{ Value: string }>]> }) =>
+      (await db.query("show global status like 'Com_stmt_prepare'"))[0],
+    { binding: "ADMIN" },
+  );
+  if (error) throw error;
+  return Number((value as Array<{ Value: string }>)[0]?.Value);
+}
+
 export async function killWhileSleeping<Db>(driver: MysqlDriverUnderTest<Db>, id: number): Promise<void> {
   const { error } = await driver.scoped(
     async (admin) => {
