@@ -231,6 +231,15 @@ describe.each<Case>([
         params: [i],
         ...(driver === "pg" ? { name: "doubled" } : {}),
       }));
+      // The pool opens origin connections only when statements overlap: hold two at once so it has two to hand
+      // out (oldest idle first), however the earlier tests left it.
+      const hold = [{ sql: "select pg_sleep(0.3)" }];
+      for (let tries = 0; ; tries++) {
+        await Promise.all([0, 1].map(() => run({ driver, binding: name("SIM"), steps: hold, transaction: true })));
+        const stats = (await (await fetch(`${control}/stats`)).json()) as Record<string, { total: number }>;
+        if ((stats[name("SIM")]?.total ?? 0) >= 2) break;
+        if (tries > 20) throw new Error(`the pool never opened a second connection: ${JSON.stringify(stats)}`);
+      }
       const answers = (await rows("SIM", steps)).map((r) => r[0] as { pid: number; doubled: number });
       expect(answers.map((a) => a.doubled)).toEqual(steps.map((_, i) => i * 2));
       expect(new Set(answers.map((a) => a.pid)).size).toBeGreaterThan(1);
