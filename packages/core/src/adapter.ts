@@ -264,6 +264,15 @@ function connectFailure(driver: DriverName, secrets: readonly string[], error: u
   });
 }
 
+/**
+ * The fields a driver connects with, read from the binding one by one: workerd's binding exposes them as getters on
+ * its prototype, so spreading the binding would copy nothing.
+ */
+export function connectionFields(binding: HyperdriveBinding) {
+  const { host, port, user, password, database } = binding;
+  return { host, port, user, password, database };
+}
+
 /** What must never appear in a message, log or serialized error. */
 export function secretsOf(binding: HyperdriveBinding): string[] {
   return [binding.password, binding.connectionString];

@@ -8,7 +8,14 @@ export type {
   ConnectAttempt,
   OpenedClient,
 } from "./adapter.ts";
-export { attach, MAX_CONNECTIONS, refuseCommonUnsafe, refuseUnsafe, secretsOf } from "./adapter.ts";
+export {
+  attach,
+  connectionFields,
+  MAX_CONNECTIONS,
+  refuseCommonUnsafe,
+  refuseUnsafe,
+  secretsOf,
+} from "./adapter.ts";
 export { bindValuesOf, objectValuesRefusal } from "./bind-values.ts";
 export type { BindingOption, HyperdriveBinding } from "./binding.ts";
 export type { Binder, GuardOptions, GuardSpec } from "./guard.ts";

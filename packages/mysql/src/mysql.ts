@@ -5,6 +5,7 @@ import {
   type AdapterContext,
   type AttachOptions,
   type Binder,
+  connectionFields,
   createWithHyperdrive,
   type GuardSpec,
   type OpenedClient,
@@ -123,11 +124,7 @@ export const mysqlAdapter: Adapter<MysqlConnection, MysqlOptions> = {
       // once both locally and in production (the Worker connects to Hyperdrive, not to the database), so a database
       // that never answers the handshake would hang the request.
       connectTimeout: 0,
-      host: binding.host,
-      port: binding.port,
-      user: binding.user,
-      password: binding.password,
-      database: binding.database,
+      ...connectionFields(binding),
     });
     // A fatal error with no callback to take it (an idle connection killed) is emitted as 'error'; unhandled, it throws.
     connection.on("error", context.reportIdle);

@@ -14,6 +14,7 @@ import {
   type Binder,
   bindValuesOf,
   type ConnectAttempt,
+  connectionFields,
   createWithHyperdrive,
   type GuardSpec,
   type OpenedClient,
@@ -90,17 +91,6 @@ function refuseUnsafeConfig(context: AdapterContext, client: ConnectionOptions &
     ssl: client.ssl,
     connections: { option: "connectionLimit", value: client.connectionLimit, suggested: DEFAULT_CONNECTION_LIMIT },
   });
-}
-
-function bindingConfig(context: AdapterContext) {
-  const { binding } = context;
-  return {
-    host: binding.host,
-    port: binding.port,
-    user: binding.user,
-    password: binding.password,
-    database: binding.database,
-  };
 }
 
 /**
@@ -254,7 +244,7 @@ export const mysql2ConnectionAdapter: Adapter<Mysql2Connection, Mysql2Connection
     const lazy = lazySocket(context, client.connectTimeout);
     const core = createConnection({
       ...client,
-      ...bindingConfig(context),
+      ...connectionFields(context.binding),
       disableEval: client.disableEval ?? true,
       connectTimeout: 0, // core bounds the connect, from the first command on
       stream: () => lazy.socket,
@@ -349,7 +339,7 @@ export const mysql2PoolAdapter: Adapter<Pool, Mysql2PoolOptions> = {
     const pool = createPool({
       connectionLimit: DEFAULT_CONNECTION_LIMIT,
       ...client,
-      ...bindingConfig(context),
+      ...connectionFields(context.binding),
       disableEval: client.disableEval ?? true,
       connectTimeout: 0, // core bounds each connect
       // The pool opens connections on demand (never in createPool), so an eager socket is fine here.

@@ -4,6 +4,7 @@ import {
   type AttachOptions,
   type Binder,
   type ConnectAttempt,
+  connectionFields,
   createWithHyperdrive,
   type GuardSpec,
   type OpenedClient,
@@ -59,11 +60,7 @@ export const postgresAdapter: Adapter<Sql, PostgresOptions> = {
     const config = {
       ...HYPERDRIVE_DEFAULTS,
       ...client,
-      host: binding.host,
-      port: binding.port,
-      user: binding.user,
-      password: binding.password,
-      database: binding.database,
+      ...connectionFields(binding),
       ssl: client.ssl ?? false,
       // Core bounds the whole connect (connectTimeoutMs); Postgres.js's own timer (30 s by default) is off.
       connect_timeout: 0,

@@ -4,6 +4,7 @@ import {
   type Adapter,
   type AdapterContext,
   type AttachOptions,
+  connectionFields,
   type GuardSpec,
   type OpenedClient,
   refuseCommonUnsafe,
@@ -78,11 +79,7 @@ function requestPool(context: AdapterContext, options: MariadbPoolOptions) {
     try {
       const connection = await createConnection({
         ...client,
-        host: binding.host,
-        port: binding.port,
-        user: binding.user,
-        password: binding.password,
-        database: binding.database,
+        ...connectionFields(binding),
         connectTimeout: 0, // core bounds the connect
         stream: () => socket.connect({ host: binding.host, port: binding.port }),
       });
