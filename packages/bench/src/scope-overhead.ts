@@ -67,7 +67,7 @@ try {
           s.onTeardown("pg", noop);
           const handle = guard(client, { queryMethods: ["query"] }, { driver: "pg", scope: s, secrets: [] });
           await s.run(async () => handle.escapeIdentifier("x"));
-          s.settle(undefined);
+          void s.settle(undefined);
           await s.closed;
         }
       }),

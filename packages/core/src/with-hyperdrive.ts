@@ -35,7 +35,7 @@ export function createWithHyperdrive<Client extends object, Options extends Atta
         async () => await Promise.race([fn(attach(adapter, scope, env, (options ?? {}) as Options), scope), thrown]),
       );
     } catch (error) {
-      scope.settle(undefined);
+      void scope.settle(undefined);
       throw error;
     } finally {
       stopListening();

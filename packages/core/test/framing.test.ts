@@ -1,7 +1,7 @@
 /**
  * The framing a client gets over HTTP from `wrangler dev` (workerd), for the same response with and without a
- * request scope: `Content-Length` when the length is known, chunked when it is not. A service binding (the Vitest
- * plugin's `exports`) hides both headers, so this test talks HTTP from Node.
+ * request scope: `Content-Length` when the length is known, chunked when it is not; and when teardown starts. A
+ * service binding (the Vitest plugin's `exports`) hides both headers, so this test talks HTTP from Node.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { get } from "node:http";
@@ -20,6 +20,7 @@ const KINDS = {
   empty: "length",
   expected: "length",
   fixed: "length",
+  large: "length",
   stream: "chunked",
   noContent: "none",
 } as const;
@@ -131,4 +132,26 @@ describe("a settled Response keeps its framing over HTTP", () => {
       }
     });
   }
+});
+
+describe("when teardown starts", () => {
+  const answer = async (kind: string) => JSON.parse((await request(`/teardown?kind=${kind}`, "GET")).body);
+
+  for (const kind of ["json", "text", "bytes", "blob", "empty", "expected", "fixed"]) {
+    it(`${kind}: read into memory, so teardown finishes before anyone reads the body`, async () => {
+      expect(await answer(kind)).toMatchObject({ beforeRead: "closed", closes: 1, status: 200 });
+    });
+  }
+
+  for (const kind of ["stream", "large"]) {
+    it(`${kind}: teardown waits until the body has been read`, async () => {
+      const result = await answer(kind);
+      expect(result).toMatchObject({ beforeRead: "still open", closes: 1, status: 200 });
+      expect(result.length).toBe(kind === "large" ? 1024 * 1024 + 1 : 5);
+    });
+  }
+
+  it("a body of known length that fails to read rejects settle(), after scheduling teardown", async () => {
+    expect(await answer("failing")).toEqual({ rejected: "Error: the body failed", closes: 1 });
+  });
 });

@@ -111,7 +111,7 @@ describe("RequestScope", () => {
         controller.close();
       },
     });
-    const response = scope.settle(new Response(body, { status: 201, headers: { "x-test": "1" } }));
+    const response = await scope.settle(new Response(body, { status: 201, headers: { "x-test": "1" } }));
     expect(response.status).toBe(201);
     expect(response.headers.get("x-test")).toBe("1");
     await new Promise((resolve) => setTimeout(resolve, 10));
@@ -126,7 +126,7 @@ describe("RequestScope", () => {
 
   it("treats a cancelled body as finished", async () => {
     const { scope, pending } = scopeWith();
-    const response = scope.settle(new Response(new ReadableStream({ pull() {} })));
+    const response = await scope.settle(new Response(new ReadableStream({ pull() {} })));
     await response.body?.cancel();
     await Promise.all(pending);
     expect(scope.state).toBe("closed");

@@ -80,11 +80,11 @@ export function hyperdrive<
     try {
       await scope.run(next);
     } catch (error) {
-      scope.settle(undefined); // tears down through waitUntil, without delaying the error
+      void scope.settle(undefined); // tears down through waitUntil, without delaying the error
       throw error;
     }
     if (timing) c.header("Server-Timing", timing.header());
-    const settled = scope.settle(c.res);
+    const settled = await scope.settle(c.res);
     if (settled !== c.res) c.res = settled;
   };
 }

@@ -11,6 +11,7 @@ import {
   type OpenedClient,
   objectValuesRefusal,
   refuseCommonUnsafe,
+  whenWritten,
 } from "@hyperdrive-kit/core/adapter";
 import * as mysql from "mysql";
 import { type Connection, type ConnectionConfig, createConnection, type FieldInfo, type QueryOptions } from "mysql";
@@ -93,6 +94,13 @@ function mapError(context: AdapterContext, error: unknown): unknown {
 
 interface NetworkErrorHandler {
   _handleNetworkError(error: Error): void;
+}
+
+/** mysqljs's connection state that says whether a COM_QUIT would be sent at once, and the socket it goes to. */
+interface ProtocolState {
+  state: string;
+  _socket?: { write(chunk: Uint8Array, callback: (error?: unknown) => void): unknown };
+  _protocol: { _fatalError: unknown; _queue: { length: number } };
 }
 
 /** A `Query` (rows stream through it as events) and its `stream()`: reading resumes the connection's socket. */
@@ -210,8 +218,16 @@ export const mysqlAdapter: Adapter<MysqlConnection, MysqlOptions> = {
       ],
       close: async () => {
         if (connecting === undefined) return; // never connected: there is no socket
+        const { state, _socket: socket, _protocol: protocol } = connection as unknown as ProtocolState;
+        const idle = state === "authenticated" && !protocol._fatalError && protocol._queue.length === 0;
         // COM_QUIT after the queued queries; on a connection that already failed, end() reports that at once.
         end.call(connection, () => {});
+        if (idle && socket) {
+          // Idle and healthy, COM_QUIT went out at once and the server closes its side; the runtime drops ours when
+          // the invocation ends. Waiting for the server's close as well cost a few percent per request at 0 ms.
+          await whenWritten(socket);
+          return;
+        }
         await ended;
       },
     };

@@ -22,6 +22,7 @@ import {
   refuseCommonUnsafe,
   refuseUnsafe,
   SERVER_CLOSE_GRACE_MS,
+  whenWritten,
 } from "@hyperdrive-kit/core/adapter";
 import * as mysql2 from "mysql2";
 import {
@@ -74,6 +75,20 @@ interface Patchable {
   end: Method;
   /** A connection's ConnectionConfig, or a pool's PoolConfig (which holds one as `connectionConfig`). */
   config: { namedPlaceholders?: boolean; connectionConfig?: unknown };
+}
+
+/** mysql2's connection state that says whether a COM_QUIT would be sent at once. */
+interface CommandState {
+  authorized: boolean;
+  _fatalError: unknown;
+  _command: unknown;
+  _commands: { length: number };
+}
+
+/** Authenticated, healthy and idle: `end()` writes COM_QUIT now instead of queueing it. */
+function isIdle(connection: CoreConnection): boolean {
+  const state = connection as unknown as CommandState;
+  return state.authorized && !state._fatalError && !state._command && state._commands.length === 0;
 }
 
 function refuseUnsafeConfig(context: AdapterContext, client: ConnectionOptions & PoolOptions): void {
@@ -282,6 +297,13 @@ export const mysql2ConnectionAdapter: Adapter<Mysql2Connection, Mysql2Connection
           core.destroy();
           return;
         }
+        if (isIdle(core)) {
+          // COM_QUIT goes out now and the server closes its side; the runtime drops ours when the invocation ends.
+          // Waiting for the server's close as well cost 2-4% per request at 0 ms (see the bench), for nothing.
+          c.end(() => {});
+          await whenWritten(lazy.socket);
+          return;
+        }
         // COM_QUIT, and the server closes the socket. end()'s callback is not enough: after a failed handshake
         // mysql2 queues the Quit behind a command that never finishes, but the socket does close.
         c.end(() => {});
@@ -397,7 +419,16 @@ export const mysql2PoolAdapter: Adapter<Pool, Mysql2PoolOptions> = {
         for (const socket of sockets) socket.emit("error", error);
       },
       close: async () => {
+        const all = (pool as unknown as { _allConnections: { size(): number; get(index: number): CoreConnection } })
+          ._allConnections;
+        const connections = Array.from({ length: all.size() }, (_, index) => all.get(index));
+        // Every connection idle and healthy: their COM_QUITs go out now, as a single connection's does (see there).
+        const idle = connections.length === sockets.size && connections.every(isIdle);
         await new Promise<void>((resolve) => pool.end(() => resolve()));
+        if (idle) {
+          await Promise.all([...sockets].map(whenWritten));
+          return;
+        }
         await Promise.all([...sockets].map((socket) => new Promise((resolve) => socket.once("close", resolve))));
       },
     };

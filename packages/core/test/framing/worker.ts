@@ -2,7 +2,7 @@
  * The Worker of `framing.test.ts`: each kind of `Response` a handler returns, as it is (`through=raw`) and settled
  * by a request scope (`through=scope`), which is what every adapter's `withHyperdrive` does with it.
  */
-import { openScope } from "../../src/scope.ts";
+import { BUFFERED_BODY_LIMIT, openScope } from "../../src/scope.ts";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 
@@ -41,6 +41,18 @@ function respond(kind: string): Response {
       }, 5);
       return new Response(readable, { headers });
     }
+    case "large":
+      return new Response(new Uint8Array(BUFFERED_BODY_LIMIT + 1).fill(97), { headers });
+    case "failing":
+      return new Response(
+        new ReadableStream({
+          expectedLength: 5,
+          pull(controller: ReadableStreamDefaultController<Uint8Array>) {
+            controller.error(new Error("the body failed"));
+          },
+        } as UnderlyingSource<Uint8Array>),
+        { headers },
+      );
     case "noContent":
       return new Response(null, { status: 204, headers });
     default:
@@ -51,9 +63,37 @@ function respond(kind: string): Response {
 export default {
   async fetch(request, _env, ctx) {
     const url = new URL(request.url);
+    if (url.pathname === "/teardown") return teardownOrder(url.searchParams.get("kind") ?? "", ctx);
     const response = respond(url.searchParams.get("kind") ?? "");
     if (url.searchParams.get("through") !== "scope") return response;
     const scope = openScope(ctx);
     return scope.settle(response);
   },
 } satisfies ExportedHandler;
+
+/**
+ * Whether teardown finishes while nobody has read the settled body yet (the body is read afterwards): it must for a
+ * short body of known length, which `settle()` reads into memory, and must not for a streamed or a long one, whose
+ * wrapper teardown waits for.
+ */
+async function teardownOrder(kind: string, ctx: ExecutionContext): Promise<Response> {
+  const scope = openScope(ctx);
+  let closes = 0;
+  scope.onTeardown("pg", async () => {
+    closes++;
+  });
+  let settled: Response;
+  try {
+    settled = await scope.settle(respond(kind));
+  } catch (error) {
+    await scope.closed;
+    return Response.json({ rejected: String(error), closes });
+  }
+  const waited = await Promise.race([
+    scope.closed.then(() => "closed"),
+    new Promise((resolve) => setTimeout(resolve, 1000, "still open")),
+  ]);
+  const body = await settled.text();
+  await scope.closed;
+  return Response.json({ beforeRead: waited, closes, length: body.length, status: settled.status });
+}
