@@ -6,9 +6,10 @@
  * adapter, the driver, nodejs_compat polyfills, the runtime's native code, garbage collection.
  *
  * Environment: HDK_PROFILE_ROUTES (default `pg,postgres,mysql2,mysql`), HDK_PROFILE_REQUESTS (per route and variant,
- * default 400), HDK_PROFILE_QUERY (`plain` or `param`, default `param`).
+ * default 400), HDK_PROFILE_QUERY (`plain` or `param`, default `param`), HDK_PROFILE_KEEP (a path prefix: keeps the
+ * bundle and each run's `.cpuprofile`).
  */
-import { readdir, readFile } from "node:fs/promises";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { startBench } from "./setup.ts";
 
@@ -30,6 +31,8 @@ interface CpuProfile {
 const routes = (process.env.HDK_PROFILE_ROUTES ?? "pg,postgres,mysql2,mysql").split(",").filter(Boolean);
 const REQUESTS = Number(process.env.HDK_PROFILE_REQUESTS ?? 400);
 const QUERY = process.env.HDK_PROFILE_QUERY ?? "param";
+/** A path prefix: keeps the bundle and each run's `.cpuprofile` (DevTools opens it) for a closer look. */
+const KEEP = process.env.HDK_PROFILE_KEEP;
 const CONCURRENCY = 8;
 
 /** A minimal DevTools protocol client: one WebSocket, requests matched by id. */
@@ -67,6 +70,7 @@ async function moduleMap(dir: string): Promise<(line: number) => string> {
   const bundle = bundles.length === 1 ? join(tmp, bundles[0] as string, "index.js") : undefined;
   if (!bundle) throw new Error(`expected one wrangler dev bundle in ${tmp}, found ${bundles.length}`);
   const text = await readFile(bundle, "utf8");
+  if (KEEP) await writeFile(`${KEEP}.bundle.js`, text);
   const marks: Array<[number, string]> = [];
   text.split("\n").forEach((line, i) => {
     const match = /^\/\/ ((?:\.\.?\/|node_modules|[\w@-]+\/).*\.(?:[cm]?js|ts))$/.exec(line);
@@ -111,6 +115,7 @@ async function profileRun(
     }),
   );
   const { profile } = await session.send<{ profile: CpuProfile }>("Profiler.stop");
+  if (KEEP) await writeFile(`${KEEP}${path.replaceAll("/", "_")}.cpuprofile`, JSON.stringify(profile));
   return profile;
 }
 

@@ -38,8 +38,11 @@ export interface ConnectAttempt {
 export interface OpenedClient<Client> extends GuardSpec {
   /** The driver's own client; core hands it out behind a scope guard. */
   readonly client: Client;
-  /** Closes the client; core bounds it with the teardown timeout and swallows its errors. */
-  close(): Promise<void>;
+  /**
+   * Closes the client; core bounds a returned promise with the teardown timeout and swallows its errors. Returns
+   * `undefined` when the client is closed by the time it returns (core then arms no timer).
+   */
+  close(): Promise<void> | undefined;
   /**
    * Objects the client gives out that can reach a socket (pool clients, transactions, cursors), and how to guard
    * them: core binds them to the same scope. Return `undefined` for everything else (rows, results).

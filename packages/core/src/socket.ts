@@ -180,23 +180,6 @@ export function createWorkerSocket(onOrphanError: (error: unknown) => void): Wor
   return socket;
 }
 
-/**
- * Resolves once what was written to a Node-style socket so far has been handed to the runtime, or the socket failed:
- * an empty write's callback runs after every earlier write's. For a goodbye (MySQL's COM_QUIT) that need not wait
- * for the server's answer: the runtime drops the socket when the invocation ends.
- */
-export function whenWritten(socket: {
-  write(chunk: Uint8Array, callback: (error?: unknown) => void): unknown;
-}): Promise<void> {
-  return new Promise((resolve) => {
-    try {
-      socket.write(new Uint8Array(0), () => resolve());
-    } catch {
-      resolve();
-    }
-  });
-}
-
 /** Creates sockets for one client and lets its teardown wait until every one of them has closed. */
 export function socketPool(onOrphanError: (error: unknown) => void): {
   create(): WorkerSocket;

@@ -71,6 +71,25 @@ describe("RequestScope", () => {
     });
   });
 
+  it("reports a close that finished synchronously (returned undefined) as closed, and one that threw as failed", async () => {
+    const { scope, events, pending } = scopeWith();
+    scope.onTeardown("mysql", () => undefined);
+    scope.onTeardown("mysql2", () => {
+      throw new Error("socket gone");
+    });
+    void scope.settle(undefined);
+    await Promise.all(pending);
+    expect(events.filter((e) => e.type === "teardown")).toMatchObject([
+      { driver: "mysql", outcome: "closed" },
+      {
+        driver: "mysql2",
+        outcome: "failed",
+        error: { code: "HDK_TEARDOWN_FAILED", cause: { message: "socket gone" } },
+      },
+    ]);
+    expect(scope.state).toBe("closed");
+  });
+
   it("bounds a hanging close by the timeout", async () => {
     const { scope, events, pending } = scopeWith({ teardownTimeoutMs: 20 });
     scope.onTeardown("pg", () => new Promise(() => {}));

@@ -11,7 +11,6 @@ import {
   type OpenedClient,
   objectValuesRefusal,
   refuseCommonUnsafe,
-  whenWritten,
 } from "@hyperdrive-kit/core/adapter";
 import * as mysql from "mysql";
 import { type Connection, type ConnectionConfig, createConnection, type FieldInfo, type QueryOptions } from "mysql";
@@ -96,10 +95,9 @@ interface NetworkErrorHandler {
   _handleNetworkError(error: Error): void;
 }
 
-/** mysqljs's connection state that says whether a COM_QUIT would be sent at once, and the socket it goes to. */
+/** mysqljs's connection state that says whether a COM_QUIT would be sent at once. */
 interface ProtocolState {
   state: string;
-  _socket?: { write(chunk: Uint8Array, callback: (error?: unknown) => void): unknown };
   _protocol: { _fatalError: unknown; _queue: { length: number } };
 }
 
@@ -216,19 +214,16 @@ export const mysqlAdapter: Adapter<MysqlConnection, MysqlOptions> = {
         "commit",
         "rollback",
       ],
-      close: async () => {
-        if (connecting === undefined) return; // never connected: there is no socket
-        const { state, _socket: socket, _protocol: protocol } = connection as unknown as ProtocolState;
+      close: () => {
+        if (connecting === undefined) return undefined; // never connected: there is no socket
+        const { state, _protocol: protocol } = connection as unknown as ProtocolState;
         const idle = state === "authenticated" && !protocol._fatalError && protocol._queue.length === 0;
         // COM_QUIT after the queued queries; on a connection that already failed, end() reports that at once.
         end.call(connection, () => {});
-        if (idle && socket) {
-          // Idle and healthy, COM_QUIT went out at once and the server closes its side; the runtime drops ours when
-          // the invocation ends. Waiting for the server's close as well cost a few percent per request at 0 ms.
-          await whenWritten(socket);
-          return;
-        }
-        await ended;
+        // Idle and healthy, COM_QUIT went out at once, as with the docs' `connection.end()`, and the server closes
+        // its side; the runtime drops ours when the invocation ends. Waiting for the server's close as well cost a
+        // few percent per request at 0 ms in the bench.
+        return idle ? undefined : ended;
       },
     };
   },
