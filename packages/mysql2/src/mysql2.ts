@@ -76,18 +76,18 @@ interface Patchable {
   config: { namedPlaceholders?: boolean; connectionConfig?: unknown };
 }
 
-/** mysql2's connection state that says whether a COM_QUIT would be sent at once. */
+/** mysql2's connection state that says whether a COM_QUIT would be sent at once (private: read defensively). */
 interface CommandState {
-  authorized: boolean;
-  _fatalError: unknown;
-  _command: unknown;
-  _commands: { length: number };
+  authorized?: boolean;
+  _fatalError?: unknown;
+  _command?: unknown;
+  _commands?: { length: number };
 }
 
-/** Authenticated, healthy and idle: `end()` writes COM_QUIT now instead of queueing it. */
+/** Authenticated, healthy and idle: `end()` writes COM_QUIT now instead of queueing it. Unsure: false. */
 function isIdle(connection: CoreConnection): boolean {
   const state = connection as unknown as CommandState;
-  return state.authorized && !state._fatalError && !state._command && state._commands.length === 0;
+  return state.authorized === true && !state._fatalError && !state._command && state._commands?.length === 0;
 }
 
 function refuseUnsafeConfig(context: AdapterContext, client: ConnectionOptions & PoolOptions): void {
@@ -424,11 +424,11 @@ export const mysql2PoolAdapter: Adapter<Pool, Mysql2PoolOptions> = {
         for (const socket of sockets) socket.emit("error", error);
       },
       close: () => {
-        const all = (pool as unknown as { _allConnections: { size(): number; get(index: number): CoreConnection } })
+        const all = (pool as unknown as { _allConnections?: { size(): number; get(index: number): CoreConnection } })
           ._allConnections;
-        const connections = Array.from({ length: all.size() }, (_, index) => all.get(index));
+        const connections = all ? Array.from({ length: all.size() }, (_, index) => all.get(index)) : undefined;
         // Every connection idle and healthy: their COM_QUITs go out now, as a single connection's does (see there).
-        if (connections.length === sockets.size && connections.every(isIdle)) {
+        if (connections?.length === sockets.size && connections.every(isIdle)) {
           pool.end(() => {});
           return undefined;
         }
