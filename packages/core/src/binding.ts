@@ -23,16 +23,28 @@ export interface ResolvedBinding {
 
 /** Checks the shape only: workerd's binding exposes these as getters, Miniflare's Node proxy as plain fields. */
 export function isHyperdriveBinding(value: unknown): value is HyperdriveBinding {
-  if (typeof value !== "object" || value === null) return false;
-  const v = value as Record<string, unknown>;
-  return (
-    typeof v.connectionString === "string" &&
-    typeof v.host === "string" &&
-    typeof v.port === "number" &&
-    typeof v.user === "string" &&
-    typeof v.password === "string" &&
-    typeof v.database === "string"
-  );
+  return readBinding(value) !== undefined;
+}
+
+/**
+ * The binding's fields, each read once, as a plain object (or `undefined` if it is not a binding). workerd's getters
+ * are native calls, and the connection string is built anew on each read; the adapters read the fields several times
+ * per request. The copy lives as long as the request's handle: nothing is cached across requests.
+ */
+function readBinding(value: unknown): HyperdriveBinding | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  const { connectionString, host, port, user, password, database } = value as Record<string, unknown>;
+  if (
+    typeof connectionString !== "string" ||
+    typeof host !== "string" ||
+    typeof port !== "number" ||
+    typeof user !== "string" ||
+    typeof password !== "string" ||
+    typeof database !== "string"
+  ) {
+    return undefined;
+  }
+  return { connectionString, host, port, user, password, database };
 }
 
 /** The names of every Hyperdrive binding in `env`, for error messages and for the single-binding default. */
@@ -51,7 +63,8 @@ function listed(names: readonly string[]): string {
  */
 export function resolveBinding(env: unknown, option?: BindingOption, driver?: DriverName): ResolvedBinding {
   if (option !== undefined && typeof option !== "string") {
-    if (isHyperdriveBinding(option)) return { name: "(binding object)", binding: option };
+    const given = readBinding(option);
+    if (given !== undefined) return { name: "(binding object)", binding: given };
     throw new HyperdriveError("HDK_BINDING_INVALID", {
       context: `The \`binding\` option is a ${describe(option)}. ${listed(hyperdriveBindingNames(env))}`,
     });
@@ -66,7 +79,8 @@ export function resolveBinding(env: unknown, option?: BindingOption, driver?: Dr
   const record = env as Record<string, unknown>;
   const wanted = option ?? DEFAULT_BINDING;
   const value = record[wanted];
-  if (isHyperdriveBinding(value)) return { name: wanted, binding: value };
+  const binding = readBinding(value);
+  if (binding !== undefined) return { name: wanted, binding };
   // Only now: listing reads every field of every binding in env, on each request (a profile showed it).
   const names = hyperdriveBindingNames(env);
   if (value !== undefined) {
@@ -76,7 +90,7 @@ export function resolveBinding(env: unknown, option?: BindingOption, driver?: Dr
   }
   if (option === undefined && names.length === 1) {
     const only = names[0] as string;
-    return { name: only, binding: record[only] as HyperdriveBinding };
+    return { name: only, binding: readBinding(record[only]) as HyperdriveBinding };
   }
   if (option === undefined && names.length > 1) {
     throw new HyperdriveError("HDK_BINDING_AMBIGUOUS", { context: listed(names) });

@@ -65,87 +65,70 @@ export function guard<T extends object>(target: T, spec: GuardSpec, options: Gua
   return new Guard(options).object(target, spec) as T;
 }
 
+/*
+ * Why classes and method shorthand below instead of closures: wrangler bundles with esbuild's `keep_names`, which
+ * wraps every named closure (`const f = () => …`, `{ f: () => … }`) in a `__name()` call, i.e. an
+ * `Object.defineProperty` per closure and request. Methods are named by the language at no cost.
+ */
+
 class Guard {
-  readonly #options: GuardOptions;
+  readonly options: GuardOptions;
   /** The driver's object → its Proxy, so the same object always comes out as the same Proxy. */
   readonly #proxies = new WeakMap<object, object>();
   /** A user's callback → its binding wrapper, stable so `removeListener(fn)` finds what `on(fn)` added. */
   readonly #callbacks = new WeakMap<(...args: never[]) => unknown, (...args: unknown[]) => unknown>();
 
   constructor(options: GuardOptions) {
-    this.#options = options;
+    this.options = options;
   }
 
   object(target: object, spec: GuardSpec): object {
     const known = this.#proxies.get(target);
     if (known !== undefined) return known;
-    const { driver, scope } = this.#options;
-    const queries = new Set(spec.queryMethods);
-    const resolving = new Set(spec.resolvesBound ?? []);
-    const overrides = spec.overrides ?? {};
-    const methods = new Map<PropertyKey, { readonly original: unknown; readonly wrapper: unknown }>();
-    const callIsQuery = spec.callIsQuery ?? true;
-    const proxy = new Proxy(target, {
-      apply: (_t, thisArg, args: unknown[]) => {
-        scope.assertUsable(driver);
-        const self = unwrap(thisArg);
-        const call = () => Reflect.apply(target as (...a: unknown[]) => unknown, self, this.#arguments(args));
-        return this.#out(callIsQuery ? this.#query(call, args) : call(), false);
-      },
-      get: (_t, property) => {
-        // Own properties only: `{}` inherits `constructor`, `toString`… which are not overrides.
-        const override = Object.hasOwn(overrides, property) ? overrides[property as keyof typeof overrides] : undefined;
-        const value: unknown = override ?? Reflect.get(target, property, target);
-        if (typeof value === "function" && property !== "constructor") {
-          const hit = methods.get(property);
-          if (hit !== undefined && hit.original === value) return hit.wrapper;
-          const kind = { isQuery: queries.has(property), resolves: resolving.has(property) };
-          const wrapper = this.#method(property, value as (...a: unknown[]) => unknown, kind, spec);
-          methods.set(property, { original: value, wrapper });
-          return wrapper;
-        }
-        // A property holding a connection (mysql2's `db.connection`) is bound like a method's result.
-        return typeof value === "object" && value !== null ? this.#bound(value) : value;
-      },
-    });
+    const proxy = new Proxy(target, new GuardHandler(this, target, spec));
     this.#proxies.set(target, proxy);
     targets.set(proxy, target);
     return proxy;
   }
 
-  #method(
+  /** A method's wrapper: the scope check, then the driver's method on its own object. */
+  method(
     property: PropertyKey,
     fn: (...a: unknown[]) => unknown,
-    { isQuery, resolves }: { isQuery: boolean; resolves: boolean },
+    isQuery: boolean,
+    resolves: boolean,
     spec: GuardSpec,
-  ): unknown {
-    const { driver, scope } = this.#options;
+  ) {
+    const { driver, scope } = this.options;
     const guard = this;
     const callbacks = spec.nodeCallbacks === true && !LISTENER_METHODS.has(property);
-    const wrapper = function (this: unknown, ...args: unknown[]) {
-      const callback = callbacks ? args[args.length - 1] : undefined;
-      if (typeof callback === "function") {
-        try {
+    // A computed method name: the wrapper is called like the driver's method, without a defineProperty.
+    const name = typeof property === "string" ? property : fn.name;
+    return {
+      [name](this: unknown, ...args: unknown[]) {
+        const callback = callbacks ? args[args.length - 1] : undefined;
+        if (typeof callback === "function") {
+          try {
+            scope.assertUsable(driver);
+          } catch (error) {
+            queueMicrotask(() => (callback as (error: unknown) => void)(error));
+            return undefined;
+          }
+        } else {
           scope.assertUsable(driver);
-        } catch (error) {
-          queueMicrotask(() => (callback as (error: unknown) => void)(error));
-          return undefined;
         }
-      } else {
-        scope.assertUsable(driver);
-      }
-      const self = unwrap(this);
-      const call = () => fn.apply(self, guard.#arguments(args));
-      return guard.#out(isQuery ? guard.#query(call, args) : call(), resolves);
-    };
-    Object.defineProperty(wrapper, "name", { value: typeof property === "string" ? property : fn.name });
-    return wrapper;
+        const self = unwrap(this);
+        return guard.out(isQuery ? guard.query(fn, self, args) : guard.call(fn, self, args), resolves);
+      },
+    }[name];
   }
 
-  /** The driver's own objects for guarded ones, and callbacks that bind what the driver passes them. */
-  #arguments(args: unknown[]): unknown[] {
-    return args.map((arg) =>
-      typeof arg === "function" ? this.#callback(arg as (...a: never[]) => unknown) : unwrap(arg),
+  /** Calls the driver with its own objects for guarded ones, and callbacks that bind what the driver passes them. */
+  call(fn: (...a: unknown[]) => unknown, self: unknown, args: unknown[]): unknown {
+    return Reflect.apply(
+      fn,
+      self,
+      args.map((arg) => (typeof arg === "function" ? this.#callback(arg as (...a: never[]) => unknown) : unwrap(arg))),
     );
   }
 
@@ -154,30 +137,32 @@ class Guard {
     let wrapper = this.#callbacks.get(fn);
     if (wrapper === undefined) {
       const guard = this;
-      wrapper = function (this: unknown, ...args: unknown[]) {
-        return (fn as (...a: unknown[]) => unknown).apply(
-          this,
-          args.map((arg) => guard.#bound(arg)),
-        );
-      };
+      wrapper = {
+        callback(this: unknown, ...args: unknown[]) {
+          return (fn as (...a: unknown[]) => unknown).apply(
+            this,
+            args.map((arg) => guard.bound(arg)),
+          );
+        },
+      }.callback;
       this.#callbacks.set(fn, wrapper);
     }
     return wrapper;
   }
 
   /** What a guarded call gives out: bound if it is an object `bind` names; followed into the promise of `resolves`. */
-  #out(value: unknown, resolves: boolean): unknown {
-    const bound = this.#bound(value);
+  out(value: unknown, resolves: boolean): unknown {
+    const bound = this.bound(value);
     if (bound !== value || !resolves || !isThenable(value)) return bound;
-    return Promise.resolve(value).then((resolved) => this.#bound(resolved));
+    return Promise.resolve(value).then((resolved) => this.bound(resolved));
   }
 
-  #bound(value: unknown): unknown {
+  bound(value: unknown): unknown {
     if ((typeof value !== "object" && typeof value !== "function") || value === null) return value;
     const known = this.#proxies.get(value);
     if (known !== undefined) return known;
     if (targets.has(value)) return value; // already a Proxy (of another guard)
-    const spec = this.#options.bind?.(value);
+    const spec = this.options.bind?.(value);
     return spec === undefined ? value : this.object(value, spec);
   }
 
@@ -187,75 +172,49 @@ class Guard {
    * (Postgres.js's lazy PendingQuery keeps `.values()`, `.cursor()`…) by wrapping its `then` instead of chaining
    * a new promise.
    */
-  #query(call: () => unknown, args: unknown[]): unknown {
-    const { scope, driver, secrets, queryTimeoutMs, abort } = this.#options;
-    const started = scope.observed ? performance.now() : 0;
-    let timedOut: HyperdriveError | undefined;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const map = (error: unknown) => {
-      // The scope check passed when the query was sent: the handle was used in its own request, not reused.
-      const mapped = timedOut ?? toHyperdriveError(error, { driver, secrets, inRequest: true });
-      if (isHyperdriveError(mapped) && mapped !== error) scope.emit({ type: "error", driver, error: mapped });
-      return mapped;
-    };
-    let reported = false;
-    const done = (error?: unknown) => {
-      clearTimeout(timer);
-      if (reported) return;
-      reported = true;
-      if (scope.observed) scope.emit({ type: "query", driver, durationMs: performance.now() - started, error });
-    };
-    const arm = () => {
-      if (queryTimeoutMs === undefined || abort === undefined || reported) return;
-      timer = setTimeout(() => {
-        timedOut = new HyperdriveError("HDK_TIMEOUT", {
-          driver,
-          context: `The query did not finish within ${queryTimeoutMs} ms (queryTimeoutMs); its connection was discarded.`,
-        });
-        abort(timedOut);
-      }, queryTimeoutMs);
-    };
+  query(fn: (...a: unknown[]) => unknown, self: unknown, args: unknown[]): unknown {
+    const run = new QueryRun(this.options);
     const last = args.length - 1;
     const callback = args[last];
     if (typeof callback === "function") {
       // Callback style (pg, mysql): map the error handed to the callback.
       args[last] = function (this: unknown, error: unknown, ...rest: unknown[]) {
-        done(error ?? undefined);
+        run.done(error ?? undefined);
         try {
-          return (callback as (...a: unknown[]) => unknown).call(this, error ? map(error) : error, ...rest);
+          return (callback as (...a: unknown[]) => unknown).call(this, error ? run.map(error) : error, ...rest);
         } catch (thrown) {
           // Not back into the driver, which would take it for a broken connection and lose it (callback-errors.ts).
-          callbackThrew(scope, thrown);
+          callbackThrew(run.options.scope, thrown);
           return undefined;
         }
       };
     }
     let result: unknown;
     try {
-      result = call();
+      result = this.call(fn, self, args);
     } catch (error) {
-      done(error);
-      throw map(error);
+      run.done(error);
+      throw run.map(error);
     }
     if (typeof callback === "function") {
-      arm();
+      run.arm();
       return result;
     }
     if (!isThenable(result)) {
       // Not a query after all (an event emitter, a cursor): nothing to time.
-      done();
+      run.done();
       return result;
     }
-    arm();
+    run.arm();
     if (result instanceof Promise && result.constructor === Promise) {
       return result.then(
         (value: unknown) => {
-          done();
+          run.done();
           return value;
         },
         (error: unknown) => {
-          done(error);
-          throw map(error);
+          run.done(error);
+          throw run.map(error);
         },
       );
     }
@@ -268,12 +227,12 @@ class Guard {
         return originalThen.call(
           result,
           (value: unknown) => {
-            done();
+            run.done();
             return onFulfilled ? onFulfilled(value) : value;
           },
           (error: unknown) => {
-            done(error);
-            const mapped = map(error);
+            run.done(error);
+            const mapped = run.map(error);
             if (onRejected) return onRejected(mapped);
             throw mapped;
           },
@@ -281,6 +240,95 @@ class Guard {
       },
     });
     return result;
+  }
+}
+
+/** The Proxy's traps for one guarded object. */
+class GuardHandler implements ProxyHandler<object> {
+  readonly #guard: Guard;
+  readonly #target: object;
+  readonly #spec: GuardSpec;
+  readonly #overrides: Readonly<Record<PropertyKey, (...args: never[]) => unknown>>;
+  /** Wrappers made so far, per property, with the function each wraps (a driver may replace a method). */
+  readonly #methods = new Map<PropertyKey, { readonly original: unknown; readonly wrapper: unknown }>();
+
+  constructor(guard: Guard, target: object, spec: GuardSpec) {
+    this.#guard = guard;
+    this.#target = target;
+    this.#spec = spec;
+    this.#overrides = spec.overrides ?? {};
+  }
+
+  apply(_target: object, thisArg: unknown, args: unknown[]): unknown {
+    const guard = this.#guard;
+    guard.options.scope.assertUsable(guard.options.driver);
+    const fn = this.#target as (...a: unknown[]) => unknown;
+    const self = unwrap(thisArg);
+    return guard.out(
+      (this.#spec.callIsQuery ?? true) ? guard.query(fn, self, args) : guard.call(fn, self, args),
+      false,
+    );
+  }
+
+  get(_target: object, property: PropertyKey): unknown {
+    const overrides = this.#overrides;
+    // Own properties only: `{}` inherits `constructor`, `toString`… which are not overrides.
+    const override = Object.hasOwn(overrides, property) ? overrides[property as keyof typeof overrides] : undefined;
+    const value: unknown = override ?? Reflect.get(this.#target, property, this.#target);
+    if (typeof value === "function" && property !== "constructor") {
+      const hit = this.#methods.get(property);
+      if (hit !== undefined && hit.original === value) return hit.wrapper;
+      const spec = this.#spec;
+      const isQuery = spec.queryMethods.includes(property);
+      const resolves = spec.resolvesBound?.includes(property) ?? false;
+      const wrapper = this.#guard.method(property, value as (...a: unknown[]) => unknown, isQuery, resolves, spec);
+      this.#methods.set(property, { original: value, wrapper });
+      return wrapper;
+    }
+    // A property holding a connection (mysql2's `db.connection`) is bound like a method's result.
+    return typeof value === "object" && value !== null ? this.#guard.bound(value) : value;
+  }
+}
+
+/** One query call's bookkeeping: its timer, its `query` event, the mapping of its error. */
+class QueryRun {
+  readonly options: GuardOptions;
+  readonly #started: number;
+  #timedOut: HyperdriveError | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #reported = false;
+
+  constructor(options: GuardOptions) {
+    this.options = options;
+    this.#started = options.scope.observed ? performance.now() : 0;
+  }
+
+  map(error: unknown): unknown {
+    const { scope, driver, secrets } = this.options;
+    // The scope check passed when the query was sent: the handle was used in its own request, not reused.
+    const mapped = this.#timedOut ?? toHyperdriveError(error, { driver, secrets, inRequest: true });
+    if (isHyperdriveError(mapped) && mapped !== error) scope.emit({ type: "error", driver, error: mapped });
+    return mapped;
+  }
+
+  done(error?: unknown): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (this.#reported) return;
+    this.#reported = true;
+    const { scope, driver } = this.options;
+    if (scope.observed) scope.emit({ type: "query", driver, durationMs: performance.now() - this.#started, error });
+  }
+
+  arm(): void {
+    const { queryTimeoutMs, abort, driver } = this.options;
+    if (queryTimeoutMs === undefined || abort === undefined || this.#reported) return;
+    this.#timer = setTimeout(() => {
+      this.#timedOut = new HyperdriveError("HDK_TIMEOUT", {
+        driver,
+        context: `The query did not finish within ${queryTimeoutMs} ms (queryTimeoutMs); its connection was discarded.`,
+      });
+      abort(this.#timedOut);
+    }, queryTimeoutMs);
   }
 }
 

@@ -21,7 +21,6 @@ export function createWithHyperdrive<Client extends object, Options extends Atta
 ): WithHyperdrive<Client, Options> {
   return async (env, ctx, fn, options) => {
     const scope = openScope(ctx, options);
-    let result: Awaited<ReturnType<typeof fn>>;
     // An exception thrown by a query callback fails the call (the callback never got to resolve anything).
     let callbackError!: (error: unknown) => void;
     const thrown = new Promise<never>((_, reject) => {
@@ -29,17 +28,19 @@ export function createWithHyperdrive<Client extends object, Options extends Atta
     });
     thrown.catch(() => {}); // only raced below
     const stopListening = onCallbackError(scope, callbackError);
-    try {
-      // Awaited inside the scope: a returned query (Postgres.js's lazy PendingQuery) runs when it is awaited.
-      result = await scope.run(
-        async () => await Promise.race([fn(attach(adapter, scope, env, (options ?? {}) as Options), scope), thrown]),
-      );
-    } catch (error) {
-      void scope.settle(undefined);
-      throw error;
-    } finally {
-      stopListening();
-    }
-    return scope.settle(result);
+    // One entry into the scope for the callback and the settling (each `run` is a native call per request).
+    return scope.run(async () => {
+      let result: Awaited<ReturnType<typeof fn>>;
+      try {
+        // Awaited inside the scope: a returned query (Postgres.js's lazy PendingQuery) runs when it is awaited.
+        result = await Promise.race([fn(attach(adapter, scope, env, (options ?? {}) as Options), scope), thrown]);
+      } catch (error) {
+        void scope.settle(undefined);
+        throw error;
+      } finally {
+        stopListening();
+      }
+      return scope.settle(result);
+    });
   };
 }
