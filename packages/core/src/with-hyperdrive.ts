@@ -28,8 +28,10 @@ export function createWithHyperdrive<Client extends object, Options extends Atta
     });
     thrown.catch(() => {}); // only raced below
     const stopListening = onCallbackError(scope, callbackError);
-    // One entry into the scope for the callback and the settling (each `run` is a native call per request).
-    return scope.run(async () => {
+    // One entry into the scope for the callback and the settling (each `run` is a native call per request). Awaited,
+    // not returned: a synchronous failure (a bad option) rejects inside `run`, and only an `await` handles it at once
+    // (returned, workerd reports it as an unhandled rejection first).
+    return await scope.run(async () => {
       let result: Awaited<ReturnType<typeof fn>>;
       try {
         // Awaited inside the scope: a returned query (Postgres.js's lazy PendingQuery) runs when it is awaited.
