@@ -33,151 +33,210 @@ export const SERVER_CLOSE_GRACE_MS = 1000;
 
 type RawSocket = ReturnType<typeof import("cloudflare:sockets").connect>;
 
-export function createWorkerSocket(onOrphanError: (error: unknown) => void): WorkerSocket {
-  const emitter = new EventEmitter();
-  let raw: RawSocket | undefined;
-  let writer: WritableStreamDefaultWriter<Uint8Array> | undefined;
-  let readyState: "opening" | "open" | "closed" = "opening";
-  let ending = false;
-  let received = 0;
-  // Writes issued before `cloudflare:sockets` has loaded.
-  const queued: Array<() => void> = [];
-  let markClosed!: () => void;
-  const whenClosed = new Promise<void>((resolve) => {
-    markClosed = resolve;
-  });
+/**
+ * A class, not a closure over `let`s: a socket is made per connection, and wrangler's bundler (esbuild `keep_names`)
+ * wraps every named closure in a `__name()` call, one `defineProperty` each, every time a socket is made.
+ */
+class NodeStyleSocket extends EventEmitter implements WorkerSocket {
+  readonly whenClosed: Promise<void>;
+  readonly #onOrphanError: (error: unknown) => void;
+  #raw: RawSocket | undefined;
+  #writer: WritableStreamDefaultWriter<Uint8Array> | undefined;
+  #readyState: "opening" | "open" | "closed" = "opening";
+  #ending = false;
+  #received = 0;
+  /** Writes issued before `cloudflare:sockets` has loaded, with their callbacks. */
+  #queued: Array<[Uint8Array, ((error?: unknown) => void) | undefined]> = [];
+  #markClosed!: () => void;
 
-  const emitSafely = (event: string, ...args: unknown[]) => {
-    try {
-      if (event === "error" && emitter.listenerCount("error") === 0) onOrphanError(args[0]);
-      else emitter.emit(event, ...args);
-    } catch (thrown) {
-      // A driver that throws while parsing what the server sent (pg's SASL code when the password is not a string)
-      // would otherwise wait for the server forever: fail the connection with what it threw.
-      if (event === "data" && readyState !== "closed") {
-        emitSafely("error", thrown);
-        closeNow();
-      } else {
-        onOrphanError(thrown);
-      }
-    }
-  };
-  const close = () => {
-    if (readyState === "closed") return;
-    readyState = "closed";
-    markClosed();
-    emitSafely("end");
-    emitSafely("close", false);
-  };
-  const fail = (error: unknown) => {
-    if (readyState === "closed") return;
-    if (!ending) emitSafely("error", error);
-    close();
-  };
-  // The server always answers a connection before closing it (PostgreSQL: authentication or an error; MySQL: its
-  // greeting). Closed before a single byte, the connection never reached a database: locally, wrangler's
-  // Hyperdrive proxy accepts and then closes when the database is down.
-  const closedByServer = () => {
-    if (received > 0 || ending) return close();
-    fail(new Error("The server closed the connection before answering: connection attempt failed."));
-  };
-  const closeNow = () => {
-    ending = true;
-    if (raw === undefined) return close();
-    raw.close().catch(() => {});
-  };
-  const closeAfterServer = () => {
-    ending = true;
-    if (raw === undefined || readyState === "closed") return closeNow();
-    const force = setTimeout(closeNow, SERVER_CLOSE_GRACE_MS);
-    void whenClosed.then(() => {
-      clearTimeout(force);
-      closeNow();
+  constructor(onOrphanError: (error: unknown) => void) {
+    super();
+    this.#onOrphanError = onOrphanError;
+    this.whenClosed = new Promise<void>((resolve) => {
+      this.#markClosed = resolve;
     });
-  };
-  const send = (data: Uint8Array, callback?: (error?: unknown) => void): void => {
-    const ready = writer;
-    if (ready === undefined) return void queued.push(() => send(data, callback));
-    ready.write(data).then(
-      () => callback?.(),
-      (error: unknown) => {
-        callback?.(error);
-        fail(error);
-      },
-    );
-  };
-  const bytes = (data: Uint8Array | string) => (typeof data === "string" ? Buffer.from(data) : data);
+  }
 
-  // defineProperties, not Object.assign: assign would copy the getters' current values, not the getters.
-  Object.defineProperties(emitter, {
-    readyState: { get: () => readyState },
-    writable: { get: () => readyState !== "closed" && !ending },
-  });
-  const socket = Object.assign(emitter, {
-    whenClosed,
-    connect(port: number, host: string) {
-      import("cloudflare:sockets").then(({ connect }) => {
-        if (readyState === "closed") return;
-        raw = connect({ hostname: host, port });
-        writer = raw.writable.getWriter();
+  get readyState(): "opening" | "open" | "closed" {
+    return this.#readyState;
+  }
+
+  get writable(): boolean {
+    return this.#readyState !== "closed" && !this.#ending;
+  }
+
+  connect(port: number, host: string): this {
+    import("cloudflare:sockets").then(
+      ({ connect }) => {
+        if (this.#readyState === "closed") return;
+        const raw = connect({ hostname: host, port });
+        this.#raw = raw;
+        const writer = raw.writable.getWriter();
+        this.#writer = writer;
         // workerd rejects these with the close error; unobserved, each would be an unhandled rejection.
-        for (const settled of [raw.closed, writer.closed]) settled.catch(() => {});
-        raw.opened.then(() => {
-          if (readyState !== "opening") return;
-          readyState = "open";
-          emitSafely("connect");
-        }, fail);
+        raw.closed.catch(ignore);
+        writer.closed.catch(ignore);
         const opened = raw.opened;
+        opened.then(
+          () => {
+            if (this.#readyState !== "opening") return;
+            this.#readyState = "open";
+            this.#emitSafely("connect");
+          },
+          (error: unknown) => this.#fail(error),
+        );
         // A native pipe, not a reader loop: no JS read is left pending to be rejected on close. preventAbort: a
         // reset must not abort our sink, whose rejected abort workerd would report as unhandled.
         raw.readable
-          .pipeTo(
-            new WritableStream<Uint8Array>({
-              write(chunk) {
-                received += chunk.byteLength;
-                emitSafely("data", Buffer.from(chunk));
-              },
-            }),
-            { preventAbort: true },
-          )
+          .pipeTo(new WritableStream<Uint8Array>({ write: (chunk) => this.#receive(chunk) }), { preventAbort: true })
           // A refused connection also ends the readable, sometimes before `opened` rejects: report the refusal,
           // not a clean end, or drivers say "terminated unexpectedly" about a database that is down.
-          .then(() => opened.then(closedByServer, fail), fail);
-        for (const write of queued.splice(0)) write();
-      }, fail);
-      return socket;
-    },
-    write(data: Uint8Array | string, encodingOrCallback?: unknown, callback?: (error?: unknown) => void) {
-      const done = typeof encodingOrCallback === "function" ? (encodingOrCallback as typeof callback) : callback;
-      if (readyState === "closed") {
-        done?.(new Error("write after end"));
-        return false;
+          .then(
+            () =>
+              opened.then(
+                () => this.#closedByServer(),
+                (error: unknown) => this.#fail(error),
+              ),
+            (error: unknown) => this.#fail(error),
+          );
+        for (const [data, callback] of this.#queued.splice(0)) this.#send(data, callback);
+      },
+      (error: unknown) => this.#fail(error),
+    );
+    return this;
+  }
+
+  write(data: Uint8Array | string, encodingOrCallback?: unknown, callback?: (error?: unknown) => void): boolean {
+    const done = typeof encodingOrCallback === "function" ? (encodingOrCallback as typeof callback) : callback;
+    if (this.#readyState === "closed") {
+      done?.(new Error("write after end"));
+      return false;
+    }
+    this.#send(bytes(data), done);
+    return true;
+  }
+
+  end(data?: Uint8Array | string, encodingOrCallback?: unknown, callback?: () => void): this {
+    const done = typeof encodingOrCallback === "function" ? (encodingOrCallback as () => void) : callback;
+    if (data !== undefined && bytes(data).length > 0) this.#send(bytes(data), () => this.#closeAfterServer());
+    else this.#closeAfterServer();
+    if (done) void this.whenClosed.then(done);
+    return this;
+  }
+
+  destroy(error?: unknown): this {
+    // pg's connect timeout destroys with an error: it must reach the driver, or it reports a plain hang-up.
+    if (error !== undefined && this.#readyState !== "closed" && !this.#ending) this.#emitSafely("error", error);
+    this.#closeNow();
+    return this;
+  }
+
+  // Flow control and Nagle are the runtime's business; drivers call these unconditionally.
+  setNoDelay(): this {
+    return this;
+  }
+  setKeepAlive(): this {
+    return this;
+  }
+  ref(): this {
+    return this;
+  }
+  unref(): this {
+    return this;
+  }
+  pause(): this {
+    return this;
+  }
+  resume(): this {
+    return this;
+  }
+
+  #receive(chunk: Uint8Array): void {
+    this.#received += chunk.byteLength;
+    this.#emitSafely("data", Buffer.from(chunk));
+  }
+
+  #emitSafely(event: string, ...args: unknown[]): void {
+    try {
+      if (event === "error" && this.listenerCount("error") === 0) this.#onOrphanError(args[0]);
+      else this.emit(event, ...args);
+    } catch (thrown) {
+      // A driver that throws while parsing what the server sent (pg's SASL code when the password is not a string)
+      // would otherwise wait for the server forever: fail the connection with what it threw.
+      if (event === "data" && this.#readyState !== "closed") {
+        this.#emitSafely("error", thrown);
+        this.#closeNow();
+      } else {
+        this.#onOrphanError(thrown);
       }
-      send(bytes(data), done);
-      return true;
-    },
-    end(data?: Uint8Array | string, encodingOrCallback?: unknown, callback?: () => void) {
-      const done = typeof encodingOrCallback === "function" ? (encodingOrCallback as () => void) : callback;
-      if (data !== undefined && bytes(data).length > 0) send(bytes(data), closeAfterServer);
-      else closeAfterServer();
-      if (done) void whenClosed.then(done);
-      return socket;
-    },
-    destroy(error?: unknown) {
-      // pg's connect timeout destroys with an error: it must reach the driver, or it reports a plain hang-up.
-      if (error !== undefined && readyState !== "closed" && !ending) emitSafely("error", error);
-      closeNow();
-      return socket;
-    },
-    // Flow control and Nagle are the runtime's business; drivers call these unconditionally.
-    setNoDelay: () => socket,
-    setKeepAlive: () => socket,
-    ref: () => socket,
-    unref: () => socket,
-    pause: () => socket,
-    resume: () => socket,
-  }) as WorkerSocket;
-  return socket;
+    }
+  }
+
+  #close(): void {
+    if (this.#readyState === "closed") return;
+    this.#readyState = "closed";
+    this.#markClosed();
+    this.#emitSafely("end");
+    this.#emitSafely("close", false);
+  }
+
+  #fail(error: unknown): void {
+    if (this.#readyState === "closed") return;
+    if (!this.#ending) this.#emitSafely("error", error);
+    this.#close();
+  }
+
+  // The server always answers a connection before closing it (PostgreSQL: authentication or an error; MySQL: its
+  // greeting). Closed before a single byte, the connection never reached a database: locally, wrangler's
+  // Hyperdrive proxy accepts and then closes when the database is down.
+  #closedByServer(): void {
+    if (this.#received > 0 || this.#ending) this.#close();
+    else this.#fail(new Error("The server closed the connection before answering: connection attempt failed."));
+  }
+
+  #closeNow(): void {
+    this.#ending = true;
+    if (this.#raw === undefined) this.#close();
+    else this.#raw.close().catch(ignore);
+  }
+
+  #closeAfterServer(): void {
+    this.#ending = true;
+    if (this.#raw === undefined || this.#readyState === "closed") {
+      this.#closeNow();
+      return;
+    }
+    const force = setTimeout(() => this.#closeNow(), SERVER_CLOSE_GRACE_MS);
+    void this.whenClosed.then(() => {
+      clearTimeout(force);
+      this.#closeNow();
+    });
+  }
+
+  #send(data: Uint8Array, callback?: (error?: unknown) => void): void {
+    const writer = this.#writer;
+    if (writer === undefined) {
+      this.#queued.push([data, callback]);
+      return;
+    }
+    writer.write(data).then(
+      () => callback?.(),
+      (error: unknown) => {
+        callback?.(error);
+        this.#fail(error);
+      },
+    );
+  }
+}
+
+function ignore(): void {}
+
+function bytes(data: Uint8Array | string): Uint8Array {
+  return typeof data === "string" ? Buffer.from(data) : data;
+}
+
+export function createWorkerSocket(onOrphanError: (error: unknown) => void): WorkerSocket {
+  return new NodeStyleSocket(onOrphanError);
 }
 
 /** Creates sockets for one client and lets its teardown wait until every one of them has closed. */
@@ -198,7 +257,7 @@ export function socketPool(onOrphanError: (error: unknown) => void): {
     destroyAll(error) {
       for (const socket of sockets) socket.destroy(error);
     },
-    allClosed: async () => {
+    async allClosed() {
       await Promise.all([...sockets].map((socket) => socket.whenClosed));
     },
   };
