@@ -9,13 +9,16 @@
  * real HTTP (the framing and the body's path are what a client gets), and no test runner shares the isolate.
  *
  * Variants are interleaved request by request (the order rotates), so drift and other load on the machine hit all of
- * them alike; ratios are taken per round and reported as the median with the spread over rounds.
+ * them alike; ratios are taken per round and reported as the median with the spread over rounds. The concurrency-8
+ * run alternates short blocks of each variant and also reads workerd's CPU time per request (`cpu.ts`): on a shared
+ * 2-core machine requests per second swing with whatever else runs, and CPU per request is the steadier figure.
  *
  * Environment: HDK_BENCH_REQUESTS (sequential requests per variant and round, default 150), HDK_BENCH_ROUNDS (3),
  * HDK_BENCH_THROUGHPUT (requests per variant and round at concurrency 8, 200), HDK_BENCH_DELAY_MS (per chunk and
  * direction in the delayed runs, 2), HDK_BENCH_ONLY (comma-separated routes, e.g. `pg,mysql`).
  */
 import type { FaultProxy } from "@hyperdrive-kit/testing/proxy";
+import { cpuNanoseconds, machineTicks, workerdPids } from "./cpu.ts";
 import { type Engine, startBench } from "./setup.ts";
 import { ratioSummary, type Stats, summarize } from "./stats.ts";
 
@@ -41,6 +44,7 @@ const routes = ROUTES.filter((route) => !only || only.includes(route));
 const engineOf = (route: Route): Engine => (route.startsWith("pg") || route === "postgres" ? "postgres" : "mysql");
 
 let origin = "";
+let workerd: number[] = [];
 
 async function get(path: string): Promise<number> {
   const started = performance.now();
@@ -68,29 +72,59 @@ async function latencies(route: Route, query: string): Promise<Record<Variant, n
   return out;
 }
 
-/** Requests per second at concurrency 8, one variant after the other in a rotating order. */
-async function throughput(route: Route, query: string, round: number): Promise<Record<Variant, number>> {
-  const out = {} as Record<Variant, number>;
-  for (let k = 0; k < VARIANTS.length; k++) {
-    const variant = VARIANTS[(round + k) % VARIANTS.length] as Variant;
-    let next = 0;
-    const started = performance.now();
-    await Promise.all(
-      Array.from({ length: CONCURRENCY }, async () => {
-        while (next++ < THROUGHPUT) await get(path(route, variant, query));
-      }),
-    );
-    out[variant] = THROUGHPUT / ((performance.now() - started) / 1000);
+/** Requests per variant in one block of the throughput run: short blocks, alternated, so drift hits all variants. */
+const BLOCK = 25;
+
+/**
+ * Requests per second at concurrency 8, and the runtime's CPU time per request, in short alternating blocks (the
+ * order rotates). A block's CPU is read once its connections have closed, so each variant pays for its own teardown.
+ */
+async function throughput(
+  proxy: FaultProxy,
+  route: Route,
+  query: string,
+  round: number,
+): Promise<{ perSecond: Record<Variant, number>; cpuMicros: Record<Variant, number> }> {
+  const elapsed = perVariant(() => 0);
+  const cpu = perVariant(() => 0);
+  const blocks = Math.ceil(THROUGHPUT / BLOCK);
+  for (let b = 0; b < blocks; b++) {
+    const size = Math.min(BLOCK, THROUGHPUT - b * BLOCK);
+    for (let k = 0; k < VARIANTS.length; k++) {
+      const variant = VARIANTS[(round + b + k) % VARIANTS.length] as Variant;
+      const cpuBefore = cpuNanoseconds(workerd);
+      let next = 0;
+      const started = performance.now();
+      await Promise.all(
+        Array.from({ length: CONCURRENCY }, async () => {
+          while (next++ < size) await get(path(route, variant, query));
+        }),
+      );
+      elapsed[variant] += performance.now() - started;
+      await closed(proxy);
+      cpu[variant] += cpuNanoseconds(workerd) - cpuBefore;
+    }
   }
-  return out;
+  return {
+    perSecond: mapVariants((variant) => THROUGHPUT / (elapsed[variant] / 1000)),
+    cpuMicros: mapVariants((variant) => cpu[variant] / 1000 / THROUGHPUT),
+  };
+}
+
+const mapVariants = (value: (variant: Variant) => number) =>
+  Object.fromEntries(VARIANTS.map((variant) => [variant, value(variant)])) as Record<Variant, number>;
+
+/** Waits until the proxy has no connection left (every teardown, and the runtime's own closes, are done). */
+async function closed(proxy: FaultProxy): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (proxy.connections > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 2));
 }
 
 /** Round trips of one request, as the proxy counts them, once the request's connections have closed. */
 async function roundTrips(proxy: FaultProxy, route: Route, variant: Variant, query: string): Promise<number> {
   const before = proxy.stats.roundTrips;
   await get(path(route, variant, query));
-  const deadline = Date.now() + 5000;
-  while (proxy.connections > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+  await closed(proxy);
   return proxy.stats.roundTrips - before;
 }
 
@@ -100,6 +134,8 @@ const spread = (s: Stats) => `${fmt(s.median)} (${fmt(s.min)}–${fmt(s.max)})`;
 async function main(): Promise<void> {
   const { proxies, origin: url, close } = await startBench(routes.map(engineOf));
   origin = url;
+  workerd = workerdPids();
+  const startTicks = machineTicks();
   try {
     console.log(
       `hyperdrive-kit bench inside workerd (wrangler dev), ${new Date().toISOString().slice(0, 10)}, Node ${process.version}`,
@@ -107,7 +143,9 @@ async function main(): Promise<void> {
     console.log(
       `${ROUNDS} rounds; per round and variant: ${REQUESTS} sequential requests, ${THROUGHPUT} at concurrency ${CONCURRENCY}; delayed runs: +${DELAY_MS} ms per chunk each way`,
     );
-    console.log("Ratios are kit / baseline per round: median (min–max over rounds). Lower latency ratio is better.\n");
+    console.log(
+      "Ratios are kit / baseline per round: median (min–max over rounds); p99: over all rounds' requests pooled (per-round min–max). CPU: the runtime's (workerd's) CPU time per request in the concurrency-8 run, teardown included. Lower latency and CPU ratios are better.\n",
+    );
 
     // Round trips, at 0 ms, one request at a time.
     const trips: string[] = [];
@@ -134,11 +172,14 @@ async function main(): Promise<void> {
     for (const delay of [0, DELAY_MS]) {
       const rows: string[] = [];
       for (const route of routes) {
-        (proxies[engineOf(route)] as FaultProxy).setMode(delay > 0 ? { kind: "delay", ms: delay } : { kind: "pass" });
+        const proxy = proxies[engineOf(route)] as FaultProxy;
+        proxy.setMode(delay > 0 ? { kind: "delay", ms: delay } : { kind: "pass" });
         for (const query of QUERIES) {
           const p50 = perVariant<number[]>(() => []);
           const p99 = perVariant<number[]>(() => []);
+          const all = perVariant<number[]>(() => []);
           const rps = perVariant<number[]>(() => []);
+          const cpu = perVariant<number[]>(() => []);
           for (const variant of VARIANTS) for (let i = 0; i < 10; i++) await get(path(route, variant, query)); // warm
           for (let round = 0; round < ROUNDS; round++) {
             const times = await latencies(route, query);
@@ -146,11 +187,18 @@ async function main(): Promise<void> {
               const s = summarize(times[variant]);
               p50[variant].push(s.p50);
               p99[variant].push(s.p99);
+              all[variant].push(...times[variant]);
             }
-            const perSecond = await throughput(route, query, round);
-            for (const variant of VARIANTS) rps[variant].push(perSecond[variant]);
+            const { perSecond, cpuMicros } = await throughput(proxy, route, query, round);
+            for (const variant of VARIANTS) {
+              rps[variant].push(perSecond[variant]);
+              cpu[variant].push(cpuMicros[variant]);
+            }
           }
-          const med = (values: number[]) => fmt(summarize(values).p50);
+          const med = (values: number[], digits = 2) => fmt(summarize(values).p50, digits);
+          // p99 over every round's requests together: one round's 150 requests hold only one or two above it.
+          const pooledP99 = perVariant(() => 0);
+          for (const variant of VARIANTS) pooledP99[variant] = summarize(all[variant]).p99;
           rows.push(
             [
               route,
@@ -158,25 +206,34 @@ async function main(): Promise<void> {
               `${med(p50.floor)} / ${med(p50.docs)} / ${med(p50.kit)}`,
               spread(ratioSummary(p50.kit, p50.floor)),
               spread(ratioSummary(p50.kit, p50.docs)),
-              `${med(p99.floor)} / ${med(p99.docs)} / ${med(p99.kit)}`,
-              spread(ratioSummary(p99.kit, p99.floor)),
-              `${fmt(summarize(rps.floor).p50, 0)} / ${fmt(summarize(rps.docs).p50, 0)} / ${fmt(summarize(rps.kit).p50, 0)}`,
+              `${fmt(pooledP99.floor)} / ${fmt(pooledP99.docs)} / ${fmt(pooledP99.kit)}`,
+              `${fmt(pooledP99.kit / pooledP99.floor)} (${fmt(ratioSummary(p99.kit, p99.floor).min)}–${fmt(ratioSummary(p99.kit, p99.floor).max)})`,
+              `${med(rps.floor, 0)} / ${med(rps.docs, 0)} / ${med(rps.kit, 0)}`,
               spread(ratioSummary(rps.kit, rps.floor)),
               spread(ratioSummary(rps.kit, rps.docs)),
+              `${med(cpu.floor, 0)} / ${med(cpu.docs, 0)} / ${med(cpu.kit, 0)}`,
+              spread(ratioSummary(cpu.kit, cpu.floor)),
+              spread(ratioSummary(cpu.kit, cpu.docs)),
               `${med(p50["kit-none"])}`,
               spread(ratioSummary(p50["kit-none"], p50.floor)),
               spread(ratioSummary(rps["kit-none"], rps.floor)),
+              spread(ratioSummary(cpu["kit-none"], cpu.floor)),
             ].join(" | "),
           );
         }
       }
       console.log(`\n${delay === 0 ? "0 ms added" : `+${delay} ms per chunk each way`}\n`);
       console.log(
-        "| route | query | p50 ms floor / docs / kit | p50 kit/floor | p50 kit/docs | p99 ms floor / docs / kit | p99 kit/floor | req/s c=8 floor / docs / kit | req/s kit/floor | req/s kit/docs | p50 ms kit-none | p50 kit-none/floor | req/s kit-none/floor |",
+        "| route | query | p50 ms floor / docs / kit | p50 kit/floor | p50 kit/docs | p99 ms floor / docs / kit | p99 kit/floor | req/s c=8 floor / docs / kit | req/s kit/floor | req/s kit/docs | CPU µs/req floor / docs / kit | CPU kit/floor | CPU kit/docs | p50 ms kit-none | p50 kit-none/floor | req/s kit-none/floor | CPU kit-none/floor |",
       );
-      console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+      console.log(`|${" --- |".repeat(17)}`);
       for (const row of rows) console.log(`| ${row} |`);
     }
+    const ticks = machineTicks();
+    // On a virtual machine the host can take CPU from this one; a run with much of it stolen is noisier.
+    console.log(
+      `\nCPU stolen by the hypervisor during the run: ${fmt((100 * (ticks.steal - startTicks.steal)) / (ticks.total - startTicks.total), 1)}%`,
+    );
     if (tripsDiffer) {
       console.error("\nThe handle's round trips differ from the raw driver's (table above).");
       process.exitCode = 1;
