@@ -55,8 +55,8 @@ async function get(path: string): Promise<number> {
   return ms;
 }
 
-const perVariant = <T>(make: () => T) =>
-  Object.fromEntries(VARIANTS.map((variant) => [variant, make()])) as Record<Variant, T>;
+const perVariant = <T>(make: (variant: Variant) => T) =>
+  Object.fromEntries(VARIANTS.map((variant) => [variant, make(variant)])) as Record<Variant, T>;
 
 const path = (route: Route, variant: Variant, query: string) => `/${route}/${variant}/${query}`;
 
@@ -106,13 +106,10 @@ async function throughput(
     }
   }
   return {
-    perSecond: mapVariants((variant) => THROUGHPUT / (elapsed[variant] / 1000)),
-    cpuMicros: mapVariants((variant) => cpu[variant] / 1000 / THROUGHPUT),
+    perSecond: perVariant((variant) => THROUGHPUT / (elapsed[variant] / 1000)),
+    cpuMicros: perVariant((variant) => cpu[variant] / 1000 / THROUGHPUT),
   };
 }
-
-const mapVariants = (value: (variant: Variant) => number) =>
-  Object.fromEntries(VARIANTS.map((variant) => [variant, value(variant)])) as Record<Variant, number>;
 
 /** Waits until the proxy has no connection left (every teardown, and the runtime's own closes, are done). */
 async function closed(proxy: FaultProxy): Promise<void> {
@@ -197,8 +194,7 @@ async function main(): Promise<void> {
           }
           const med = (values: number[], digits = 2) => fmt(summarize(values).p50, digits);
           // p99 over every round's requests together: one round's 150 requests hold only one or two above it.
-          const pooledP99 = perVariant(() => 0);
-          for (const variant of VARIANTS) pooledP99[variant] = summarize(all[variant]).p99;
+          const pooledP99 = perVariant((variant) => summarize(all[variant]).p99);
           rows.push(
             [
               route,
