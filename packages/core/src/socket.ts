@@ -87,8 +87,17 @@ class NodeStyleSocket extends EventEmitter implements WorkerSocket {
         );
         // A native pipe, not a reader loop: no JS read is left pending to be rejected on close. preventAbort: a
         // reset must not abort our sink, whose rejected abort workerd would report as unhandled.
+        // A method, not an arrow: esbuild's `keep_names` would name an arrow here on every connection.
+        const socket = this;
         raw.readable
-          .pipeTo(new WritableStream<Uint8Array>({ write: (chunk) => this.#receive(chunk) }), { preventAbort: true })
+          .pipeTo(
+            new WritableStream<Uint8Array>({
+              write(chunk) {
+                socket.#receive(chunk);
+              },
+            }),
+            { preventAbort: true },
+          )
           // A refused connection also ends the readable, sometimes before `opened` rejects: report the refusal,
           // not a clean end, or drivers say "terminated unexpectedly" about a database that is down.
           .then(
