@@ -85,10 +85,11 @@ class NodeStyleSocket extends EventEmitter implements WorkerSocket {
           },
           (error: unknown) => this.#fail(error),
         );
+        // For the sink's `write`, a method rather than an arrow: esbuild's `keep_names` would name an arrow here on
+        // every connection.
+        const socket = this;
         // A native pipe, not a reader loop: no JS read is left pending to be rejected on close. preventAbort: a
         // reset must not abort our sink, whose rejected abort workerd would report as unhandled.
-        // A method, not an arrow: esbuild's `keep_names` would name an arrow here on every connection.
-        const socket = this;
         raw.readable
           .pipeTo(
             new WritableStream<Uint8Array>({
