@@ -1,7 +1,7 @@
 /** The `hyperdrive-kit` binary as users run it: exit codes, --json, usage errors, and the progress line. */
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { freePort } from "@hyperdrive-kit/testing/servers";
+import { refusedPort } from "@hyperdrive-kit/testing/servers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { progressLine } from "../src/report.ts";
 import { fixture } from "./support/fixtures.ts";
@@ -70,7 +70,7 @@ describe("hyperdrive-kit doctor", () => {
   });
 
   it("runs the preflight for --url and exits 1 on a refused connection", async () => {
-    const port = await freePort();
+    const port = await refusedPort();
     const run = await cli(["doctor", "--url", `postgres://app:pw-in-url@127.0.0.1:${port}/app`, "--json"], project.dir);
     // In a Worker project directory, the project is linted too; the connection section comes after the origin's.
     const report = JSON.parse(run.stdout);

@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type FaultProxy, startFaultProxy } from "@hyperdrive-kit/testing/proxy";
-import { freePort, type RunningServer, startPostgres } from "@hyperdrive-kit/testing/servers";
+import { type RunningServer, refusedPort, startPostgres } from "@hyperdrive-kit/testing/servers";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { runDoctor } from "../src/doctor.ts";
 import { preflight } from "../src/preflight/index.ts";
@@ -31,7 +31,7 @@ let closedPort: number;
 beforeAll(async () => {
   certs = await makeCerts(["certuser"]);
   [tls, plain] = await Promise.all([startTlsPostgres(certs), startPostgres()]);
-  closedPort = await freePort();
+  closedPort = await refusedPort();
   blackhole = await startFaultProxy({ target: { host: "127.0.0.1", port: closedPort }, mode: { kind: "blackhole" } });
 });
 

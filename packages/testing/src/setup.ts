@@ -12,7 +12,7 @@ import type { TestProject } from "vitest/node";
 import { startControlServer } from "./control.ts";
 import { type FakeOrigin, startFakeMysqlOrigin, startFakePostgresOrigin } from "./fake-origin/index.ts";
 import { type FaultProxy, startFaultProxy } from "./proxy/index.ts";
-import { freePort, type RunningServer } from "./servers/index.ts";
+import { type RunningServer, refusedPort } from "./servers/index.ts";
 import { randomPassword } from "./servers/postgres.ts";
 import { COMPATIBILITY_DATE, COMPATIBILITY_FLAGS } from "./vitest-config.ts";
 
@@ -81,7 +81,7 @@ export function setupDatabase({ engine, globalScopeEntry }: SetupOptions) {
         target: { host: database.hostname, port: Number(database.port) },
       });
       cleanups.push(() => proxy.close());
-      const downPort = await freePort();
+      const downPort = await refusedPort();
       const hangs = await startFaultProxy({
         target: { host: "127.0.0.1", port: downPort },
         mode: { kind: "blackhole" },

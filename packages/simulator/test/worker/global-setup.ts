@@ -4,7 +4,7 @@
  * so the tests inside workerd can read what the simulators saw (each statement's cache status) and clear caches.
  */
 import { createServer } from "node:http";
-import { freePort, type RunningServer, startMariadb, startPostgres } from "@hyperdrive-kit/testing/servers";
+import { type RunningServer, refusedPort, startMariadb, startPostgres } from "@hyperdrive-kit/testing/servers";
 import type { TestProject } from "vitest/node";
 import { type QueryEvent, type Simulator, startSimulator } from "../../src/index.ts";
 
@@ -48,7 +48,7 @@ export default async function setup(project: TestProject) {
       await start(engine, "SIM_SLOW", { latencyMs: LATENCY_MS, caching: false });
       // An origin port nothing listens on: a database that refuses connections.
       const down = new URL((servers[engine] as RunningServer).url);
-      down.port = String(await freePort());
+      down.port = String(await refusedPort());
       await start(engine, "SIM_DOWN", { origin: down.toString() });
     }
 
