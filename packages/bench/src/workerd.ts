@@ -19,46 +19,32 @@
  */
 import type { FaultProxy } from "@hyperdrive-kit/testing/proxy";
 import { cpuNanoseconds, machineTicks, workerdPids } from "./cpu.ts";
-import { type Engine, startBench } from "./setup.ts";
+import {
+  closed,
+  engineOf,
+  get as getFrom,
+  numberFrom,
+  path,
+  perVariant,
+  QUERIES,
+  type Route,
+  selectedRoutes,
+  VARIANTS,
+  type Variant,
+} from "./routes.ts";
+import { startBench } from "./setup.ts";
 import { ratioSummary, type Stats, summarize } from "./stats.ts";
 
-const ROUTES = ["pg", "pg-pool", "postgres", "mysql2", "mysql2-pool", "mysql"] as const;
-const VARIANTS = ["floor", "docs", "kit", "kit-none"] as const;
-const QUERIES = ["plain", "param"] as const;
-type Route = (typeof ROUTES)[number];
-type Variant = (typeof VARIANTS)[number];
-
-const numberFrom = (name: string, fallback: number) => {
-  const value = Number(process.env[name] ?? fallback);
-  if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a non-negative number`);
-  return value;
-};
 const REQUESTS = numberFrom("HDK_BENCH_REQUESTS", 150);
 const ROUNDS = numberFrom("HDK_BENCH_ROUNDS", 3);
 const THROUGHPUT = numberFrom("HDK_BENCH_THROUGHPUT", 200);
 const DELAY_MS = numberFrom("HDK_BENCH_DELAY_MS", 2);
 const CONCURRENCY = 8;
-const only = process.env.HDK_BENCH_ONLY?.split(",").filter(Boolean);
-const routes = ROUTES.filter((route) => !only || only.includes(route));
-
-const engineOf = (route: Route): Engine => (route.startsWith("pg") || route === "postgres" ? "postgres" : "mysql");
+const routes = selectedRoutes();
 
 let origin = "";
 let workerd: number[] = [];
-
-async function get(path: string): Promise<number> {
-  const started = performance.now();
-  const response = await fetch(`${origin}${path}`);
-  const body = await response.text();
-  const ms = performance.now() - started;
-  if (response.status !== 200) throw new Error(`${path}: ${response.status} ${body.slice(0, 300)}`);
-  return ms;
-}
-
-const perVariant = <T>(make: (variant: Variant) => T) =>
-  Object.fromEntries(VARIANTS.map((variant) => [variant, make(variant)])) as Record<Variant, T>;
-
-const path = (route: Route, variant: Variant, query: string) => `/${route}/${variant}/${query}`;
+const get = (at: string) => getFrom(origin, at);
 
 /** Sequential requests, the variants interleaved; returns each variant's latencies. */
 async function latencies(route: Route, query: string): Promise<Record<Variant, number[]>> {
@@ -109,12 +95,6 @@ async function throughput(
     perSecond: perVariant((variant) => THROUGHPUT / (elapsed[variant] / 1000)),
     cpuMicros: perVariant((variant) => cpu[variant] / 1000 / THROUGHPUT),
   };
-}
-
-/** Waits until the proxy has no connection left (every teardown, and the runtime's own closes, are done). */
-async function closed(proxy: FaultProxy): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (proxy.connections > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 2));
 }
 
 /** Round trips of one request, as the proxy counts them, once the request's connections have closed. */

@@ -1,0 +1,45 @@
+/** What every bench mode drives: the bench Worker's routes, variants and queries, and how to ask it. */
+import type { FaultProxy } from "@hyperdrive-kit/testing/proxy";
+import type { Engine } from "./setup.ts";
+
+export const ROUTES = ["pg", "pg-pool", "postgres", "mysql2", "mysql2-pool", "mysql"] as const;
+export const VARIANTS = ["floor", "docs", "kit", "kit-none"] as const;
+export const QUERIES = ["plain", "param"] as const;
+export type Route = (typeof ROUTES)[number];
+export type Variant = (typeof VARIANTS)[number];
+
+export const numberFrom = (name: string, fallback: number) => {
+  const value = Number(process.env[name] ?? fallback);
+  if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a non-negative number`);
+  return value;
+};
+
+/** The routes `HDK_BENCH_ONLY` (comma-separated) selects, all by default. */
+export function selectedRoutes(): Route[] {
+  const only = process.env.HDK_BENCH_ONLY?.split(",").filter(Boolean);
+  return ROUTES.filter((route) => !only || only.includes(route));
+}
+
+export const engineOf = (route: Route): Engine =>
+  route.startsWith("pg") || route === "postgres" ? "postgres" : "mysql";
+
+export const path = (route: Route, variant: string, query: string) => `/${route}/${variant}/${query}`;
+
+export const perVariant = <T>(make: (variant: Variant) => T) =>
+  Object.fromEntries(VARIANTS.map((variant) => [variant, make(variant)])) as Record<Variant, T>;
+
+/** One request; resolves to its time in ms once the whole body is in. Anything but a 200 fails the bench. */
+export async function get(origin: string, at: string): Promise<number> {
+  const started = performance.now();
+  const response = await fetch(`${origin}${at}`);
+  const body = await response.text();
+  const ms = performance.now() - started;
+  if (response.status !== 200) throw new Error(`${at}: ${response.status} ${body.slice(0, 300)}`);
+  return ms;
+}
+
+/** Waits until the proxy has no connection left (every teardown, and the runtime's own closes, are done). */
+export async function closed(proxy: FaultProxy, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (proxy.connections > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 2));
+}
