@@ -14,8 +14,8 @@ function read(path: string): string | undefined {
   }
 }
 
-/** The workerd processes below this one (wrangler dev starts them), found once. */
-export function workerdPids(): number[] {
+/** The processes below this one, with their command names (`comm`). */
+export function descendants(): Map<number, string> {
   const parents = new Map<number, number>();
   const names = new Map<number, string>();
   for (const entry of readdirSync("/proc")) {
@@ -32,7 +32,12 @@ export function workerdPids(): number[] {
     for (let p = parents.get(pid); p !== undefined && p > 1; p = parents.get(p)) if (p === process.pid) return true;
     return false;
   };
-  const pids = [...names].filter(([pid, name]) => name === "workerd" && below(pid)).map(([pid]) => pid);
+  return new Map([...names].filter(([pid]) => below(pid)));
+}
+
+/** The workerd processes below this one (wrangler dev starts them), found once. */
+export function workerdPids(): number[] {
+  const pids = [...descendants()].filter(([, name]) => name === "workerd").map(([pid]) => pid);
   if (pids.length === 0) throw new Error("No workerd process found below this bench: is wrangler dev running?");
   return pids;
 }

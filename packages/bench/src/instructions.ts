@@ -23,6 +23,7 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FaultProxy } from "@hyperdrive-kit/testing/proxy";
+import { descendants } from "./cpu.ts";
 import { closed, engineOf, get, numberFrom, path, QUERIES, selectedRoutes, VARIANTS } from "./routes.ts";
 import { startBench } from "./setup.ts";
 import { ratioSummary, summarize } from "./stats.ts";
@@ -46,11 +47,21 @@ async function workerdBinary(): Promise<string> {
   return typeof workerd.default === "string" ? workerd.default : workerd.default.default;
 }
 
-/** The pid of the workerd that runs the bench Worker (wrangler's own entry worker runs in another, without inspector). */
+/**
+ * The pid of the workerd that runs the bench Worker, below this process (another bench may run under callgrind
+ * too); wrangler's own entry worker runs in another workerd, without an inspector.
+ */
 function workerPid(): number {
-  const sections = callgrind(["-s"]).split(/^PID /m).slice(1);
+  // Under valgrind a process's command name is the tool's (`callgrind-amd64-`), not workerd.
+  const candidates = [...descendants()].filter(([, name]) => name.startsWith("callgrind"));
+  const sections = candidates.flatMap(([pid]) =>
+    callgrind(["-s", String(pid)])
+      .split(/^PID /m)
+      .slice(1),
+  );
   const worker = sections.find((section) => section.includes("--inspector-addr"));
-  if (!worker) throw new Error(`No workerd with an inspector runs under callgrind:\n${sections.join("\n")}`);
+  if (!worker)
+    throw new Error(`No workerd with an inspector runs under callgrind below this process:\n${sections.join("\n")}`);
   return Number.parseInt(worker, 10);
 }
 
