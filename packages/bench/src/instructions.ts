@@ -8,13 +8,13 @@
  * workerd runs under callgrind (about 40× slower; `MINIFLARE_WORKERD_PATH` points wrangler at a wrapper). Each route
  * and query is warmed up until V8 has compiled the hot code, then measured in blocks of sequential requests that
  * alternate between the variants (rotating order): counters zeroed, the block sent, its connections closed (each
- * variant pays for its own teardown), counters read. Reported per variant: the median over rounds, and the ratios
- * per round as the median with the range.
+ * variant pays for its own teardown), counters read. Reported per variant: the median over rounds and the lowest
+ * block, the ratios per round as the median with the range, and the ratio of the lowest blocks.
  *
  * Environment: HDK_BENCH_ONLY (comma-separated routes), HDK_INSTR_ROUNDS (5), HDK_INSTR_BLOCK (requests per block,
  * 20), HDK_INSTR_WARM (warm-up requests per variant, 40), HDK_INSTR_VARIANTS (comma-separated, all four by
- * default), HDK_INSTR_KEEP (a directory: keeps each block's profile
- * there, `callgrind.<pid>.<n>` labelled `<route>-<query>-<variant>-<round>`, for `callgrind_annotate`).
+ * default), HDK_INSTR_KEEP (a directory: keeps each block's profile there, `callgrind.<pid>.<n>` labelled
+ * `<route>-<query>-<variant>-<round>`, for `callgrind_annotate`).
  * Needs valgrind (`apt-get install -y valgrind`).
  */
 import { execFileSync } from "node:child_process";
