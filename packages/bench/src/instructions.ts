@@ -31,7 +31,7 @@ import { ratioSummary, summarize } from "./stats.ts";
 const ROUNDS = numberFrom("HDK_INSTR_ROUNDS", 5);
 const BLOCK = numberFrom("HDK_INSTR_BLOCK", 20);
 const WARM = numberFrom("HDK_INSTR_WARM", 40);
-/** The bench Worker's variants to count, `floor` first (ratios are taken against it and against `docs`). */
+/** The bench Worker's variants to count; ratios are taken against `floor` and `docs` when they are counted. */
 const variants: readonly string[] = process.env.HDK_INSTR_VARIANTS?.split(",").filter(Boolean) ?? VARIANTS;
 
 function callgrind(args: string[]): string {

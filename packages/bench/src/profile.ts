@@ -11,6 +11,7 @@
  */
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { engineOf, get } from "./routes.ts";
 import { startBench } from "./setup.ts";
 
 interface CallFrame {
@@ -108,9 +109,7 @@ async function profileRun(
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
       while (next++ < REQUESTS) {
-        const response = await fetch(`${origin}${path}`);
-        await response.text();
-        if (response.status !== 200) throw new Error(`${path}: ${response.status}`);
+        await get(origin, path);
       }
     }),
   );
@@ -139,16 +138,14 @@ function attribute(profile: CpuProfile, lineToModule: (line: number) => string) 
   return { groups, coreFunctions };
 }
 
-const bench = await startBench([
-  ...new Set(routes.map((route) => (route.startsWith("pg") || route === "postgres" ? "postgres" : "mysql"))),
-] as Array<"postgres" | "mysql">);
+const bench = await startBench([...new Set(routes.map(engineOf))]);
 try {
   const session = await inspector(bench.inspectorPort);
   await session.send("Profiler.enable");
   await session.send("Profiler.setSamplingInterval", { interval: 100 });
   for (const route of routes) {
     for (const variant of ["floor", "kit"]) {
-      for (let i = 0; i < 20; i++) await (await fetch(`${bench.origin}/${route}/${variant}/${QUERY}`)).text();
+      for (let i = 0; i < 20; i++) await get(bench.origin, `/${route}/${variant}/${QUERY}`);
     }
     const results: Record<string, ReturnType<typeof attribute>> = {};
     const lineToModule = await moduleMap(bench.dir);

@@ -20,7 +20,8 @@ export function selectedRoutes(): Route[] {
   return ROUTES.filter((route) => !only || only.includes(route));
 }
 
-export const engineOf = (route: Route): Engine =>
+/** The database a route talks to (a route named in an environment variable is a plain string). */
+export const engineOf = (route: string): Engine =>
   route.startsWith("pg") || route === "postgres" ? "postgres" : "mysql";
 
 export const path = (route: Route, variant: string, query: string) => `/${route}/${variant}/${query}`;
