@@ -91,14 +91,18 @@ class Guard {
     return proxy;
   }
 
-  /** A method's wrapper: the scope check, then the driver's method on its own object. */
+  /**
+   * A method's wrapper: the scope check, then the driver's method on its own object. The driver is called from the
+   * wrapper itself, not through a helper: mysqljs and mysql2 capture a stack trace per query (for the call site in
+   * their errors), V8 pays per frame, and users read those frames.
+   */
   method(
     property: PropertyKey,
     fn: (...a: unknown[]) => unknown,
     isQuery: boolean,
     resolves: boolean,
     spec: GuardSpec,
-  ) {
+  ): (...args: unknown[]) => unknown {
     const { driver, scope } = this.options;
     const guard = this;
     const callbacks = spec.nodeCallbacks === true && !LISTENER_METHODS.has(property);
@@ -118,17 +122,25 @@ class Guard {
           scope.assertUsable(driver);
         }
         const self = unwrap(this);
-        return guard.out(isQuery ? guard.query(fn, self, args) : guard.call(fn, self, args), resolves);
+        const driverArgs = guard.driverArgs(args);
+        if (!isQuery) return guard.out(Reflect.apply(fn, self, driverArgs), resolves);
+        const run = new QueryRun(guard.options, driverArgs);
+        let result: unknown;
+        try {
+          result = Reflect.apply(fn, self, driverArgs);
+        } catch (error) {
+          run.done(error);
+          throw run.map(error);
+        }
+        return guard.out(run.follow(result), resolves);
       },
-    }[name];
+    }[name] as (...args: unknown[]) => unknown;
   }
 
-  /** Calls the driver with its own objects for guarded ones, and callbacks that bind what the driver passes them. */
-  call(fn: (...a: unknown[]) => unknown, self: unknown, args: unknown[]): unknown {
-    return Reflect.apply(
-      fn,
-      self,
-      args.map((arg) => (typeof arg === "function" ? this.#callback(arg as (...a: never[]) => unknown) : unwrap(arg))),
+  /** The arguments as the driver gets them: its own objects for guarded ones, callbacks that bind what they get. */
+  driverArgs(args: unknown[]): unknown[] {
+    return args.map((arg) =>
+      typeof arg === "function" ? this.#callback(arg as (...a: never[]) => unknown) : unwrap(arg),
     );
   }
 
@@ -165,47 +177,105 @@ class Guard {
     const spec = this.options.bind?.(value);
     return spec === undefined ? value : this.object(value, spec);
   }
+}
 
-  /**
-   * Runs one query call: maps driver errors to the taxonomy (database errors pass through unchanged), bounds it by
-   * the query timeout and reports a `query` event when someone listens. Keeps the driver's own result object
-   * (Postgres.js's lazy PendingQuery keeps `.values()`, `.cursor()`…) by wrapping its `then` instead of chaining
-   * a new promise.
-   */
-  query(fn: (...a: unknown[]) => unknown, self: unknown, args: unknown[]): unknown {
-    const run = new QueryRun(this.options);
+/** The Proxy's traps for one guarded object. */
+class GuardHandler implements ProxyHandler<object> {
+  readonly #guard: Guard;
+  readonly #target: object;
+  readonly #spec: GuardSpec;
+  readonly #overrides: Readonly<Record<PropertyKey, (...args: never[]) => unknown>>;
+  /** Wrappers made so far, per property, with the function each wraps (a driver may replace a method). */
+  readonly #methods = new Map<PropertyKey, { readonly original: unknown; readonly wrapper: unknown }>();
+  #call: ((...args: unknown[]) => unknown) | undefined;
+
+  constructor(guard: Guard, target: object, spec: GuardSpec) {
+    this.#guard = guard;
+    this.#target = target;
+    this.#spec = spec;
+    this.#overrides = spec.overrides ?? {};
+  }
+
+  apply(_target: object, thisArg: unknown, args: unknown[]): unknown {
+    // Calling the object itself is guarded like a method named after it.
+    this.#call ??= this.#guard.method(
+      CALL,
+      this.#target as (...a: unknown[]) => unknown,
+      this.#spec.callIsQuery ?? true,
+      false,
+      this.#spec,
+    );
+    return Reflect.apply(this.#call, thisArg, args);
+  }
+
+  get(_target: object, property: PropertyKey): unknown {
+    const overrides = this.#overrides;
+    // Own properties only: `{}` inherits `constructor`, `toString`… which are not overrides.
+    const override = Object.hasOwn(overrides, property) ? overrides[property as keyof typeof overrides] : undefined;
+    const value: unknown = override ?? Reflect.get(this.#target, property, this.#target);
+    if (typeof value === "function" && property !== "constructor") {
+      const hit = this.#methods.get(property);
+      if (hit !== undefined && hit.original === value) return hit.wrapper;
+      const spec = this.#spec;
+      const isQuery = spec.queryMethods.includes(property);
+      const resolves = spec.resolvesBound?.includes(property) ?? false;
+      const wrapper = this.#guard.method(property, value as (...a: unknown[]) => unknown, isQuery, resolves, spec);
+      this.#methods.set(property, { original: value, wrapper });
+      return wrapper;
+    }
+    // A property holding a connection (mysql2's `db.connection`) is bound like a method's result.
+    return typeof value === "object" && value !== null ? this.#guard.bound(value) : value;
+  }
+}
+
+/** One query call's bookkeeping: its timer, its `query` event, the mapping of its error. */
+class QueryRun {
+  readonly options: GuardOptions;
+  readonly #started: number;
+  readonly #callbackStyle: boolean;
+  #timedOut: HyperdriveError | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #reported = false;
+
+  /** Callback style (pg, mysql): the callback that ends `args` is replaced by one that maps the error it gets. */
+  constructor(options: GuardOptions, args: unknown[]) {
+    this.options = options;
+    this.#started = options.scope.observed ? performance.now() : 0;
     const last = args.length - 1;
     const callback = args[last];
-    if (typeof callback === "function") {
-      // Callback style (pg, mysql): map the error handed to the callback.
-      args[last] = function (this: unknown, error: unknown, ...rest: unknown[]) {
-        run.done(error ?? undefined);
-        try {
-          return (callback as (...a: unknown[]) => unknown).call(this, error ? run.map(error) : error, ...rest);
-        } catch (thrown) {
-          // Not back into the driver, which would take it for a broken connection and lose it (callback-errors.ts).
-          callbackThrew(run.options.scope, thrown);
-          return undefined;
-        }
-      };
-    }
-    let result: unknown;
-    try {
-      result = this.call(fn, self, args);
-    } catch (error) {
-      run.done(error);
-      throw run.map(error);
-    }
-    if (typeof callback === "function") {
-      run.arm();
+    this.#callbackStyle = typeof callback === "function";
+    if (!this.#callbackStyle) return;
+    const run = this;
+    args[last] = function (this: unknown, error: unknown, ...rest: unknown[]) {
+      run.done(error ?? undefined);
+      try {
+        return (callback as (...a: unknown[]) => unknown).call(this, error ? run.map(error) : error, ...rest);
+      } catch (thrown) {
+        // Not back into the driver, which would take it for a broken connection and lose it (callback-errors.ts).
+        callbackThrew(options.scope, thrown);
+        return undefined;
+      }
+    };
+  }
+
+  /**
+   * What the query call returned, followed: maps driver errors to the taxonomy (database errors pass through
+   * unchanged), bounds it by the query timeout and reports a `query` event when someone listens. Keeps the driver's
+   * own result object (Postgres.js's lazy PendingQuery keeps `.values()`, `.cursor()`…) by wrapping its `then`
+   * instead of chaining a new promise.
+   */
+  follow(result: unknown): unknown {
+    if (this.#callbackStyle) {
+      this.arm();
       return result;
     }
     if (!isThenable(result)) {
       // Not a query after all (an event emitter, a cursor): nothing to time.
-      run.done();
+      this.done();
       return result;
     }
-    run.arm();
+    this.arm();
+    const run = this;
     if (result instanceof Promise && result.constructor === Promise) {
       return result.then(
         (value: unknown) => {
@@ -241,67 +311,6 @@ class Guard {
     });
     return result;
   }
-}
-
-/** The Proxy's traps for one guarded object. */
-class GuardHandler implements ProxyHandler<object> {
-  readonly #guard: Guard;
-  readonly #target: object;
-  readonly #spec: GuardSpec;
-  readonly #overrides: Readonly<Record<PropertyKey, (...args: never[]) => unknown>>;
-  /** Wrappers made so far, per property, with the function each wraps (a driver may replace a method). */
-  readonly #methods = new Map<PropertyKey, { readonly original: unknown; readonly wrapper: unknown }>();
-
-  constructor(guard: Guard, target: object, spec: GuardSpec) {
-    this.#guard = guard;
-    this.#target = target;
-    this.#spec = spec;
-    this.#overrides = spec.overrides ?? {};
-  }
-
-  apply(_target: object, thisArg: unknown, args: unknown[]): unknown {
-    const guard = this.#guard;
-    guard.options.scope.assertUsable(guard.options.driver);
-    const fn = this.#target as (...a: unknown[]) => unknown;
-    const self = unwrap(thisArg);
-    return guard.out(
-      (this.#spec.callIsQuery ?? true) ? guard.query(fn, self, args) : guard.call(fn, self, args),
-      false,
-    );
-  }
-
-  get(_target: object, property: PropertyKey): unknown {
-    const overrides = this.#overrides;
-    // Own properties only: `{}` inherits `constructor`, `toString`… which are not overrides.
-    const override = Object.hasOwn(overrides, property) ? overrides[property as keyof typeof overrides] : undefined;
-    const value: unknown = override ?? Reflect.get(this.#target, property, this.#target);
-    if (typeof value === "function" && property !== "constructor") {
-      const hit = this.#methods.get(property);
-      if (hit !== undefined && hit.original === value) return hit.wrapper;
-      const spec = this.#spec;
-      const isQuery = spec.queryMethods.includes(property);
-      const resolves = spec.resolvesBound?.includes(property) ?? false;
-      const wrapper = this.#guard.method(property, value as (...a: unknown[]) => unknown, isQuery, resolves, spec);
-      this.#methods.set(property, { original: value, wrapper });
-      return wrapper;
-    }
-    // A property holding a connection (mysql2's `db.connection`) is bound like a method's result.
-    return typeof value === "object" && value !== null ? this.#guard.bound(value) : value;
-  }
-}
-
-/** One query call's bookkeeping: its timer, its `query` event, the mapping of its error. */
-class QueryRun {
-  readonly options: GuardOptions;
-  readonly #started: number;
-  #timedOut: HyperdriveError | undefined;
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  #reported = false;
-
-  constructor(options: GuardOptions) {
-    this.options = options;
-    this.#started = options.scope.observed ? performance.now() : 0;
-  }
 
   map(error: unknown): unknown {
     const { scope, driver, secrets } = this.options;
@@ -331,6 +340,9 @@ class QueryRun {
     }, queryTimeoutMs);
   }
 }
+
+/** The name `apply` wraps a callable object's own calls under. */
+const CALL = Symbol("call");
 
 /** EventEmitter methods: their function argument is a listener, not a callback to hand errors to. */
 const LISTENER_METHODS = new Set<PropertyKey>([

@@ -91,6 +91,17 @@ function mapError(context: AdapterContext, error: unknown): unknown {
   return isHyperdriveError(mapped) ? mapped : error;
 }
 
+/** A promise and its settle functions, made before the call that settles it (see `connect` below for why). */
+function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void; reject: (error: unknown) => void } {
+  let resolve!: (value: T) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
 interface NetworkErrorHandler {
   _handleNetworkError(error: Error): void;
 }
@@ -134,37 +145,40 @@ export const mysqlAdapter: Adapter<MysqlConnection, MysqlOptions> = {
     const c = connection as unknown as Patchable;
     const { connect, end, query } = c;
     let connecting: Promise<void> | undefined;
-    const handshake = (handshakeOptions?: unknown): Promise<void> => {
-      if (connecting) return connecting;
-      // mysqljs's own timeout covers only the TCP connect (see above); core bounds the whole handshake. On expiry,
-      // mysqljs's own network-error path fails the handshake and the queued queries, then ends (never destroys)
-      // the socket.
-      const attempt = context.connecting(
-        (error) => (connection as unknown as NetworkErrorHandler)._handleNetworkError(error),
-        client.connectTimeout,
-      );
-      connecting = new Promise<void>((resolve, reject) => {
-        const done = (error: unknown) => {
-          if (error) reject(attempt.failed(error));
-          else {
-            attempt.succeeded();
-            resolve();
-          }
-        };
-        if (handshakeOptions === undefined) connect.call(connection, done);
-        else connect.call(connection, handshakeOptions, done);
-      });
-      // The queued queries get the same error; this copy must not become an unhandled rejection.
-      connecting.catch(() => {});
-      return connecting;
-    };
-
-    // mysqljs's implicit connect (first query) calls `this.connect()`, so it lands here too.
+    // mysqljs's implicit connect (first query) calls `this.connect()`, so it lands here too. mysqljs captures a stack
+    // trace per command (its `trace` option) and V8 pays per frame: the driver's `connect` is called from here, and
+    // each promise is made before the call it waits for, so no helper or Promise executor adds a frame.
     c.connect = (first?: unknown, second?: unknown) => {
       const callback = typeof first === "function" ? first : second;
-      const promise = handshake(typeof first === "function" ? undefined : first);
-      if (typeof callback !== "function") return settled(context, promise);
-      toCallback(context, promise, callback as Callback);
+      if (connecting === undefined) {
+        // mysqljs's own timeout covers only the TCP connect (see above); core bounds the whole handshake. On expiry,
+        // mysqljs's own network-error path fails the handshake and the queued queries, then ends (never destroys)
+        // the socket.
+        const attempt = context.connecting(
+          (error) => (connection as unknown as NetworkErrorHandler)._handleNetworkError(error),
+          client.connectTimeout,
+        );
+        const handshake = deferred<void>();
+        connecting = handshake.promise;
+        // The queued queries get the same error; this copy must not become an unhandled rejection.
+        connecting.catch(() => {});
+        const done = (error: unknown) => {
+          if (error) handshake.reject(attempt.failed(error));
+          else {
+            attempt.succeeded();
+            handshake.resolve();
+          }
+        };
+        // A throw fails the promise, as it did from inside a Promise executor.
+        try {
+          if (typeof first === "function" || first === undefined) connect.call(connection, done);
+          else connect.call(connection, first, done);
+        } catch (error) {
+          done(error);
+        }
+      }
+      if (typeof callback !== "function") return settled(context, connecting);
+      toCallback(context, connecting, callback as Callback);
       return undefined;
     };
     c.query = function (this: unknown, ...args: unknown[]) {
@@ -182,13 +196,21 @@ export const mysqlAdapter: Adapter<MysqlConnection, MysqlOptions> = {
       toCallback(context, promise, callback as Callback);
       return undefined;
     };
-    c.queryAsync = (sql: unknown, values?: unknown) =>
-      new Promise((resolve, reject) => {
-        const callback = (error: unknown, results: unknown, fields: unknown) =>
-          error ? reject(error) : resolve([results, fields]);
-        if (values === undefined) c.query.call(connection, sql, callback);
-        else c.query.call(connection, sql, values, callback);
-      });
+    c.queryAsync = (sql: unknown, values?: unknown) => {
+      const reply = deferred<[unknown, unknown]>();
+      const callback = (error: unknown, results: unknown, fields: unknown) =>
+        error ? reply.reject(error) : reply.resolve([results, fields]);
+      const args = values === undefined ? [sql, callback] : [sql, values, callback];
+      try {
+        // `c.query`'s body, not a call to it: one frame less in each query's captured stack.
+        const refusal = objectValuesRefusal(context, "mysql", args, typeof c.config.queryFormat === "function");
+        if (refusal === undefined) query.apply(connection, args);
+        else refuse(refusal, args);
+      } catch (error) {
+        reply.reject(error);
+      }
+      return reply.promise;
+    };
 
     return {
       client: connection as unknown as MysqlConnection,

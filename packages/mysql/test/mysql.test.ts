@@ -205,6 +205,21 @@ describe("promises", () => {
     expect(isHyperdriveError(error)).toBe(false);
     expect(error).toMatchObject({ errno: 1146, sqlState: "42S02", code: "ER_NO_SUCH_TABLE" });
   });
+
+  it("a query's error shows the code that called it: the handle adds two frames to mysqljs's call site", async () => {
+    // mysqljs appends the stack it captured when the query was queued (`trace: true`, the default) after a line of
+    // dashes. Workers keep 10 frames: with the handle's helpers, Promise executors and its own frames in between, the
+    // caller's frame would be cut off (and each frame costs CPU per query).
+    async function callerOfQueryAsync(db: MysqlConnection) {
+      return db.queryAsync("SELEC broken");
+    }
+    const { error } = await scoped(callerOfQueryAsync);
+    const callSite = String((error as Error).stack).split("--------------------")[1] ?? "";
+    const frames = callSite.trim().split("\n");
+    expect(frames[0]).toContain("Protocol._enqueue");
+    expect(frames[1]).toContain("Connection.query");
+    expect(frames.findIndex((frame) => frame.includes("callerOfQueryAsync"))).toBe(4);
+  });
 });
 
 describe("object bind values", () => {

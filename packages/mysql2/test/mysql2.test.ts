@@ -304,6 +304,17 @@ describe("errors from the seed's mysql2 table, against the real server", () => {
     expect(isHyperdriveError(error)).toBe(false);
     expect(error).toMatchObject({ errno: 1146, sqlState: "42S02", code: "ER_NO_SUCH_TABLE" });
   });
+
+  it("a query's error shows the code that called it, one frame below the handle's method", async () => {
+    // mysql2/promise captures the stack when the query is sent; Workers keep 10 frames, and V8 pays for each.
+    async function callerOfQuery(db: Mysql2Connection) {
+      return db.query("SELEC broken");
+    }
+    const { error } = await scoped(callerOfQuery);
+    const frames = String((error as Error).stack).split("\n    at ");
+    expect(frames[1]).toMatch(/^Proxy\.query /);
+    expect(frames[2]).toMatch(/^callerOfQuery /);
+  });
 });
 
 describe("pool mode", () => {
