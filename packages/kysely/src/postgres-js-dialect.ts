@@ -30,16 +30,6 @@ const AFFECTS_ROWS = new Set(["INSERT", "UPDATE", "DELETE", "MERGE"]);
 /** Kysely's `rollbackTransaction()`: the reason `sql.begin()`'s callback rejects with, so that it rolls back. */
 const ROLLBACK = Symbol("rollback");
 
-function deferred<T>() {
-  let resolve!: (value: T) => void;
-  let reject!: (reason: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
-
 class PostgresJsConnection implements DatabaseConnection {
   readonly #sql: Sql;
   /** The open transaction: its `sql`, and how to end it. */
@@ -53,8 +43,8 @@ class PostgresJsConnection implements DatabaseConnection {
     const mode = [settings.isolationLevel && `isolation level ${settings.isolationLevel}`, settings.accessMode]
       .filter(Boolean)
       .join(" ");
-    const started = deferred<TransactionSql>();
-    const finish = deferred<void>();
+    const started = Promise.withResolvers<TransactionSql>();
+    const finish = Promise.withResolvers<void>();
     const done = this.#sql
       .begin(mode, async (tx) => {
         started.resolve(tx as TransactionSql);

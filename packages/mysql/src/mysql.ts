@@ -91,17 +91,6 @@ function mapError(context: AdapterContext, error: unknown): unknown {
   return isHyperdriveError(mapped) ? mapped : error;
 }
 
-/** A promise and its settle functions, made before the call that settles it (see `connect` below for why). */
-function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void; reject: (error: unknown) => void } {
-  let resolve!: (value: T) => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
-
 interface NetworkErrorHandler {
   _handleNetworkError(error: Error): void;
 }
@@ -158,7 +147,7 @@ export const mysqlAdapter: Adapter<MysqlConnection, MysqlOptions> = {
           (error) => (connection as unknown as NetworkErrorHandler)._handleNetworkError(error),
           client.connectTimeout,
         );
-        const handshake = deferred<void>();
+        const handshake = Promise.withResolvers<void>();
         connecting = handshake.promise;
         // The queued queries get the same error; this copy must not become an unhandled rejection.
         connecting.catch(() => {});
@@ -197,7 +186,7 @@ export const mysqlAdapter: Adapter<MysqlConnection, MysqlOptions> = {
       return undefined;
     };
     c.queryAsync = (sql: unknown, values?: unknown) => {
-      const reply = deferred<[unknown, unknown]>();
+      const reply = Promise.withResolvers<[unknown, unknown]>();
       const callback = (error: unknown, results: unknown, fields: unknown) =>
         error ? reply.reject(error) : reply.resolve([results, fields]);
       const args = values === undefined ? [sql, callback] : [sql, values, callback];
