@@ -26,12 +26,18 @@ export interface ScopeOptions {
 /** `open` while the callback runs, `draining` while a streamed body or `waitUntil` work still runs. */
 export type ScopeState = "open" | "draining" | "closing" | "closed";
 
-interface Frame {
+export interface Frame {
   readonly scope: RequestScope;
   readonly parent: Frame | undefined;
 }
 
-const storage = new AsyncLocalStorage<Frame>();
+/** Module-internal: `withHyperdrive` runs its callback through it directly (see there). */
+export const storage = new AsyncLocalStorage<Frame>();
+
+/** The frame that makes `scope` the active one, nested in the current one if there is one. */
+export function frameOf(scope: RequestScope): Frame {
+  return { scope, parent: storage.getStore() };
+}
 
 export const DEFAULT_TEARDOWN_TIMEOUT_MS = 5000;
 
@@ -76,7 +82,7 @@ export class RequestScope {
 
   /** Runs `fn` with this scope active; promises, timers and streams started inside inherit it. */
   run<T>(fn: () => T): T {
-    return storage.run({ scope: this, parent: storage.getStore() }, fn);
+    return storage.run(frameOf(this), fn);
   }
 
   /** Throws the typed error that says why this scope's handles cannot be used here, if they cannot. */
