@@ -31,7 +31,7 @@ export interface Frame {
   readonly parent: Frame | undefined;
 }
 
-/** Module-internal: `withHyperdrive` runs its callback through it directly (see there). */
+/** Core-internal (not in the package's exports): `withHyperdrive` runs its callback through it directly (see there). */
 export const storage = new AsyncLocalStorage<Frame>();
 
 /** The frame that makes `scope` the active one, nested in the current one if there is one. */
