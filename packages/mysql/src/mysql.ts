@@ -170,9 +170,12 @@ export const mysqlAdapter: Adapter<MysqlConnection, MysqlOptions> = {
       toCallback(context, connecting, callback as Callback);
       return undefined;
     };
+    // Returns before the driver is called, so it adds no frame to the stack mysqljs captures. With a custom
+    // queryFormat, an object of values is a map of named values, as in mysqljs's own example.
+    const refusalOf = (args: readonly unknown[]) =>
+      objectValuesRefusal(context, "mysql", args, typeof c.config.queryFormat === "function");
     c.query = function (this: unknown, ...args: unknown[]) {
-      // With a custom queryFormat, an object of values is a map of named values, as in mysqljs's own example.
-      const refusal = objectValuesRefusal(context, "mysql", args, typeof c.config.queryFormat === "function");
+      const refusal = refusalOf(args);
       return refusal === undefined ? query.apply(this, args) : refuse(refusal, args);
     };
     c.end = function (this: unknown, first?: unknown, second?: unknown) {
@@ -191,8 +194,8 @@ export const mysqlAdapter: Adapter<MysqlConnection, MysqlOptions> = {
         error ? reply.reject(error) : reply.resolve([results, fields]);
       const args = values === undefined ? [sql, callback] : [sql, values, callback];
       try {
-        // `c.query`'s body, not a call to it: one frame less in each query's captured stack.
-        const refusal = objectValuesRefusal(context, "mysql", args, typeof c.config.queryFormat === "function");
+        // What `c.query` does, not a call to it: one frame less in each query's captured stack.
+        const refusal = refusalOf(args);
         if (refusal === undefined) query.apply(connection, args);
         else refuse(refusal, args);
       } catch (error) {
