@@ -181,6 +181,36 @@ describe("the callback API, as mysqljs users write it", () => {
   });
 });
 
+describe("teardown", () => {
+  it("sends COM_QUIT without a call-site capture or mysqljs's own timer, leaving the connection's trace setting as it was", async () => {
+    // Both cost CPU on every request and neither is ever seen: core bounds teardown and reports its errors itself.
+    interface Enqueued {
+      constructor: { name: string };
+      _callSite: unknown;
+      _timeout: unknown;
+    }
+    interface Internals {
+      config: { trace: boolean };
+      _protocol: { on(event: "enqueue", listener: (sequence: Enqueued) => void): void };
+    }
+    const quits: Array<{ callSite: unknown; timeout: unknown }> = [];
+    const { value, error, events } = await scoped(async (db) => {
+      const { config, _protocol } = db as unknown as Internals;
+      // mysqljs emits 'enqueue' right after it captured the call site, before it runs the command.
+      _protocol.on("enqueue", (sequence) => {
+        if (sequence.constructor.name === "Quit")
+          quits.push({ callSite: sequence._callSite, timeout: sequence._timeout });
+      });
+      await db.queryAsync("select 1");
+      return config;
+    });
+    expect(error).toBeUndefined();
+    expect(lifecycle(events)).toEqual(["connect", "teardown:closed"]);
+    expect(quits).toEqual([{ callSite: null, timeout: 0 }]);
+    expect(value?.trace).toBe(true);
+  });
+});
+
 describe("promises", () => {
   it("queryAsync() resolves [results, fields]; end() without a callback returns a promise", async () => {
     const { value, error, events } = await scoped(async (db) => {
