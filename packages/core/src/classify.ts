@@ -42,13 +42,17 @@ function fieldsOf(error: unknown): Fields {
   };
 }
 
+/** A string field, or `undefined`. */
+function text(value: unknown): string | undefined {
+  return typeof value === "string" ? value : undefined;
+}
+
 /**
  * The payload of Prisma's `DriverAdapterError` (its `cause`): what the driver said, without the driver's error.
  * `originalCode` is a SQLSTATE or a MySQL errno as a string; kinds Prisma has no name for keep the driver's fields
  * (`kind: "postgres"` with `code`, `kind: "mysql"` with the errno as `code` and `state`).
  */
 function prismaPayloadFields(e: Record<string, unknown>): Fields {
-  const text = (value: unknown) => (typeof value === "string" ? value : undefined);
   const original = text(e.originalCode);
   // A SQLSTATE has five characters (some all digits, 23505); a server's errno has four, the `mariadb` driver's own
   // are 45001–45999 (no SQLSTATE class 45 exists besides MySQL's user-defined 45000, which Prisma never reports).

@@ -63,6 +63,10 @@ export function withDrizzle<Result, TSchema extends Schema = Record<string, neve
   const [config, rest] = splitOptions<MySql2DrizzleConfig<TSchema>, WithHyperdriveOptions<Mysql2ConnectionOptions>>(
     options,
   );
-  const run = (client: Connection | Pool, scope: RequestScope) => fn(createDrizzle(client, config) as never, scope);
-  return withHyperdrive(env, ctx, run, rest);
+  return withHyperdrive(
+    env,
+    ctx,
+    (client: Connection | Pool, scope: RequestScope) => fn(createDrizzle(client, config) as never, scope),
+    rest,
+  );
 }

@@ -52,6 +52,10 @@ export function withDrizzle<Result, TSchema extends Schema = Record<string, neve
   options?: DrizzlePgOptions<TSchema>,
 ): Promise<Result> {
   const [config, rest] = splitOptions<DrizzleConfig<TSchema>, WithHyperdriveOptions<PgClientOptions>>(options);
-  const run = (client: Client | Pool, scope: RequestScope) => fn(createDrizzle(client, config) as never, scope);
-  return withHyperdrive(env, ctx, run, rest);
+  return withHyperdrive(
+    env,
+    ctx,
+    (client: Client | Pool, scope: RequestScope) => fn(createDrizzle(client, config) as never, scope),
+    rest,
+  );
 }

@@ -66,7 +66,8 @@ export function hyperdrive<
     const scopeOptions = timing
       ? {
           ...attachOptions,
-          onEvent: (event: HyperdriveEvent) => {
+          // Shorthand, not a named arrow: esbuild's `keep_names` (wrangler) would name it per request.
+          onEvent(event: HyperdriveEvent) {
             timing.record(event);
             userHook?.(event);
           },

@@ -27,8 +27,12 @@ export type KyselyMysql2Options = Omit<WithHyperdriveOptions<Mysql2PoolOptions>,
 function requestPool(pool: Pool): MysqlPool {
   const callbackPool = (pool as unknown as { pool: CallbackPool }).pool;
   return {
-    getConnection: (callback) => callbackPool.getConnection(callback as never),
-    end: (callback) => callback(null),
+    getConnection(callback) {
+      callbackPool.getConnection(callback as never);
+    },
+    end(callback) {
+      callback(null);
+    },
   };
 }
 

@@ -29,8 +29,10 @@ export type KyselyPgOptions = Omit<WithHyperdriveOptions<PgPoolOptions>, "pool">
  */
 function requestPool(pool: Pool): PostgresPool {
   return {
-    connect: async () => pool.connect(),
-    end: async () => {},
+    async connect() {
+      return pool.connect();
+    },
+    async end() {},
     options: {},
   };
 }

@@ -61,7 +61,7 @@ class PostgresJsConnection implements DatabaseConnection {
     const tx = await started.promise;
     this.#transaction = {
       tx,
-      end: (commit) => {
+      end(commit) {
         if (commit) finish.resolve();
         else finish.reject(ROLLBACK);
         return done;

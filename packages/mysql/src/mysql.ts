@@ -5,6 +5,7 @@ import {
   type AdapterContext,
   type AttachOptions,
   type Binder,
+  type ConnectAttempt,
   connectionFields,
   createWithHyperdrive,
   type GuardSpec,
@@ -86,6 +87,24 @@ function toCallback(context: AdapterContext, promise: Promise<void>, callback: C
   );
 }
 
+/**
+ * Decides the object-values refusal for `query()` and `queryAsync()`. Returns before the driver is called, so it adds
+ * no frame to the stack mysqljs captures. With a custom queryFormat, an object of values is a map of named values, as
+ * in mysqljs's own example.
+ */
+function refusalOf(context: AdapterContext, connection: Patchable, args: readonly unknown[]): unknown {
+  return objectValuesRefusal(context, "mysql", args, typeof connection.config.queryFormat === "function");
+}
+
+/** The end of a handshake, as mysqljs's `connect()` callback reports it: to core, then to whoever waits. */
+function handshakeDone(attempt: ConnectAttempt, handshake: PromiseWithResolvers<void>, error: unknown): void {
+  if (error) handshake.reject(attempt.failed(error));
+  else {
+    attempt.succeeded();
+    handshake.resolve();
+  }
+}
+
 function mapError(context: AdapterContext, error: unknown): unknown {
   const mapped = toHyperdriveError(error, { driver: "mysql", secrets: context.secrets, inRequest: true });
   return isHyperdriveError(mapped) ? mapped : error;
@@ -141,6 +160,8 @@ export const mysqlAdapter: Adapter<MysqlConnection, MysqlOptions> = {
 
     const c = connection as unknown as Patchable;
     const { connect, end, query } = c;
+    // Callbacks inline, methods in shorthand, helpers at module level: wrangler bundles with esbuild's `keep_names`,
+    // which gives every named closure an `Object.defineProperty` call per request (see core's guard.ts).
     let connecting: Promise<void> | undefined;
     // mysqljs's implicit connect (first query) calls `this.connect()`, so it lands here too. mysqljs captures a stack
     // trace per command (its `trace` option) and V8 pays per frame: the driver's `connect` is called from here, and
@@ -159,31 +180,21 @@ export const mysqlAdapter: Adapter<MysqlConnection, MysqlOptions> = {
         connecting = handshake.promise;
         // The queued queries get the same error; this copy must not become an unhandled rejection.
         connecting.catch(() => {});
-        const done = (error: unknown) => {
-          if (error) handshake.reject(attempt.failed(error));
-          else {
-            attempt.succeeded();
-            handshake.resolve();
-          }
-        };
+        const args: unknown[] = typeof first === "function" || first === undefined ? [] : [first];
+        args.push((error: unknown) => handshakeDone(attempt, handshake, error));
         // A throw fails the promise, as it did from inside a Promise executor.
         try {
-          if (typeof first === "function" || first === undefined) connect.call(connection, done);
-          else connect.call(connection, first, done);
+          connect.apply(connection, args);
         } catch (error) {
-          done(error);
+          handshakeDone(attempt, handshake, error);
         }
       }
       if (typeof callback !== "function") return settled(context, connecting);
       toCallback(context, connecting, callback as Callback);
       return undefined;
     };
-    // Returns before the driver is called, so it adds no frame to the stack mysqljs captures. With a custom
-    // queryFormat, an object of values is a map of named values, as in mysqljs's own example.
-    const refusalOf = (args: readonly unknown[]) =>
-      objectValuesRefusal(context, "mysql", args, typeof c.config.queryFormat === "function");
     c.query = function (this: unknown, ...args: unknown[]) {
-      const refusal = refusalOf(args);
+      const refusal = refusalOf(context, c, args);
       return refusal === undefined ? query.apply(this, args) : refuse(refusal, args);
     };
     c.end = function (this: unknown, first?: unknown, second?: unknown) {
@@ -198,12 +209,13 @@ export const mysqlAdapter: Adapter<MysqlConnection, MysqlOptions> = {
     };
     c.queryAsync = (sql: unknown, values?: unknown) => {
       const reply = Promise.withResolvers<[unknown, unknown]>();
-      const callback = (error: unknown, results: unknown, fields: unknown) =>
-        error ? reply.reject(error) : reply.resolve([results, fields]);
-      const args = values === undefined ? [sql, callback] : [sql, values, callback];
+      const args = values === undefined ? [sql] : [sql, values];
+      args.push((error: unknown, results: unknown, fields: unknown) =>
+        error ? reply.reject(error) : reply.resolve([results, fields]),
+      );
       try {
         // What `c.query` does, not a call to it: one frame less in each query's captured stack.
-        const refusal = refusalOf(args);
+        const refusal = refusalOf(context, c, args);
         if (refusal === undefined) query.apply(connection, args);
         else refuse(refusal, args);
       } catch (error) {
@@ -218,7 +230,9 @@ export const mysqlAdapter: Adapter<MysqlConnection, MysqlOptions> = {
       callIsQuery: false,
       bind: bindMysql,
       // Fails the running query and every queued one; mysqljs then ends the socket.
-      abort: (error) => (connection as unknown as NetworkErrorHandler)._handleNetworkError(error),
+      abort(error) {
+        (connection as unknown as NetworkErrorHandler)._handleNetworkError(error);
+      },
       // connect() and end() map their own errors: the guard's mapping would wrap their promises in unhandled ones.
       queryMethods: [
         "query",
@@ -230,7 +244,7 @@ export const mysqlAdapter: Adapter<MysqlConnection, MysqlOptions> = {
         "commit",
         "rollback",
       ],
-      close: () => {
+      close() {
         if (connecting === undefined) return undefined; // never connected: there is no socket
         // COM_QUIT after the queued queries; on a connection that already failed, end() reports that at once. Then
         // wait for the server's close, as mysqljs's own `end()` callback does: left to the runtime, the socket can be

@@ -261,7 +261,11 @@ export const mysql2ConnectionAdapter: Adapter<Mysql2Connection, Mysql2Connection
       ...connectionFields(context.binding),
       disableEval: client.disableEval ?? true,
       connectTimeout: 0, // core bounds the connect, from the first command on
-      stream: () => lazy.socket,
+      // Method shorthand and module-level helpers, not named arrows, in what runs per request: wrangler bundles with
+      // esbuild's `keep_names`, which gives every named closure an `Object.defineProperty` call (see core's guard.ts).
+      stream() {
+        return lazy.socket;
+      },
     });
     // An idle connection's failure (server restart, KILL) is emitted as 'error'; unhandled, it would throw.
     core.on("error", context.reportIdle);
@@ -290,8 +294,10 @@ export const mysql2ConnectionAdapter: Adapter<Mysql2Connection, Mysql2Connection
       ...PROMISE_CONNECTION,
       bind: bindMysql2,
       // Fails the running command and every queued one with the timeout; mysql2 then ends the socket.
-      abort: (error) => lazy.socket.emit("error", error),
-      close: () => {
+      abort(error) {
+        lazy.socket.emit("error", error);
+      },
+      close() {
         if (!lazy.started || lazy.isClosed) {
           core.destroy();
           return undefined;
@@ -303,33 +309,33 @@ export const mysql2ConnectionAdapter: Adapter<Mysql2Connection, Mysql2Connection
           c.end(() => {});
           return undefined;
         }
-        return closeBusy();
+        return closeBusy(c, lazy);
       },
     };
-
-    /**
-     * COM_QUIT, and the server closes the socket. end()'s callback is not enough: after a failed handshake mysql2
-     * queues the Quit behind a command that never finishes, but the socket does close.
-     */
-    async function closeBusy(): Promise<void> {
-      c.end(() => {});
-      // A peer that never answered (a connect timeout) may never close its side either: after the same grace core's
-      // socket gives a server, close ours, or the half-open socket outlives the request.
-      let grace: ReturnType<typeof setTimeout> | undefined;
-      const closed = await Promise.race([
-        lazy.closed.then(() => true),
-        new Promise<false>((resolve) => {
-          grace = setTimeout(() => resolve(false), SERVER_CLOSE_GRACE_MS);
-        }),
-      ]);
-      clearTimeout(grace);
-      if (!closed) {
-        lazy.socket.destroy();
-        await lazy.closed;
-      }
-    }
   },
 };
+
+/**
+ * COM_QUIT, and the server closes the socket. end()'s callback is not enough: after a failed handshake mysql2 queues
+ * the Quit behind a command that never finishes, but the socket does close.
+ */
+async function closeBusy(connection: Patchable, lazy: ReturnType<typeof lazySocket>): Promise<void> {
+  connection.end(() => {});
+  // A peer that never answered (a connect timeout) may never close its side either: after the same grace core's
+  // socket gives a server, close ours, or the half-open socket outlives the request.
+  let grace: ReturnType<typeof setTimeout> | undefined;
+  const closed = await Promise.race([
+    lazy.closed.then(() => true),
+    new Promise<false>((resolve) => {
+      grace = setTimeout(() => resolve(false), SERVER_CLOSE_GRACE_MS);
+    }),
+  ]);
+  clearTimeout(grace);
+  if (!closed) {
+    lazy.socket.destroy();
+    await lazy.closed;
+  }
+}
 
 /**
  * workerd's `TracingChannel.hasSubscribers` is a method, not Node's boolean getter, so mysql2 always traces a
@@ -370,7 +376,7 @@ export const mysql2PoolAdapter: Adapter<Pool, Mysql2PoolOptions> = {
       disableEval: client.disableEval ?? true,
       connectTimeout: 0, // core bounds each connect
       // The pool opens connections on demand (never in createPool), so an eager socket is fine here.
-      stream: () => {
+      stream() {
         const socket = new Socket();
         sockets.add(socket);
         socket.once("close", () => sockets.delete(socket));
@@ -420,10 +426,10 @@ export const mysql2PoolAdapter: Adapter<Pool, Mysql2PoolOptions> = {
       resolvesBound: ["getConnection"],
       callIsQuery: false,
       bind: bindMysql2,
-      abort: (error) => {
+      abort(error) {
         for (const socket of sockets) socket.emit("error", error);
       },
-      close: () => {
+      close() {
         const all = (pool as unknown as { _allConnections?: { size(): number; get(index: number): CoreConnection } })
           ._allConnections;
         const connections = all ? Array.from({ length: all.size() }, (_, index) => all.get(index)) : undefined;

@@ -74,7 +74,9 @@ class HyperdriveClient extends Client {
     const stream: { socket?: WorkerSocket } = {};
     super({
       ...rest,
-      stream: () => {
+      // Method shorthand and module-level helpers, not named arrows, in what runs per request: wrangler bundles with
+      // esbuild's `keep_names`, which gives every named closure an `Object.defineProperty` call (see core's guard.ts).
+      stream() {
         stream.socket = request.sockets.create();
         return stream.socket as unknown as Socket;
       },
@@ -123,6 +125,14 @@ const bindPg: Binder = (value) => {
   return typeof (value as { submit?: unknown }).submit === "function" ? SUBMITTABLE : undefined;
 };
 
+/** Why a connection attempt failed (its error), or `undefined` once it succeeded. */
+function whyNotConnected(connected: Promise<unknown>): Promise<unknown> {
+  return connected.then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+}
+
 /** One `Client` per request, connected on first use; `connect()` called by user code returns the same connection. */
 export const pgClientAdapter: Adapter<Client, PgClientOptions> = {
   driver: "pg",
@@ -139,44 +149,38 @@ export const pgClientAdapter: Adapter<Client, PgClientOptions> = {
     // An idle client's socket error is emitted as 'error'; unhandled, it would crash the request.
     client.on("error", context.reportIdle);
     let connecting: Promise<Client> | undefined;
-    const connect = (): Promise<Client> => {
-      connecting ??= client.connect();
-      return connecting;
-    };
     return {
       client,
       queryMethods: ["query"],
       nodeCallbacks: true,
       callIsQuery: false,
       bind: bindPg,
-      abort: (error) => sockets.destroyAll(error),
+      abort(error) {
+        sockets.destroyAll(error);
+      },
       overrides: {
         query(...args: unknown[]) {
           // pg queues queries until the connection is ready and fails them if it cannot connect, but with its own
           // "Connection terminated unexpectedly": give them the connect's error, which says what went wrong.
-          const connected = connect();
+          connecting ??= client.connect();
+          const connected = connecting;
           connected.catch(() => {}); // observed below, when the query fails; never an unhandled rejection
-          const whyNotConnected = () =>
-            connected.then(
-              () => undefined,
-              (error: unknown) => error,
-            );
           const last = args.length - 1;
           const callback = args[last];
           if (typeof callback === "function") {
             args[last] = (error: unknown, ...rest: unknown[]) => {
               if (!error) return callback(error, ...rest);
-              void whyNotConnected().then((cause) => callback(cause ?? error, ...rest));
+              void whyNotConnected(connected).then((cause) => callback(cause ?? error, ...rest));
             };
           }
           const result = (client.query as (...a: unknown[]) => unknown)(...args);
           if (!(result instanceof Promise)) return result;
           return result.catch(async (error: unknown) => {
-            throw (await whyNotConnected()) ?? error;
+            throw (await whyNotConnected(connected)) ?? error;
           });
         },
       },
-      close: async () => {
+      async close() {
         if (connecting === undefined) return; // never connected: end() could hang (brianc/node-postgres#3152)
         await connecting.catch(() => {});
         await client.end();
@@ -212,8 +216,10 @@ export const pgPoolAdapter: Adapter<Pool, PgPoolOptions> = {
       nodeCallbacks: true,
       callIsQuery: false,
       bind: bindPg,
-      abort: (error) => sockets.destroyAll(error),
-      close: async () => {
+      abort(error) {
+        sockets.destroyAll(error);
+      },
+      async close() {
         await pool.end();
         await sockets.allClosed();
       },

@@ -64,7 +64,9 @@ export const postgresAdapter: Adapter<Sql, PostgresOptions> = {
       ssl: client.ssl ?? false,
       // Core bounds the whole connect (connectTimeoutMs); Postgres.js's own timer (30 s by default) is off.
       connect_timeout: 0,
-      socket: async () => {
+      // Method shorthand and classes, not named arrows, in what runs per request: wrangler bundles with esbuild's
+      // `keep_names`, which gives every named closure an `Object.defineProperty` call (see core's guard.ts).
+      async socket() {
         // Postgres.js writes its startup message as soon as it gets the socket; writes wait for the connection.
         // Postgres.js names the peer in its errors ("write CONNECTION_CLOSED host:port") from the socket's fields.
         const socket = Object.assign(sockets.create(), { host: binding.host, port: binding.port });
@@ -72,7 +74,7 @@ export const postgresAdapter: Adapter<Sql, PostgresOptions> = {
           (error) => socket.destroy(error),
           client.connect_timeout === undefined ? undefined : client.connect_timeout * 1000,
         );
-        untilReady(socket, attempt);
+        new ReadyWatch(socket, attempt);
         return socket.connect(binding.port, binding.host);
       },
     };
@@ -83,8 +85,10 @@ export const postgresAdapter: Adapter<Sql, PostgresOptions> = {
       ...SQL,
       queryMethods: QUERY_METHODS,
       bind: bindPostgres(cursors),
-      abort: (error) => sockets.destroyAll(error),
-      close: async () => {
+      abort(error) {
+        sockets.destroyAll(error);
+      },
+      async close() {
         // A cursor whose stream was cancelled (a client that disconnected) is never advanced nor returned: its query
         // stays open on the connection and `sql.end()` would wait for it forever. Teardown runs once the request's
         // work is done, so nothing will read these any more: close their portals (what `return()` does).
@@ -187,36 +191,52 @@ const READY_FOR_QUERY = 0x5a;
  * Reports the connection attempt to core: established at the server's first ReadyForQuery (authentication and
  * startup done), failed if the socket errs or closes before it. Postgres.js has no event of its own for this.
  */
-function untilReady(socket: WorkerSocket, attempt: ConnectAttempt): void {
-  let pending = Buffer.alloc(0);
-  let settled = false;
-  let socketError: unknown;
-  const finish = () => {
-    settled = true;
-    socket.off("data", scan);
-  };
-  const scan = (chunk: Buffer) => {
-    pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+class ReadyWatch {
+  readonly #socket: WorkerSocket;
+  readonly #attempt: ConnectAttempt;
+  /** `#scan`, bound once: the listener removed is the one added. */
+  readonly #onData: (chunk: Buffer) => void;
+  #pending = Buffer.alloc(0);
+  #settled = false;
+  #socketError: unknown;
+
+  constructor(socket: WorkerSocket, attempt: ConnectAttempt) {
+    this.#socket = socket;
+    this.#attempt = attempt;
+    this.#onData = this.#scan.bind(this);
+    socket.on("data", this.#onData);
+    socket.on("error", (error) => {
+      this.#socketError ??= error;
+    });
+    void socket.whenClosed.then(() => this.#closed());
+  }
+
+  #scan(chunk: Buffer): void {
+    let pending = this.#pending.length === 0 ? chunk : Buffer.concat([this.#pending, chunk]);
     while (pending.length >= 5) {
       const length = pending.readUInt32BE(1);
       if (pending[0] === READY_FOR_QUERY) {
-        finish();
-        attempt.succeeded();
+        this.#finish();
+        this.#attempt.succeeded();
         return;
       }
-      if (pending.length < length + 1) return;
+      if (pending.length < length + 1) break;
       pending = pending.subarray(length + 1);
     }
-  };
-  socket.on("data", scan);
-  socket.on("error", (error) => {
-    socketError ??= error;
-  });
-  void socket.whenClosed.then(() => {
-    if (settled) return;
-    finish();
-    attempt.failed(socketError ?? new Error("The connection closed before the handshake completed."));
-  });
+    this.#pending = pending;
+  }
+
+  #closed(): void {
+    if (this.#settled) return;
+    this.#finish();
+    this.#attempt.failed(this.#socketError ?? new Error("The connection closed before the handshake completed."));
+  }
+
+  #finish(): void {
+    this.#settled = true;
+    this.#pending = Buffer.alloc(0);
+    this.#socket.off("data", this.#onData);
+  }
 }
 
 /**

@@ -60,35 +60,91 @@ interface Open {
  * query) up to `connectionLimit`, over the text protocol only. Not `mariadb.createPool()`: its pool opens
  * `minimumIdle` connections as soon as it is made, retries a failed connect until `initializationTimeout` and makes
  * queries wait `acquireTimeout` meanwhile, so a database that is down would answer after seconds instead of at once.
+ *
+ * A class, and method shorthand in the objects it gives out: wrangler bundles with esbuild's `keep_names`, which gives
+ * every named closure an `Object.defineProperty` call per request (see core's guard.ts).
  */
-function requestPool(context: AdapterContext, options: MariadbPoolOptions) {
-  const limit = options.connectionLimit ?? DEFAULT_CONNECTION_LIMIT;
-  const { connectTimeout, ...client } = options.client ?? {};
-  const { binding } = context;
-  const all = new Set<Open>();
-  const idle: Open[] = [];
+class RequestConnections {
+  readonly #context: AdapterContext;
+  readonly #limit: number;
+  readonly #connectTimeout: number | undefined;
+  readonly #client: Omit<ConnectionConfig, BindingFields | "connectTimeout">;
+  readonly #all = new Set<Open>();
+  readonly #idle: Open[] = [];
   /** Queries waiting for a connection while `connectionLimit` are in use. */
-  const waiters: Array<{ resolve: (open: Open) => void; reject: (error: unknown) => void }> = [];
-  let opening = 0;
+  readonly #waiters: Array<{ resolve: (open: Open) => void; reject: (error: unknown) => void }> = [];
+  #opening = 0;
 
-  const open = async (): Promise<Open> => {
+  constructor(context: AdapterContext, options: MariadbPoolOptions) {
+    const { connectTimeout, ...client } = options.client ?? {};
+    this.#context = context;
+    this.#limit = options.connectionLimit ?? DEFAULT_CONNECTION_LIMIT;
+    this.#connectTimeout = connectTimeout;
+    this.#client = client;
+  }
+
+  /** The pool `@prisma/adapter-mariadb` is given. */
+  pool(): RequestPool {
+    const connections = this;
+    return {
+      query(sql, values) {
+        return connections.query(sql, values);
+      },
+      execute(sql, values) {
+        return connections.query(sql, values);
+      },
+      async getConnection() {
+        return connections.#lend(await connections.#acquire());
+      },
+      async end() {},
+    };
+  }
+
+  /** Runs one statement on a connection of the pool; `execute()` too, as a client-side bound `query()`. */
+  async query(sql: unknown, values?: unknown): Promise<unknown> {
+    const entry = await this.#acquire();
+    try {
+      return await entry.connection.query(sql as string, values);
+    } finally {
+      this.#release(entry);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#failWaiters(new HyperdriveError("HDK_HANDLE_AFTER_TEARDOWN", { driver: "mariadb" }));
+    const entries = [...this.#all];
+    this.#all.clear();
+    this.#idle.length = 0;
+    await Promise.all(entries.map((entry) => closeOne(entry)));
+  }
+
+  abort(error: HyperdriveError): void {
+    this.#failWaiters(error);
+    for (const { socket } of this.#all) socket.destroy(error);
+  }
+
+  async #open(): Promise<Open> {
+    const context = this.#context;
+    const { binding } = context;
     const socket = new Socket();
     const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
-    const attempt = context.connecting((error) => socket.destroy(error), connectTimeout);
-    opening++;
+    const attempt = context.connecting((error) => socket.destroy(error), this.#connectTimeout);
+    this.#opening++;
     try {
       const connection = await createConnection({
-        ...client,
+        ...this.#client,
         ...connectionFields(binding),
         connectTimeout: 0, // core bounds the connect
-        stream: () => socket.connect({ host: binding.host, port: binding.port }),
+        stream() {
+          return socket.connect({ host: binding.host, port: binding.port });
+        },
       });
       attempt.succeeded();
       const entry = { connection, socket, closed };
-      all.add(entry);
+      this.#all.add(entry);
       // A connection that fails while idle (a KILL, a restart) leaves the pool; unhandled, the error would throw.
       connection.on("error", (error: unknown) => {
-        drop(entry);
+        this.#drop(entry);
         context.reportIdle(error);
       });
       return entry;
@@ -96,98 +152,101 @@ function requestPool(context: AdapterContext, options: MariadbPoolOptions) {
       socket.destroy();
       throw attempt.failed(error);
     } finally {
-      opening--;
+      this.#opening--;
     }
-  };
-  const drop = (entry: Open) => {
-    all.delete(entry);
-    const at = idle.indexOf(entry);
-    if (at >= 0) idle.splice(at, 1);
+  }
+
+  #drop(entry: Open): void {
+    this.#all.delete(entry);
+    const at = this.#idle.indexOf(entry);
+    if (at >= 0) this.#idle.splice(at, 1);
     // A connection lost while others wait for one: open its replacement for the first of them.
-    const next = waiters.shift();
-    if (next) open().then(next.resolve, next.reject);
-  };
-  const acquire = async (): Promise<Open> => {
-    for (let entry = idle.pop(); entry !== undefined; entry = idle.pop()) {
+    const next = this.#waiters.shift();
+    if (next) this.#open().then(next.resolve, next.reject);
+  }
+
+  async #acquire(): Promise<Open> {
+    for (let entry = this.#idle.pop(); entry !== undefined; entry = this.#idle.pop()) {
       if (entry.connection.isValid()) return entry;
-      drop(entry);
+      this.#drop(entry);
     }
-    if (all.size + opening < limit) return open();
-    return new Promise((resolve, reject) => waiters.push({ resolve, reject }));
-  };
-  const release = (entry: Open) => {
-    if (!all.has(entry)) return;
-    if (!entry.connection.isValid()) return drop(entry);
-    const next = waiters.shift();
+    if (this.#all.size + this.#opening < this.#limit) return this.#open();
+    return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
+  }
+
+  #release(entry: Open): void {
+    if (!this.#all.has(entry)) return;
+    if (!entry.connection.isValid()) {
+      this.#drop(entry);
+      return;
+    }
+    const next = this.#waiters.shift();
     if (next) next.resolve(entry);
-    else idle.push(entry);
-  };
-  /** Runs one statement on a connection of the pool; `execute()` too, as a client-side bound `query()`. */
-  const query = async (sql: unknown, values?: unknown) => {
-    const entry = await acquire();
-    try {
-      return await entry.connection.query(sql as string, values);
-    } finally {
-      release(entry);
-    }
-  };
-  const lend = (entry: Open): PooledConnection => {
+    else this.#idle.push(entry);
+  }
+
+  #lend(entry: Open): PooledConnection {
+    const connections = this;
     let released = false;
     const { connection } = entry;
     return {
-      query: (sql, values) => connection.query(sql as string, values),
-      execute: (sql, values) => connection.query(sql as string, values),
-      beginTransaction: () => connection.beginTransaction(),
-      commit: () => connection.commit(),
-      rollback: () => connection.rollback(),
-      on: (event, listener) => connection.on(event as "error", listener),
-      off: (event, listener) => connection.off(event as "error", listener),
-      release: async () => {
+      query(sql, values) {
+        return connection.query(sql as string, values);
+      },
+      execute(sql, values) {
+        return connection.query(sql as string, values);
+      },
+      beginTransaction() {
+        return connection.beginTransaction();
+      },
+      commit() {
+        return connection.commit();
+      },
+      rollback() {
+        return connection.rollback();
+      },
+      on(event, listener) {
+        return connection.on(event as "error", listener);
+      },
+      off(event, listener) {
+        return connection.off(event as "error", listener);
+      },
+      async release() {
         if (released) return;
         released = true;
-        release(entry);
+        connections.#release(entry);
       },
     };
-  };
-  const pool: RequestPool = {
-    query,
-    execute: query,
-    getConnection: async () => lend(await acquire()),
-    end: async () => {},
-  };
-  const failWaiters = (error: unknown) => {
-    for (const waiter of waiters.splice(0)) waiter.reject(error);
-  };
-  const close = async () => {
-    failWaiters(new HyperdriveError("HDK_HANDLE_AFTER_TEARDOWN", { driver: "mariadb" }));
-    const entries = [...all];
-    all.clear();
-    idle.length = 0;
-    await Promise.all(
-      entries.map(async ({ connection, socket, closed }) => {
-        // COM_QUIT, and the server closes the socket; a peer that does not is closed after the same grace as core's.
-        connection.end().catch(() => {});
-        let grace: ReturnType<typeof setTimeout> | undefined;
-        const ended = await Promise.race([
-          closed.then(() => true),
-          new Promise<false>((resolve) => {
-            grace = setTimeout(() => resolve(false), SERVER_CLOSE_GRACE_MS);
-          }),
-        ]);
-        clearTimeout(grace);
-        if (!ended) {
-          socket.destroy();
-          await closed;
-        }
-      }),
-    );
-  };
-  const abort = (error: HyperdriveError) => {
-    failWaiters(error);
-    for (const { socket } of all) socket.destroy(error);
-  };
-  return { pool, close, abort };
+  }
+
+  #failWaiters(error: unknown): void {
+    for (const waiter of this.#waiters.splice(0)) waiter.reject(error);
+  }
 }
+
+/** COM_QUIT, and the server closes the socket; a peer that does not is closed after the same grace as core's. */
+async function closeOne({ connection, socket, closed }: Open): Promise<void> {
+  connection.end().catch(() => {});
+  let grace: ReturnType<typeof setTimeout> | undefined;
+  const ended = await Promise.race([
+    closed.then(() => true),
+    new Promise<false>((resolve) => {
+      grace = setTimeout(() => resolve(false), SERVER_CLOSE_GRACE_MS);
+    }),
+  ]);
+  clearTimeout(grace);
+  if (!ended) {
+    socket.destroy();
+    await closed;
+  }
+}
+
+/** The pool as the guard sees it: getConnection() resolves to a connection bound like the pool. */
+const POOL: GuardSpec = {
+  queryMethods: ["query", "execute", "getConnection"],
+  resolvesBound: ["getConnection"],
+  callIsQuery: false,
+};
 
 /** Binds the connections the pool lends (a Prisma transaction's) to the request, like the pool itself. */
 const bindLent = (value: object) =>
@@ -210,15 +269,17 @@ export const mariadbPoolAdapter: Adapter<RequestPool, MariadbPoolOptions> = {
         context: "`permitLocalInfile` reads files of the client's host: a Worker has none to give.",
       });
     }
-    const { pool, close, abort } = requestPool(context, options);
+    const connections = new RequestConnections(context, options);
     return {
-      client: pool,
-      queryMethods: ["query", "execute", "getConnection"],
-      resolvesBound: ["getConnection"],
-      callIsQuery: false,
+      client: connections.pool(),
+      ...POOL,
       bind: bindLent,
-      abort,
-      close,
+      abort(error) {
+        connections.abort(error);
+      },
+      close() {
+        return connections.close();
+      },
     };
   },
 };
