@@ -28,7 +28,9 @@ for (const name of PACKAGES) {
     code.split("\n").forEach((line, index) => {
       // Indented: inside a function or block. `__name(this, …)` is a class's static block, run once.
       if (/^\s+.*\b__name\(/.test(line) && !/__name\(this,/.test(line)) {
-        found.push(`${relative(packages, path)}:${index + 1} (as esbuild keep_names emits it): ${line.trim().slice(0, 120)}`);
+        found.push(
+          `${relative(packages, path)}:${index + 1} (as esbuild keep_names emits it): ${line.trim().slice(0, 120)}`,
+        );
       }
     });
   }
