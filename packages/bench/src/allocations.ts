@@ -16,6 +16,7 @@
 import { groupOf, inspector, moduleMap } from "./inspector.ts";
 import { closed, engineOf, get, numberFrom, path, QUERIES, selectedRoutes, VARIANTS } from "./routes.ts";
 import { startBench } from "./setup.ts";
+import { summarize } from "./stats.ts";
 
 const ROUNDS = numberFrom("HDK_ALLOC_ROUNDS", 3);
 const REQUESTS = numberFrom("HDK_ALLOC_REQUESTS", 100);
@@ -47,13 +48,6 @@ function attribute(head: HeapNode, lineToModule: (line: number) => string) {
   return { groups, functions };
 }
 
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2
-    ? (sorted[middle] as number)
-    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
-};
 const kb = (bytes: number) => (bytes / 1024).toFixed(1);
 
 const routes = selectedRoutes();
@@ -95,7 +89,7 @@ try {
         }
       }
       const perRequest = (variant: string, pick: (r: ReturnType<typeof attribute>) => number) =>
-        median((perVariant.get(variant) ?? []).map(pick)) / REQUESTS;
+        summarize((perVariant.get(variant) ?? []).map(pick)).p50 / REQUESTS;
       const total = (r: ReturnType<typeof attribute>) => [...r.groups.values()].reduce((a, b) => a + b, 0);
       const groups = [...new Set([...perVariant.values()].flat().flatMap((r) => [...r.groups.keys()]))].sort();
       console.log(`\n${route} ${query}: KB allocated per request`);

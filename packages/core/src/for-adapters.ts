@@ -24,6 +24,6 @@ export { REDACTED, redact } from "./redact.ts";
 export type { ExecutionContextLike, ScopeOptions, ScopeState, TeardownPolicy } from "./scope.ts";
 export { BUFFERED_BODY_LIMIT, openScope, RequestScope } from "./scope.ts";
 export type { WorkerSocket } from "./socket.ts";
-export { SERVER_CLOSE_GRACE_MS, socketPool } from "./socket.ts";
+export { awaitServerClose, SERVER_CLOSE_GRACE_MS, socketPool } from "./socket.ts";
 export type { WithHyperdrive, WithHyperdriveOptions } from "./with-hyperdrive.ts";
 export { createWithHyperdrive } from "./with-hyperdrive.ts";

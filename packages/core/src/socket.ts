@@ -31,6 +31,26 @@ export interface WorkerSocket extends EventEmitter {
 /** How long `end()` waits for the server to close the connection before closing it itself. */
 export const SERVER_CLOSE_GRACE_MS = 1000;
 
+/**
+ * For an adapter whose driver has just said goodbye (COM_QUIT, Terminate): resolves once the server has closed the
+ * connection (`closed`), or, when it has not within {@link SERVER_CLOSE_GRACE_MS} (a peer that never answered may
+ * never close its side), once `destroy()` has closed it from this side. A half-open socket must not outlive the request.
+ */
+export async function awaitServerClose(closed: Promise<void>, destroy: () => void): Promise<void> {
+  let grace: ReturnType<typeof setTimeout> | undefined;
+  const byServer = await Promise.race([
+    closed.then(() => true),
+    new Promise<false>((resolve) => {
+      grace = setTimeout(() => resolve(false), SERVER_CLOSE_GRACE_MS);
+    }),
+  ]);
+  clearTimeout(grace);
+  if (!byServer) {
+    destroy();
+    await closed;
+  }
+}
+
 type RawSocket = ReturnType<typeof import("cloudflare:sockets").connect>;
 
 /**

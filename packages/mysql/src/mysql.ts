@@ -50,7 +50,8 @@ interface Patchable {
   connect: Method;
   end: Method;
   queryAsync?: Method;
-  config: { queryFormat?: unknown };
+  /** mysqljs's protocol reads `trace` when it enqueues a command. */
+  config: { queryFormat?: unknown; trace: boolean };
 }
 
 /**
@@ -108,11 +109,6 @@ function handshakeDone(attempt: ConnectAttempt, handshake: PromiseWithResolvers<
 function mapError(context: AdapterContext, error: unknown): unknown {
   const mapped = toHyperdriveError(error, { driver: "mysql", secrets: context.secrets, inRequest: true });
   return isHyperdriveError(mapped) ? mapped : error;
-}
-
-/** The connection's config, which mysqljs's protocol reads when it enqueues a command. */
-interface Traced {
-  config: { trace: boolean };
 }
 
 /** Teardown's COM_QUIT: no mysqljs timer (0 turns it off). */
@@ -252,13 +248,12 @@ export const mysqlAdapter: Adapter<MysqlConnection, MysqlOptions> = {
         // a 2 ms delay, that cost 12% against the docs' code; not waiting saved nothing at 0 ms).
         // Without mysqljs's own 30 s timer (core bounds teardown) and without its call-site capture: teardown's
         // errors are reported by core, never with that stack, and a capture costs V8 per frame (see `c.connect`).
-        const config = (connection as unknown as Traced).config;
-        const trace = config.trace;
-        config.trace = false;
+        const trace = c.config.trace;
+        c.config.trace = false;
         try {
           end.call(connection, QUIT, () => {});
         } finally {
-          config.trace = trace;
+          c.config.trace = trace;
         }
         return ended;
       },

@@ -11,6 +11,7 @@ import {
   type Adapter,
   type AdapterContext,
   type AttachOptions,
+  awaitServerClose,
   type Binder,
   bindValuesOf,
   type ConnectAttempt,
@@ -21,7 +22,6 @@ import {
   objectValuesRefusal,
   refuseCommonUnsafe,
   refuseUnsafe,
-  SERVER_CLOSE_GRACE_MS,
 } from "@hyperdrive-kit/core/adapter";
 import * as mysql2 from "mysql2";
 import {
@@ -319,22 +319,9 @@ export const mysql2ConnectionAdapter: Adapter<Mysql2Connection, Mysql2Connection
  * COM_QUIT, and the server closes the socket. end()'s callback is not enough: after a failed handshake mysql2 queues
  * the Quit behind a command that never finishes, but the socket does close.
  */
-async function closeBusy(connection: Patchable, lazy: ReturnType<typeof lazySocket>): Promise<void> {
+function closeBusy(connection: Patchable, lazy: ReturnType<typeof lazySocket>): Promise<void> {
   connection.end(() => {});
-  // A peer that never answered (a connect timeout) may never close its side either: after the same grace core's
-  // socket gives a server, close ours, or the half-open socket outlives the request.
-  let grace: ReturnType<typeof setTimeout> | undefined;
-  const closed = await Promise.race([
-    lazy.closed.then(() => true),
-    new Promise<false>((resolve) => {
-      grace = setTimeout(() => resolve(false), SERVER_CLOSE_GRACE_MS);
-    }),
-  ]);
-  clearTimeout(grace);
-  if (!closed) {
-    lazy.socket.destroy();
-    await lazy.closed;
-  }
+  return awaitServerClose(lazy.closed, () => lazy.socket.destroy());
 }
 
 /**

@@ -4,11 +4,11 @@ import {
   type Adapter,
   type AdapterContext,
   type AttachOptions,
+  awaitServerClose,
   connectionFields,
   type GuardSpec,
   type OpenedClient,
   refuseCommonUnsafe,
-  SERVER_CLOSE_GRACE_MS,
 } from "@hyperdrive-kit/core/adapter";
 import { type Connection, type ConnectionConfig, createConnection } from "mariadb";
 
@@ -225,20 +225,9 @@ class RequestConnections {
 }
 
 /** COM_QUIT, and the server closes the socket; a peer that does not is closed after the same grace as core's. */
-async function closeOne({ connection, socket, closed }: Open): Promise<void> {
+function closeOne({ connection, socket, closed }: Open): Promise<void> {
   connection.end().catch(() => {});
-  let grace: ReturnType<typeof setTimeout> | undefined;
-  const ended = await Promise.race([
-    closed.then(() => true),
-    new Promise<false>((resolve) => {
-      grace = setTimeout(() => resolve(false), SERVER_CLOSE_GRACE_MS);
-    }),
-  ]);
-  clearTimeout(grace);
-  if (!ended) {
-    socket.destroy();
-    await closed;
-  }
+  return awaitServerClose(closed, () => socket.destroy());
 }
 
 /** The pool as the guard sees it: getConnection() resolves to a connection bound like the pool. */
