@@ -33,22 +33,14 @@ export const SERVER_CLOSE_GRACE_MS = 1000;
 
 /**
  * For an adapter whose driver has just said goodbye (COM_QUIT, Terminate): resolves once the server has closed the
- * connection (`closed`), or, when it has not within {@link SERVER_CLOSE_GRACE_MS} (a peer that never answered may
- * never close its side), once `destroy()` has closed it from this side. A half-open socket must not outlive the request.
+ * connection (`closed`, which never rejects), or, when it has not within {@link SERVER_CLOSE_GRACE_MS} (a peer that
+ * never answered may never close its side), once `destroy()` has closed it from this side. A half-open socket must
+ * not outlive the request.
  */
-export async function awaitServerClose(closed: Promise<void>, destroy: () => void): Promise<void> {
-  let grace: ReturnType<typeof setTimeout> | undefined;
-  const byServer = await Promise.race([
-    closed.then(() => true),
-    new Promise<false>((resolve) => {
-      grace = setTimeout(() => resolve(false), SERVER_CLOSE_GRACE_MS);
-    }),
-  ]);
-  clearTimeout(grace);
-  if (!byServer) {
-    destroy();
-    await closed;
-  }
+export function awaitServerClose(closed: Promise<void>, destroy: () => void): Promise<void> {
+  // A timer and a callback, not a race of two promises: this runs once per connection closed.
+  const grace = setTimeout(destroy, SERVER_CLOSE_GRACE_MS);
+  return closed.then(() => clearTimeout(grace));
 }
 
 type RawSocket = ReturnType<typeof import("cloudflare:sockets").connect>;
@@ -236,11 +228,9 @@ class NodeStyleSocket extends EventEmitter implements WorkerSocket {
       this.#closeNow();
       return;
     }
-    const force = setTimeout(() => this.#closeNow(), SERVER_CLOSE_GRACE_MS);
-    void this.whenClosed.then(() => {
-      clearTimeout(force);
-      this.#closeNow();
-    });
+    // Once the server has closed (or the grace is over and we have), close our side: the readable has ended, so no
+    // read is pending.
+    void awaitServerClose(this.whenClosed, () => this.#closeNow()).then(() => this.#closeNow());
   }
 
   #send(data: Uint8Array, callback?: (error?: unknown) => void): void {
