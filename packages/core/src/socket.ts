@@ -100,7 +100,7 @@ class NodeStyleSocket extends EventEmitter implements WorkerSocket {
           (error: unknown) => this.#fail(error),
         );
         // A reader loop, as the drivers' own sockets read: a native pipe into a JS `WritableStream` allocated about
-        // 3.5 KB more per request (bench `allocations`, pg).
+        // 5 KB more per request (bench `allocations`).
         this.#reader = raw.readable.getReader();
         void this.#readAll(this.#reader, opened);
         for (const [data, callback] of this.#queued.splice(0)) this.#send(data, callback);
