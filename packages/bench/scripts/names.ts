@@ -13,8 +13,17 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const packages = join(dirname(fileURLToPath(import.meta.url)), "../..");
-/** Every package whose code runs per request (this package depends on each, so turbo builds them first). */
-const PACKAGES = ["core", "pg", "postgres", "mysql2", "mysql", "hono", "drizzle", "kysely", "prisma"];
+/**
+ * Every package whose code runs per request: the hyperdrive-kit packages this one depends on (so turbo builds them
+ * first), without the testing package, which runs in the tests only.
+ */
+const bench = JSON.parse(await readFile(join(packages, "bench/package.json"), "utf8")) as {
+  dependencies: Record<string, string>;
+  devDependencies: Record<string, string>;
+};
+const PACKAGES = Object.keys({ ...bench.dependencies, ...bench.devDependencies })
+  .filter((name) => name.startsWith("@hyperdrive-kit/") && name !== "@hyperdrive-kit/testing")
+  .map((name) => name.slice("@hyperdrive-kit/".length));
 
 const fromWrangler = createRequire(createRequire(import.meta.url).resolve("wrangler/package.json"));
 /** The part of esbuild's API used here (esbuild is wrangler's dependency, not this package's). */
