@@ -99,7 +99,7 @@ export function attach<Client extends object, Options extends AttachOptions>(
 ): Client {
   const { driver } = adapter;
   scope.assertOpen(driver);
-  refuseUnknownOptions(options, [...COMMON_OPTION_KEYS, ...adapter.optionKeys]);
+  refuseUnknownOptions(options, COMMON_OPTION_KEYS, adapter.optionKeys);
   const { name, binding } = resolveBinding(env, options.binding, driver);
   const connectTimeoutMs = timeoutOption("connectTimeoutMs", options.connectTimeoutMs, DEFAULT_CONNECT_TIMEOUT_MS);
   const queryTimeoutMs =
@@ -109,7 +109,7 @@ export function attach<Client extends object, Options extends AttachOptions>(
   const context: AdapterContext = {
     binding,
     bindingName: name,
-    allowUnsafe: new Set(options.allowUnsafe ?? []),
+    allowUnsafe: options.allowUnsafe === undefined ? NOTHING_ALLOWED : new Set(options.allowUnsafe),
     connectTimeoutMs,
     secrets,
     connecting(abort, timeoutMs = connectTimeoutMs) {
@@ -142,6 +142,9 @@ export function attach<Client extends object, Options extends AttachOptions>(
     abort: opened.abort?.bind(opened),
   });
 }
+
+/** `allowUnsafe` when the user passed none: one set for every request, not a new one each time. */
+const NOTHING_ALLOWED: ReadonlySet<string> = new Set();
 
 /** Core's half of a connection attempt: the deadline, the mapping of its failure and the `connect` event. */
 class Attempt implements ConnectAttempt {

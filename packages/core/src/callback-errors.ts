@@ -9,12 +9,14 @@ import type { RequestScope } from "./scope.ts";
 
 const listeners = new WeakMap<RequestScope, (error: unknown) => void>();
 
-/** Routes exceptions thrown by callbacks of `scope`'s handles to `listener` until the returned function is called. */
-export function onCallbackError(scope: RequestScope, listener: (error: unknown) => void): () => void {
+/** Routes exceptions thrown by callbacks of `scope`'s handles to `listener`, until {@link stopCallbackErrors}. */
+export function onCallbackError(scope: RequestScope, listener: (error: unknown) => void): void {
   listeners.set(scope, listener);
-  return () => {
-    if (listeners.get(scope) === listener) listeners.delete(scope);
-  };
+}
+
+/** Stops routing `scope`'s callback exceptions to `listener` (a later listener stays). */
+export function stopCallbackErrors(scope: RequestScope, listener: (error: unknown) => void): void {
+  if (listeners.get(scope) === listener) listeners.delete(scope);
 }
 
 /** Reports an exception a user's callback threw: to the scope's listener, else as an uncaught exception. */

@@ -25,12 +25,18 @@ export const COMMON_OPTION_KEYS = [
 
 /**
  * Refuses option keys nobody reads (a misspelt `bindng` would otherwise be ignored and the default used), naming
- * the closest known one.
+ * the closest known one. The known keys come in two lists (core's and an adapter's) so that a call per request
+ * builds no array.
  */
-export function refuseUnknownOptions(options: object, known: readonly string[]): void {
-  for (const key of Object.keys(options)) {
-    if (known.includes(key)) continue;
-    const closest = known
+export function refuseUnknownOptions(
+  options: object,
+  known: readonly string[],
+  adapterKnown: readonly string[] = [],
+): void {
+  for (const key in options) {
+    if (!Object.hasOwn(options, key) || known.includes(key) || adapterKnown.includes(key)) continue;
+    const all = [...known, ...adapterKnown];
+    const closest = all
       .map((candidate) => ({ candidate, distance: editDistance(key, candidate) }))
       .sort((a, b) => a.distance - b.distance)[0];
     const hint =
@@ -38,7 +44,7 @@ export function refuseUnknownOptions(options: object, known: readonly string[]):
         ? ` Did you mean \`${closest.candidate}\`?`
         : "";
     throw new HyperdriveError("HDK_INVALID_OPTION", {
-      context: `Unknown option \`${key}\`.${hint} Known options: ${known.map((k) => `\`${k}\``).join(", ")}.`,
+      context: `Unknown option \`${key}\`.${hint} Known options: ${all.map((k) => `\`${k}\``).join(", ")}.`,
     });
   }
 }

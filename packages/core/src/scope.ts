@@ -155,7 +155,7 @@ export class RequestScope {
     if (this.#state !== "open") return result;
     this.#state = "draining";
     let out = result;
-    let bodyDone: Promise<void> = Promise.resolve();
+    let bodyDone: Promise<void> | undefined;
     let failure: { error: unknown } | undefined;
     if (result instanceof Response && result.body !== null && result.webSocket == null) {
       const length = knownLength(result.body);
@@ -177,7 +177,8 @@ export class RequestScope {
         out = new Response(tracked.stream, result) as T;
       }
     }
-    const finished = bodyDone.then(() => this.#drain()).then(() => this.#closeAll());
+    // Without a streamed body, teardown starts now: no promise chained per request for a body that is already sent.
+    const finished = bodyDone === undefined ? this.#finish() : bodyDone.then(() => this.#finish());
     if (this.teardown === "waitUntil") this.#ctx.waitUntil(finished);
     if (failure) throw failure.error;
     return out;
@@ -187,6 +188,11 @@ export class RequestScope {
   close(): Promise<void> {
     if (this.#state === "open" || this.#state === "draining") return this.#closeAll();
     return this.closed;
+  }
+
+  /** Tears down once the work passed to `waitUntil` has settled (at once when there is none). */
+  #finish(): Promise<void> {
+    return this.#pending.size === 0 ? this.#closeAll() : this.#drain().then(() => this.#closeAll());
   }
 
   async #drain(): Promise<void> {

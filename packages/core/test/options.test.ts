@@ -27,4 +27,17 @@ describe("refuseUnknownOptions", () => {
       expect.objectContaining({ message: expect.not.stringContaining("Did you mean") }),
     );
   });
+
+  it("takes an adapter's keys as a second list and names both lists' keys when it refuses", () => {
+    expect(() => refuseUnknownOptions({ binding: "DB", client: {} }, COMMON_OPTION_KEYS, ["client"])).not.toThrow();
+    expect(() => refuseUnknownOptions({ clients: {} }, COMMON_OPTION_KEYS, ["client"])).toThrow(
+      expect.objectContaining({
+        message: expect.stringMatching(/Did you mean `client`\?.*Known options: `binding`.*`onEvent`, `client`\./),
+      }),
+    );
+  });
+
+  it("ignores inherited keys", () => {
+    expect(() => refuseUnknownOptions(Object.create({ inherited: 1 }), known)).not.toThrow();
+  });
 });
