@@ -62,7 +62,8 @@ export class RequestScope {
   readonly #ctx: ExecutionContextLike;
   readonly #onEvent: EventHook | undefined;
   readonly #closers: Closer[] = [];
-  readonly #pending = new Set<Promise<unknown>>();
+  /** Work passed to `waitUntil` and not settled yet; made on first use (most requests pass none). */
+  #pending: Set<Promise<unknown>> | undefined;
   #state: ScopeState = "open";
   #resolveClosed!: () => void;
 
@@ -116,8 +117,9 @@ export class RequestScope {
       () => {},
       () => {},
     );
-    this.#pending.add(tracked);
-    void tracked.then(() => this.#pending.delete(tracked));
+    const pending = (this.#pending ??= new Set());
+    pending.add(tracked);
+    void tracked.then(() => pending.delete(tracked));
     this.#ctx.waitUntil(promise);
   }
 
@@ -192,23 +194,31 @@ export class RequestScope {
 
   /** Tears down once the work passed to `waitUntil` has settled (at once when there is none). */
   #finish(): Promise<void> {
-    return this.#pending.size === 0 ? this.#closeAll() : this.#drain().then(() => this.#closeAll());
+    return this.#pending === undefined || this.#pending.size === 0
+      ? this.#closeAll()
+      : this.#drain(this.#pending).then(() => this.#closeAll());
   }
 
-  async #drain(): Promise<void> {
-    while (this.#pending.size > 0) await Promise.all(this.#pending);
+  async #drain(pending: Set<Promise<unknown>>): Promise<void> {
+    while (pending.size > 0) await Promise.all(pending);
   }
 
-  async #closeAll(): Promise<void> {
+  #closeAll(): Promise<void> {
     if (this.#state === "closing" || this.#state === "closed") return this.closed;
     this.#state = "closing";
-    if (this.teardown === "none") {
-      // Nothing to wait for: the events, without an async call per client (the bench counts what a request allocates).
-      for (const { driver } of this.#closers)
-        this.emit({ type: "teardown", driver, durationMs: 0, outcome: "skipped" });
-    } else {
-      await Promise.all(this.#closers.map((closer) => this.#closeOne(closer)));
-    }
+    if (this.teardown === "waitUntil") return this.#closeClients();
+    // Nothing to wait for: the events, without an async call (the bench counts what a request allocates).
+    for (const { driver } of this.#closers) this.emit({ type: "teardown", driver, durationMs: 0, outcome: "skipped" });
+    this.#markClosed();
+    return this.closed;
+  }
+
+  async #closeClients(): Promise<void> {
+    await Promise.all(this.#closers.map((closer) => this.#closeOne(closer)));
+    this.#markClosed();
+  }
+
+  #markClosed(): void {
     this.#state = "closed";
     this.#resolveClosed();
   }
