@@ -117,7 +117,8 @@ export class RequestScope {
       () => {},
       () => {},
     );
-    const pending = (this.#pending ??= new Set());
+    this.#pending ??= new Set();
+    const pending = this.#pending;
     pending.add(tracked);
     void tracked.then(() => pending.delete(tracked));
     this.#ctx.waitUntil(promise);
