@@ -14,7 +14,8 @@
  * Environment: HDK_BENCH_ONLY (comma-separated routes), HDK_INSTR_ROUNDS (5), HDK_INSTR_BLOCK (requests per block,
  * 20), HDK_INSTR_WARM (warm-up requests per variant, 40), HDK_INSTR_VARIANTS (comma-separated, all four by
  * default), HDK_INSTR_KEEP (a directory: keeps each block's profile there, `callgrind.<pid>.<n>` labelled
- * `<route>-<query>-<variant>-<round>`, for `callgrind_annotate`).
+ * `<route>-<query>-<variant>-<round>`, for `callgrind_annotate`, and prints their self cost summed by where the code
+ * lives: see `callgrind-groups.ts`).
  * Needs valgrind (`apt-get install -y valgrind`).
  */
 import { execFileSync } from "node:child_process";
@@ -23,6 +24,7 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FaultProxy } from "@hyperdrive-kit/testing/proxy";
+import { groupTable, writeRunInfo } from "./callgrind-groups.ts";
 import { descendants } from "./cpu.ts";
 import { closed, engineOf, get, numberFrom, path, QUERIES, selectedRoutes, VARIANTS } from "./routes.ts";
 import { startBench } from "./setup.ts";
@@ -89,6 +91,7 @@ async function main(): Promise<void> {
   );
   await chmod(wrapper, 0o755);
   process.env.MINIFLARE_WORKERD_PATH = wrapper;
+  if (keep) await writeRunInfo(keep, BLOCK);
   const routes = selectedRoutes();
   const { proxies, origin, close } = await startBench(routes.map(engineOf));
   try {
@@ -142,6 +145,7 @@ async function main(): Promise<void> {
     await close();
     await rm(scratch, { recursive: true, force: true });
   }
+  if (keep) console.log(`\n${await groupTable(keep)}`);
 }
 
 await main();
