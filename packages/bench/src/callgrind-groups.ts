@@ -10,13 +10,14 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { pathToFileURL } from "node:url";
 import { VARIANTS } from "./routes.ts";
+import { summarize } from "./stats.ts";
 
 const GROUPS = ["JS and builtins", "V8 runtime", "workerd", "allocation", "GC", "compilation", "other"] as const;
 type Group = (typeof GROUPS)[number];
 
 /** Where a function lives, from its name as callgrind records it (the runtime is built with symbols). */
-export function groupOf(name: string): Group {
-  // Before "V8 runtime": stack capture reads bytecode offsets, which is not compilation.
+function groupOf(name: string): Group {
+  // `BytecodeAnalysis`, not every name with "Bytecode": stack capture reads bytecode offsets, which is runtime work.
   if (/compiler::|maglev|turboshaft|BytecodeAnalysis|Compiler::|Parser|Scanner|Deoptimizer/.test(name))
     return "compilation";
   if (/Scavenger|heap::|Heap::|MarkCompact|Sweeper|Marking|GlobalHandles|Evacuat|MemoryAllocator/.test(name))
@@ -29,7 +30,7 @@ export function groupOf(name: string): Group {
 }
 
 /** Self cost per group in one profile (`--dump-instr=no`: a cost line is `<line> <Ir>`; a call's line is inclusive). */
-export async function groupCosts(file: string): Promise<{ label: string; costs: Record<Group, number> }> {
+async function groupCosts(file: string): Promise<{ label: string; costs: Record<Group, number> }> {
   const costs = Object.fromEntries(GROUPS.map((group) => [group, 0])) as Record<Group, number>;
   const names = new Map<string, string>();
   let label = "";
@@ -62,16 +63,8 @@ function nameOf(names: Map<string, string>, field: string): string {
   return names.get(id) ?? field;
 }
 
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2
-    ? (sorted[middle] as number)
-    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
-};
-
 /** The file in a kept directory that says how many requests each block sent. */
-export const RUN_FILE = "run.json";
+const RUN_FILE = "run.json";
 
 export async function writeRunInfo(dir: string, block: number): Promise<void> {
   await writeFile(join(dir, RUN_FILE), JSON.stringify({ block }));
@@ -91,16 +84,18 @@ export async function groupTable(dir: string): Promise<string> {
     const key = `${route} | ${query}`;
     const variants = blocks.get(key) ?? new Map<string, Record<Group, number>[]>();
     blocks.set(key, variants);
-    variants.set(variant, [...(variants.get(variant) ?? []), costs]);
+    const rounds = variants.get(variant) ?? [];
+    variants.set(variant, rounds);
+    rounds.push(costs);
   }
+  const order = (variant: string) => (VARIANTS as readonly string[]).indexOf(variant) >>> 0; // unknown ones last
   const rows = [
     `| route | query | variant | ${GROUPS.join(" | ")} | total |`,
     `|${" --- |".repeat(GROUPS.length + 4)}`,
   ];
   for (const [key, variants] of [...blocks].sort(([a], [b]) => a.localeCompare(b))) {
-    const order = (variant: string) => (VARIANTS as readonly string[]).indexOf(variant) >>> 0; // unknown ones last
     for (const [variant, costs] of [...variants].sort(([a], [b]) => order(a) - order(b))) {
-      const perGroup = GROUPS.map((group) => median(costs.map((cost) => cost[group])) / block / 1000);
+      const perGroup = GROUPS.map((group) => summarize(costs.map((cost) => cost[group])).p50 / block / 1000);
       const total = perGroup.reduce((sum, value) => sum + value, 0);
       rows.push(
         `| ${key} | ${variant} | ${perGroup.map((value) => value.toFixed(0)).join(" | ")} | ${total.toFixed(0)} |`,

@@ -195,9 +195,8 @@ export class RequestScope {
 
   /** Tears down once the work passed to `waitUntil` has settled (at once when there is none). */
   #finish(): Promise<void> {
-    return this.#pending === undefined || this.#pending.size === 0
-      ? this.#closeAll()
-      : this.#drain(this.#pending).then(() => this.#closeAll());
+    const pending = this.#pending;
+    return pending?.size ? this.#drain(pending).then(() => this.#closeAll()) : this.#closeAll();
   }
 
   async #drain(pending: Set<Promise<unknown>>): Promise<void> {
