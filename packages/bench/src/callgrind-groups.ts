@@ -17,6 +17,10 @@ type Group = (typeof GROUPS)[number];
 
 /** Where a function lives, from its name as callgrind records it (the runtime is built with symbols). */
 function groupOf(name: string): Group {
+  // Parsers that are not the compiler's: `JSON.parse` (wrangler's entry worker runs one per request, the same for
+  // every variant) and workerd's SQLite.
+  if (name.includes("JsonParser")) return "V8 runtime";
+  if (name.startsWith("sqlite3")) return "workerd";
   // `BytecodeAnalysis`, not every name with "Bytecode": stack capture reads bytecode offsets, which is runtime work.
   if (/compiler::|maglev|turboshaft|BytecodeAnalysis|Compiler::|Parser|Scanner|Deoptimizer/.test(name))
     return "compilation";

@@ -11,11 +11,11 @@
  * variant pays for its own teardown), counters read. Reported per variant: the median over rounds and the lowest
  * block, the ratios per round as the median with the range, and the ratio of the lowest blocks.
  *
- * Environment: HDK_BENCH_ONLY (comma-separated routes), HDK_INSTR_ROUNDS (5), HDK_INSTR_BLOCK (requests per block,
- * 20), HDK_INSTR_WARM (warm-up requests per variant, 40), HDK_INSTR_VARIANTS (comma-separated, all four by
- * default), HDK_INSTR_KEEP (a directory: keeps each block's profile there, `callgrind.<pid>.<n>` labelled
- * `<route>-<query>-<variant>-<round>`, for `callgrind_annotate`, and prints their self cost summed by where the code
- * lives: see `callgrind-groups.ts`).
+ * Environment: HDK_BENCH_ONLY (comma-separated routes), HDK_INSTR_QUERY (`plain` or `param`, default both),
+ * HDK_INSTR_ROUNDS (5), HDK_INSTR_BLOCK (requests per block, 20), HDK_INSTR_WARM (warm-up requests per variant, 40),
+ * HDK_INSTR_VARIANTS (comma-separated, all four by default), HDK_INSTR_KEEP (a directory: keeps each block's
+ * profile there, `callgrind.<pid>.<n>` labelled `<route>-<query>-<variant>-<round>`, for `callgrind_annotate`, and
+ * prints their self cost summed by where the code lives: see `callgrind-groups.ts`).
  * Needs valgrind (`apt-get install -y valgrind`).
  */
 import { execFileSync } from "node:child_process";
@@ -35,6 +35,7 @@ const BLOCK = numberFrom("HDK_INSTR_BLOCK", 20);
 const WARM = numberFrom("HDK_INSTR_WARM", 40);
 /** The bench Worker's variants to count; ratios are taken against `floor` and `docs` when they are counted. */
 const variants: readonly string[] = process.env.HDK_INSTR_VARIANTS?.split(",").filter(Boolean) ?? VARIANTS;
+const queries = QUERIES.filter((query) => (process.env.HDK_INSTR_QUERY ?? query) === query);
 
 function callgrind(args: string[]): string {
   return execFileSync("callgrind_control", args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
@@ -108,7 +109,7 @@ async function main(): Promise<void> {
     console.log(`|${" --- |".repeat(6)}`);
     for (const route of routes) {
       const proxy = proxies[engineOf(route)] as FaultProxy;
-      for (const query of QUERIES) {
+      for (const query of queries) {
         for (let i = 0; i < WARM; i++) for (const variant of variants) await get(origin, path(route, variant, query));
         const perRequest = new Map<string, number[]>(variants.map((variant) => [variant, []]));
         for (let round = 0; round < ROUNDS; round++) {

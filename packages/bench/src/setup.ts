@@ -27,7 +27,14 @@ export interface Bench {
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-export async function startBench(engines: readonly Engine[]): Promise<Bench> {
+export interface BenchOptions {
+  /** V8 flags for workerd (through miniflare's `MINIFLARE_WORKERD_V8_FLAGS`), e.g. `--trace-opt`. */
+  v8Flags?: readonly string[];
+  /** Receives wrangler dev's and workerd's output once the Worker answers (it is only kept for an error before). */
+  onOutput?: (text: string) => void;
+}
+
+export async function startBench(engines: readonly Engine[], options: BenchOptions = {}): Promise<Bench> {
   const cleanups: Array<() => Promise<unknown> | unknown> = [];
   const close = async () => {
     process.off("SIGINT", interrupted).off("SIGTERM", interrupted);
@@ -70,7 +77,7 @@ export async function startBench(engines: readonly Engine[]): Promise<Bench> {
     const port = await freePort();
     const inspectorPort = await freePort();
     const origin = `http://127.0.0.1:${port}`;
-    const wrangler = await startWrangler(config, origin, port, inspectorPort);
+    const wrangler = await startWrangler(config, origin, port, inspectorPort, options);
     cleanups.push(() => wrangler.kill());
     return { proxies, origin, inspectorPort, dir, close };
   } catch (error) {
@@ -84,6 +91,7 @@ async function startWrangler(
   origin: string,
   port: number,
   inspectorPort: number,
+  { v8Flags = [], onOutput }: BenchOptions,
 ): Promise<ChildProcess> {
   const wrangler = join(dirname(createRequire(import.meta.url).resolve("wrangler/package.json")), "bin/wrangler.js");
   const child = spawn(
@@ -100,17 +108,34 @@ async function startWrangler(
       "--inspector-port",
       String(inspectorPort),
       "--log-level",
-      "error",
+      // workerd's own output (V8's traces among it) reaches wrangler's only at its debug level.
+      onOutput ? "debug" : "error",
     ],
-    { env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "1" }, stdio: ["ignore", "pipe", "pipe"] },
+    {
+      env: {
+        ...process.env,
+        WRANGLER_SEND_METRICS: "false",
+        CI: "1",
+        ...(v8Flags.length > 0 && { MINIFLARE_WORKERD_V8_FLAGS: v8Flags.join(" ") }),
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
   );
   let output = "";
-  child.stdout?.on("data", (chunk) => (output += chunk));
-  child.stderr?.on("data", (chunk) => (output += chunk));
+  let started = false;
+  const take = (chunk: Buffer) => {
+    if (started) onOutput?.(chunk.toString());
+    else output += chunk;
+  };
+  child.stdout?.on("data", take);
+  child.stderr?.on("data", take);
   const deadline = Date.now() + 120_000;
   for (;;) {
     try {
-      if ((await fetch(`${origin}/none/none/none`)).status === 404) return child;
+      if ((await fetch(`${origin}/none/none/none`)).status === 404) {
+        started = true;
+        return child;
+      }
     } catch {
       // Not listening yet.
     }

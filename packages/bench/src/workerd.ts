@@ -15,7 +15,8 @@
  *
  * Environment: HDK_BENCH_REQUESTS (sequential requests per variant and round, default 150), HDK_BENCH_ROUNDS (3),
  * HDK_BENCH_THROUGHPUT (requests per variant and round at concurrency 8, 200), HDK_BENCH_DELAY_MS (per chunk and
- * direction in the delayed runs, 2), HDK_BENCH_ONLY (comma-separated routes, e.g. `pg,mysql`).
+ * direction in the delayed runs, 2), HDK_BENCH_WARM (warm-up cycles, one request per variant each, before the rounds
+ * at 0 ms, 500), HDK_BENCH_ONLY (comma-separated routes, e.g. `pg,mysql`).
  */
 import type { FaultProxy } from "@hyperdrive-kit/testing/proxy";
 import { cpuNanoseconds, machineTicks, workerdPids } from "./cpu.ts";
@@ -39,6 +40,7 @@ const REQUESTS = numberFrom("HDK_BENCH_REQUESTS", 150);
 const ROUNDS = numberFrom("HDK_BENCH_ROUNDS", 3);
 const THROUGHPUT = numberFrom("HDK_BENCH_THROUGHPUT", 200);
 const DELAY_MS = numberFrom("HDK_BENCH_DELAY_MS", 2);
+const WARM = numberFrom("HDK_BENCH_WARM", 500);
 const CONCURRENCY = 8;
 const routes = selectedRoutes();
 
@@ -118,7 +120,7 @@ async function main(): Promise<void> {
       `hyperdrive-kit bench inside workerd (wrangler dev), ${new Date().toISOString().slice(0, 10)}, Node ${process.version}`,
     );
     console.log(
-      `${ROUNDS} rounds; per round and variant: ${REQUESTS} sequential requests, ${THROUGHPUT} at concurrency ${CONCURRENCY}; delayed runs: +${DELAY_MS} ms per chunk each way`,
+      `${WARM} warm-up cycles per route and query, then ${ROUNDS} rounds; per round and variant: ${REQUESTS} sequential requests, ${THROUGHPUT} at concurrency ${CONCURRENCY}; delayed runs: +${DELAY_MS} ms per chunk each way`,
     );
     console.log(
       "Ratios are kit / baseline per round: median (min–max over rounds); p99: over all rounds' requests pooled (per-round min–max). CPU: the runtime's (workerd's) CPU time per request in the concurrency-8 run, teardown included. Lower latency and CPU ratios are better.\n",
@@ -157,7 +159,11 @@ async function main(): Promise<void> {
           const all = perVariant<number[]>(() => []);
           const rps = perVariant<number[]>(() => []);
           const cpu = perVariant<number[]>(() => []);
-          for (const variant of VARIANTS) for (let i = 0; i < 10; i++) await get(path(route, variant, query)); // warm
+          // Warm-up, interleaved like the rounds. V8 keeps tiering a Worker's functions up for several hundred
+          // requests, and the handle's own functions run in half the variants, so they get there last; the full
+          // warm-up once per route and query, and a short one after the delay changes.
+          const warm = delay === 0 ? WARM : 10;
+          for (let i = 0; i < warm; i++) for (const variant of VARIANTS) await get(path(route, variant, query));
           for (let round = 0; round < ROUNDS; round++) {
             const times = await latencies(route, query);
             for (const variant of VARIANTS) {
