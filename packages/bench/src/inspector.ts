@@ -1,4 +1,5 @@
 /** The bench's view into workerd's inspector (Chrome DevTools protocol): a client, and where a bundle line comes from. */
+import { existsSync } from "node:fs";
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 
@@ -32,10 +33,13 @@ export async function inspector(port: number) {
 
 /** Line number → module path, from esbuild's `// path` markers in the bundle. */
 export async function moduleMap(dir: string, keep?: string): Promise<(line: number) => string> {
+  // wrangler dev's bundle, or the one `HDK_BENCH_RUNTIME=miniflare` made with `wrangler deploy --dry-run`.
   const tmp = join(dir, ".wrangler/tmp");
-  const bundles = (await readdir(tmp)).filter((name) => name.startsWith("dev-"));
-  const bundle = bundles.length === 1 ? join(tmp, bundles[0] as string, "index.js") : undefined;
-  if (!bundle) throw new Error(`expected one wrangler dev bundle in ${tmp}, found ${bundles.length}`);
+  const bundles = existsSync(tmp) ? (await readdir(tmp)).filter((name) => name.startsWith("dev-")) : [];
+  const deployed = join(dir, "bundle/index.js");
+  const bundle =
+    bundles.length === 1 ? join(tmp, bundles[0] as string, "index.js") : existsSync(deployed) ? deployed : undefined;
+  if (!bundle) throw new Error(`expected one wrangler dev bundle in ${tmp} or a bundle at ${deployed}`);
   const text = await readFile(bundle, "utf8");
   if (keep) await writeFile(`${keep}.bundle.js`, text);
   const marks: Array<[number, string]> = [];

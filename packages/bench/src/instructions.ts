@@ -27,7 +27,7 @@ import type { FaultProxy } from "@hyperdrive-kit/testing/proxy";
 import { groupTable, writeRunInfo } from "./callgrind-groups.ts";
 import { descendants } from "./cpu.ts";
 import { closed, engineOf, get, numberFrom, path, QUERIES, selectedRoutes, VARIANTS } from "./routes.ts";
-import { startBench } from "./setup.ts";
+import { RUNTIME_LABEL, startBench } from "./setup.ts";
 import { ratioSummary, summarize } from "./stats.ts";
 
 const ROUNDS = numberFrom("HDK_INSTR_ROUNDS", 5);
@@ -98,7 +98,7 @@ async function main(): Promise<void> {
   try {
     const pid = workerPid();
     console.log(
-      `hyperdrive-kit: instructions per request inside workerd (callgrind), ${new Date().toISOString().slice(0, 10)}`,
+      `hyperdrive-kit: instructions per request inside workerd (callgrind; ${RUNTIME_LABEL}), ${new Date().toISOString().slice(0, 10)}`,
     );
     console.log(
       `${ROUNDS} rounds of one block of ${BLOCK} sequential requests per variant, after ${WARM} warm-up requests per variant; teardown included. Ratios per round: median (min–max); then the ratio of the two variants' lowest blocks.\n`,

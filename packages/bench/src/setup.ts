@@ -2,13 +2,20 @@
  * What `pnpm bench` runs against: a real PostgreSQL and MariaDB, each behind the testing package's fault proxy (delay
  * on demand, round trips counted), and the bench Worker (`worker/index.ts`) in `wrangler dev`, whose Hyperdrive
  * bindings `PG` and `MY` connect through the proxies.
+ *
+ * `HDK_BENCH_RUNTIME=miniflare` runs the same Worker, bundled by wrangler (`deploy --dry-run`), in Miniflare instead:
+ * the same workerd, without the inspector session that wrangler dev always opens (`Runtime.enable`, to forward the
+ * Worker's console). While such a session is open, V8 captures every `new Error()`'s whole stack (up to the
+ * inspector's 200 frames) rather than `Error.stackTraceLimit`'s 10, and a deployed Worker has no such session: the
+ * cost of a stack trace, and of a deeper stack, is then closer to production's.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { type FaultProxy, startFaultProxy } from "@hyperdrive-kit/testing/proxy";
 import { freePort, startMariadb, startPostgres } from "@hyperdrive-kit/testing/servers";
 
@@ -26,6 +33,12 @@ export interface Bench {
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
+const runtime = process.env.HDK_BENCH_RUNTIME ?? "wrangler";
+/** What runs the bench Worker, as the modes print it. */
+export const RUNTIME_LABEL = runtime === "miniflare" ? "Miniflare, no inspector session" : "wrangler dev";
+const COMPATIBILITY_DATE = "2025-09-01";
+const wranglerBin = () =>
+  join(dirname(createRequire(import.meta.url).resolve("wrangler/package.json")), "bin/wrangler.js");
 
 export interface BenchOptions {
   /** V8 flags for workerd (through miniflare's `MINIFLARE_WORKERD_V8_FLAGS`), e.g. `--trace-opt`. */
@@ -35,6 +48,12 @@ export interface BenchOptions {
 }
 
 export async function startBench(engines: readonly Engine[], options: BenchOptions = {}): Promise<Bench> {
+  if (runtime !== "wrangler" && runtime !== "miniflare")
+    throw new Error(`HDK_BENCH_RUNTIME must be "wrangler" or "miniflare", not ${JSON.stringify(runtime)}`);
+  if (runtime === "miniflare" && (options.v8Flags?.length || options.onOutput))
+    throw new Error(
+      "HDK_BENCH_RUNTIME=miniflare does not pass V8 flags or workerd's output on: run this with wrangler",
+    );
   const cleanups: Array<() => Promise<unknown> | unknown> = [];
   const close = async () => {
     process.off("SIGINT", interrupted).off("SIGTERM", interrupted);
@@ -69,7 +88,7 @@ export async function startBench(engines: readonly Engine[], options: BenchOptio
       JSON.stringify({
         name: "hyperdrive-kit-bench",
         main: join(here, "../worker/index.ts"),
-        compatibility_date: "2025-09-01",
+        compatibility_date: COMPATIBILITY_DATE,
         compatibility_flags: ["nodejs_compat"],
         hyperdrive,
       }),
@@ -77,8 +96,14 @@ export async function startBench(engines: readonly Engine[], options: BenchOptio
     const port = await freePort();
     const inspectorPort = await freePort();
     const origin = `http://127.0.0.1:${port}`;
-    const wrangler = await startWrangler(config, origin, port, inspectorPort, options);
-    cleanups.push(() => wrangler.kill());
+    if (runtime === "miniflare") {
+      const hyperdrives = Object.fromEntries(hyperdrive.map((b) => [b.binding, b.localConnectionString as string]));
+      const miniflare = await startMiniflare(config, dir, hyperdrives, port, inspectorPort);
+      cleanups.push(() => miniflare.dispose());
+    } else {
+      const wrangler = await startWrangler(config, origin, port, inspectorPort, options);
+      cleanups.push(() => wrangler.kill());
+    }
     return { proxies, origin, inspectorPort, dir, close };
   } catch (error) {
     await close();
@@ -93,11 +118,10 @@ async function startWrangler(
   inspectorPort: number,
   { v8Flags = [], onOutput }: BenchOptions,
 ): Promise<ChildProcess> {
-  const wrangler = join(dirname(createRequire(import.meta.url).resolve("wrangler/package.json")), "bin/wrangler.js");
   const child = spawn(
     process.execPath,
     [
-      wrangler,
+      wranglerBin(),
       "dev",
       "--config",
       config,
@@ -142,4 +166,45 @@ async function startWrangler(
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`wrangler dev did not start:\n${output}`);
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
+}
+
+/** The bench Worker as `wrangler deploy` would bundle it, in wrangler's own Miniflare (see the top of this file). */
+async function startMiniflare(
+  config: string,
+  dir: string,
+  hyperdrives: Record<string, string>,
+  port: number,
+  inspectorPort: number,
+): Promise<{ dispose(): Promise<void> }> {
+  const outdir = join(dir, "bundle");
+  const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "1" };
+  await promisify(execFile)(
+    process.execPath,
+    [wranglerBin(), "deploy", "--dry-run", "--config", config, "--outdir", outdir],
+    {
+      env,
+    },
+  );
+  const fromWrangler = createRequire(createRequire(import.meta.url).resolve("wrangler/package.json"));
+  const { Miniflare, convertV4MiniflareOptions } = (await import(fromWrangler.resolve("miniflare"))) as {
+    Miniflare: new (options: unknown) => { ready: Promise<URL>; dispose(): Promise<void> };
+    convertV4MiniflareOptions(options: unknown): unknown;
+  };
+  const miniflare = new Miniflare(
+    convertV4MiniflareOptions({
+      host: "127.0.0.1",
+      port,
+      // Open for the modes that attach their own session (allocations, profile); nothing attaches otherwise.
+      inspectorPort,
+      // Module names are paths relative to the root, which must not climb out of it.
+      rootPath: outdir,
+      modules: true,
+      scriptPath: join(outdir, "index.js"),
+      compatibilityDate: COMPATIBILITY_DATE,
+      compatibilityFlags: ["nodejs_compat"],
+      hyperdrives,
+    }),
+  );
+  await miniflare.ready;
+  return miniflare;
 }

@@ -33,7 +33,7 @@ import {
   VARIANTS,
   type Variant,
 } from "./routes.ts";
-import { startBench } from "./setup.ts";
+import { RUNTIME_LABEL, startBench } from "./setup.ts";
 import { ratioSummary, type Stats, summarize } from "./stats.ts";
 
 const REQUESTS = numberFrom("HDK_BENCH_REQUESTS", 150);
@@ -117,7 +117,7 @@ async function main(): Promise<void> {
   const startTicks = machineTicks();
   try {
     console.log(
-      `hyperdrive-kit bench inside workerd (wrangler dev), ${new Date().toISOString().slice(0, 10)}, Node ${process.version}`,
+      `hyperdrive-kit bench inside workerd (${RUNTIME_LABEL}), ${new Date().toISOString().slice(0, 10)}, Node ${process.version}`,
     );
     console.log(
       `${WARM} warm-up cycles per route and query, then ${ROUNDS} rounds; per round and variant: ${REQUESTS} sequential requests, ${THROUGHPUT} at concurrency ${CONCURRENCY}; delayed runs: +${DELAY_MS} ms per chunk each way`,
