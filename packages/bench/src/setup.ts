@@ -39,6 +39,13 @@ export const RUNTIME_LABEL = runtime === "miniflare" ? "Miniflare, no inspector 
 const COMPATIBILITY_DATE = "2025-09-01";
 const wranglerBin = () =>
   join(dirname(createRequire(import.meta.url).resolve("wrangler/package.json")), "bin/wrangler.js");
+/** wrangler's environment: no metrics prompt, no interactive output. */
+const wranglerEnv = (extra: Record<string, string> = {}) => ({
+  ...process.env,
+  WRANGLER_SEND_METRICS: "false",
+  CI: "1",
+  ...extra,
+});
 
 export interface BenchOptions {
   /** V8 flags for workerd (through miniflare's `MINIFLARE_WORKERD_V8_FLAGS`), e.g. `--trace-opt`. */
@@ -136,12 +143,7 @@ async function startWrangler(
       onOutput ? "debug" : "error",
     ],
     {
-      env: {
-        ...process.env,
-        WRANGLER_SEND_METRICS: "false",
-        CI: "1",
-        ...(v8Flags.length > 0 && { MINIFLARE_WORKERD_V8_FLAGS: v8Flags.join(" ") }),
-      },
+      env: wranglerEnv(v8Flags.length > 0 ? { MINIFLARE_WORKERD_V8_FLAGS: v8Flags.join(" ") } : {}),
       stdio: ["ignore", "pipe", "pipe"],
     },
   );
@@ -177,13 +179,10 @@ async function startMiniflare(
   inspectorPort: number,
 ): Promise<{ dispose(): Promise<void> }> {
   const outdir = join(dir, "bundle");
-  const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "1" };
   await promisify(execFile)(
     process.execPath,
     [wranglerBin(), "deploy", "--dry-run", "--config", config, "--outdir", outdir],
-    {
-      env,
-    },
+    { env: wranglerEnv() },
   );
   const fromWrangler = createRequire(createRequire(import.meta.url).resolve("wrangler/package.json"));
   const { Miniflare, convertV4MiniflareOptions } = (await import(fromWrangler.resolve("miniflare"))) as {

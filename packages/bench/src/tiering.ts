@@ -1,7 +1,7 @@
 /**
  * `pnpm --filter @hyperdrive-kit/bench tiering`: how long the bench Worker takes to warm up. V8 compiles a function
  * with an optimizing tier (Maglev, then Turbofan) only after it has run often enough, and compiles again after a
- * deoptimization; until that stops, a request's time and instructions include code that is still interpreted and the
+ * deoptimization; while it does, a request's time and instructions include code that is still interpreted and the
  * compilations themselves. The handle's own functions run in two of the four variants while the driver's run in all
  * four, so they are optimized last, and a short warm-up measures the handle before it is warm.
  *

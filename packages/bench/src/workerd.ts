@@ -16,7 +16,8 @@
  * Environment: HDK_BENCH_REQUESTS (sequential requests per variant and round, default 150), HDK_BENCH_ROUNDS (3),
  * HDK_BENCH_THROUGHPUT (requests per variant and round at concurrency 8, 200), HDK_BENCH_DELAY_MS (per chunk and
  * direction in the delayed runs, 2), HDK_BENCH_WARM (warm-up cycles, one request per variant each, before the rounds
- * at 0 ms, 500), HDK_BENCH_ONLY (comma-separated routes, e.g. `pg,mysql`).
+ * at 0 ms, 500), HDK_BENCH_ONLY (comma-separated routes, e.g. `pg,mysql`), HDK_BENCH_RUNTIME (`wrangler`, or
+ * `miniflare` for the same Worker without wrangler dev's inspector session: see `setup.ts`).
  */
 import type { FaultProxy } from "@hyperdrive-kit/testing/proxy";
 import { cpuNanoseconds, machineTicks, workerdPids } from "./cpu.ts";
