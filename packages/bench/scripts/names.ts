@@ -8,9 +8,9 @@
  * `dist` is not read) with the esbuild wrangler itself uses; exits 1 when one is found.
  */
 import { readFile } from "node:fs/promises";
-import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { fromWrangler } from "../src/wrangler.ts";
 
 const packages = join(dirname(fileURLToPath(import.meta.url)), "../..");
 /**
@@ -25,7 +25,6 @@ const PACKAGES = Object.keys({ ...bench.dependencies, ...bench.devDependencies }
   .filter((name) => name.startsWith("@hyperdrive-kit/") && name !== "@hyperdrive-kit/testing")
   .map((name) => name.slice("@hyperdrive-kit/".length));
 
-const fromWrangler = createRequire(createRequire(import.meta.url).resolve("wrangler/package.json"));
 /** The part of esbuild's API used here (esbuild is wrangler's dependency, not this package's). */
 type Build = (options: {
   entryPoints: string[];

@@ -12,12 +12,12 @@
  */
 import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { gzipSync } from "node:zlib";
+import { wranglerBin, wranglerEnv } from "../src/wrangler.ts";
 
 const run = promisify(execFile);
 
@@ -39,7 +39,6 @@ const BUDGETS: { core: number; adapters: Record<Driver, number> } = {
 };
 
 const here = dirname(fileURLToPath(import.meta.url));
-const wrangler = join(dirname(createRequire(import.meta.url).resolve("wrangler/package.json")), "bin/wrangler.js");
 
 interface Built {
   gzip: number;
@@ -54,7 +53,7 @@ async function build(out: string, name: string): Promise<Built> {
   await run(
     process.execPath,
     [
-      wrangler,
+      wranglerBin,
       "deploy",
       entry,
       "--dry-run",
@@ -70,7 +69,7 @@ async function build(out: string, name: string): Promise<Built> {
       "--compatibility-flags",
       "nodejs_compat",
     ],
-    { env: { ...process.env, WRANGLER_SEND_METRICS: "false" }, cwd: join(here, "..") },
+    { env: wranglerEnv(), cwd: join(here, "..") },
   );
   const code = await readFile(join(dir, `${name}.js`));
   const meta = JSON.parse(await readFile(metafile, "utf8")) as {

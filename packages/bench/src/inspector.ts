@@ -33,13 +33,14 @@ export async function inspector(port: number) {
 
 /** Line number → module path, from esbuild's `// path` markers in the bundle. */
 export async function moduleMap(dir: string, keep?: string): Promise<(line: number) => string> {
-  // wrangler dev's bundle, or the one `HDK_BENCH_RUNTIME=miniflare` made with `wrangler deploy --dry-run`.
-  const tmp = join(dir, ".wrangler/tmp");
-  const bundles = existsSync(tmp) ? (await readdir(tmp)).filter((name) => name.startsWith("dev-")) : [];
-  const deployed = join(dir, "bundle/index.js");
-  const bundle =
-    bundles.length === 1 ? join(tmp, bundles[0] as string, "index.js") : existsSync(deployed) ? deployed : undefined;
-  if (!bundle) throw new Error(`expected one wrangler dev bundle in ${tmp} or a bundle at ${deployed}`);
+  // The bundle `HDK_BENCH_RUNTIME=miniflare` made with `wrangler deploy --dry-run`, else wrangler dev's.
+  let bundle = join(dir, "bundle/index.js");
+  if (!existsSync(bundle)) {
+    const tmp = join(dir, ".wrangler/tmp");
+    const bundles = (await readdir(tmp)).filter((name) => name.startsWith("dev-"));
+    if (bundles.length !== 1) throw new Error(`expected one wrangler dev bundle in ${tmp}, found ${bundles.length}`);
+    bundle = join(tmp, bundles[0] as string, "index.js");
+  }
   const text = await readFile(bundle, "utf8");
   if (keep) await writeFile(`${keep}.bundle.js`, text);
   const marks: Array<[number, string]> = [];

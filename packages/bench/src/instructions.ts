@@ -29,6 +29,7 @@ import { descendants } from "./cpu.ts";
 import { closed, engineOf, get, numberFrom, path, QUERIES, selectedRoutes, VARIANTS } from "./routes.ts";
 import { RUNTIME_LABEL, startBench } from "./setup.ts";
 import { ratioSummary, summarize } from "./stats.ts";
+import { fromWrangler } from "./wrangler.ts";
 
 const ROUNDS = numberFrom("HDK_INSTR_ROUNDS", 5);
 const BLOCK = numberFrom("HDK_INSTR_BLOCK", 20);
@@ -43,7 +44,6 @@ function callgrind(args: string[]): string {
 
 /** The workerd binary wrangler would start: resolved through wrangler's own miniflare. */
 async function workerdBinary(): Promise<string> {
-  const fromWrangler = createRequire(createRequire(import.meta.url).resolve("wrangler/package.json"));
   const fromMiniflare = createRequire(fromWrangler.resolve("miniflare"));
   // A CommonJS module whose exports' `default` is the binary's path.
   const workerd = (await import(fromMiniflare.resolve("workerd"))) as { default: string | { default: string } };

@@ -11,13 +11,13 @@
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { type FaultProxy, startFaultProxy } from "@hyperdrive-kit/testing/proxy";
 import { freePort, startMariadb, startPostgres } from "@hyperdrive-kit/testing/servers";
+import { fromWrangler, wranglerBin, wranglerEnv } from "./wrangler.ts";
 
 export type Engine = "postgres" | "mysql";
 
@@ -37,15 +37,6 @@ const runtime = process.env.HDK_BENCH_RUNTIME ?? "wrangler";
 /** What runs the bench Worker, as the modes print it. */
 export const RUNTIME_LABEL = runtime === "miniflare" ? "Miniflare, no inspector session" : "wrangler dev";
 const COMPATIBILITY_DATE = "2025-09-01";
-const wranglerBin = () =>
-  join(dirname(createRequire(import.meta.url).resolve("wrangler/package.json")), "bin/wrangler.js");
-/** wrangler's environment: no metrics prompt, no interactive output. */
-const wranglerEnv = (extra: Record<string, string> = {}) => ({
-  ...process.env,
-  WRANGLER_SEND_METRICS: "false",
-  CI: "1",
-  ...extra,
-});
 
 export interface BenchOptions {
   /** V8 flags for workerd (through miniflare's `MINIFLARE_WORKERD_V8_FLAGS`), e.g. `--trace-opt`. */
@@ -128,7 +119,7 @@ async function startWrangler(
   const child = spawn(
     process.execPath,
     [
-      wranglerBin(),
+      wranglerBin,
       "dev",
       "--config",
       config,
@@ -181,10 +172,9 @@ async function startMiniflare(
   const outdir = join(dir, "bundle");
   await promisify(execFile)(
     process.execPath,
-    [wranglerBin(), "deploy", "--dry-run", "--config", config, "--outdir", outdir],
+    [wranglerBin, "deploy", "--dry-run", "--config", config, "--outdir", outdir],
     { env: wranglerEnv() },
   );
-  const fromWrangler = createRequire(createRequire(import.meta.url).resolve("wrangler/package.json"));
   const { Miniflare, convertV4MiniflareOptions } = (await import(fromWrangler.resolve("miniflare"))) as {
     Miniflare: new (options: unknown) => { ready: Promise<URL>; dispose(): Promise<void> };
     convertV4MiniflareOptions(options: unknown): unknown;
