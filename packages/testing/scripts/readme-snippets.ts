@@ -26,13 +26,22 @@ const READMES: ReadonlyArray<readonly [path: string, documents: string | undefin
   ["packages/postgres/README.md", "@hyperdrive-kit/postgres"],
   ["packages/mysql2/README.md", "@hyperdrive-kit/mysql2"],
   ["packages/mysql/README.md", "@hyperdrive-kit/mysql"],
+  ["packages/hono/README.md", "@hyperdrive-kit/hono"],
+  ["packages/drizzle/README.md", "@hyperdrive-kit/drizzle"],
+  ["packages/kysely/README.md", "@hyperdrive-kit/kysely"],
 ];
 
 /** The adapters whose handle the check proves is typed (a missing type package makes it silently `any`). */
 const ADAPTERS = ["@hyperdrive-kit/pg", "@hyperdrive-kit/postgres", "@hyperdrive-kit/mysql2", "@hyperdrive-kit/mysql"];
 
-/** What `wrangler types` gives a project with one Hyperdrive binding. */
-const ENV_DTS = "interface Env {\n  HYPERDRIVE: Hyperdrive;\n}\n";
+/** Packages whose READMEs defer TypeScript's setup to the adapter's README (no tsconfig block of their own). */
+const INTEGRATIONS = ["@hyperdrive-kit/hono", "@hyperdrive-kit/drizzle", "@hyperdrive-kit/kysely"];
+
+/**
+ * What `wrangler types` gives a project with one Hyperdrive binding, and the `.dev.vars` entry of the Hono README's
+ * `exposeFix` example (`wrangler types` types those as `string`).
+ */
+const ENV_DTS = "interface Env {\n  HYPERDRIVE: Hyperdrive;\n  EXPOSE_ERROR_FIX: string;\n}\n";
 
 const HANDLE_IS_TYPED = (adapter: string) => `import { withHyperdrive } from "${adapter}";
 
@@ -60,7 +69,7 @@ function blocks(markdown: string): Block[] {
 interface InstallSpec {
   /** Packages the Install section's `pnpm add` lines name. */
   packages: string[];
-  /** The tsconfig block's compilerOptions. */
+  /** The tsconfig block's compilerOptions (none for an integration, whose README defers to the adapter's). */
   compilerOptions: Record<string, unknown>;
 }
 
@@ -83,10 +92,10 @@ function installSpec(name: string): InstallSpec {
     .flatMap((line) => line.split(/\s+/).slice(2))
     .filter((word) => word !== "" && !word.startsWith("-"));
   const tsconfig = blocks(install).find((b) => b.lang === "json" && b.code.includes("compilerOptions"));
-  if (packages.length === 0 || tsconfig === undefined) {
+  if (packages.length === 0 || (tsconfig === undefined && !INTEGRATIONS.includes(name))) {
     throw new Error(`${dir}/README.md: its Install section needs a \`pnpm add …\` line and a tsconfig.json block`);
   }
-  return { packages, compilerOptions: JSON.parse(tsconfig.code).compilerOptions };
+  return { packages, compilerOptions: tsconfig ? JSON.parse(tsconfig.code).compilerOptions : {} };
 }
 
 /**
@@ -101,11 +110,21 @@ function installed(name: string): string {
   throw new Error(`${name} is not installed anywhere in the workspace`);
 }
 
+/**
+ * Our packages a snippet imports, and the adapter an integration's subpath stands for (`@hyperdrive-kit/drizzle/pg`
+ * needs `@hyperdrive-kit/pg`, which its README's "or" line names).
+ */
 const imported = (code: string) =>
-  [...code.matchAll(/from "(@hyperdrive-kit\/[a-z0-9-]+)/g)].map((m) => m[1] as string).filter(Boolean);
+  [...code.matchAll(/from "(@hyperdrive-kit\/[a-z0-9-]+)(?:\/([a-z0-9-]+))?"/g)].flatMap((m) => {
+    const adapter = `@hyperdrive-kit/${m[2]}`;
+    return m[2] !== undefined && ADAPTERS.includes(adapter) ? [m[1] as string, adapter] : [m[1] as string];
+  });
+
+/** Files a snippet imports from beside it (`./schema`), by name without extension. */
+const localImports = (code: string) => [...code.matchAll(/from "\.\/([\w-]+)"/g)].map((m) => m[1] as string);
 
 async function packAll(out: string): Promise<Map<string, string>> {
-  const names = ["@hyperdrive-kit/core", ...ADAPTERS];
+  const names = ["@hyperdrive-kit/core", ...ADAPTERS, ...INTEGRATIONS];
   await exec("pnpm", ["turbo", "run", "build", ...names.map((n) => `--filter=${n}`)], {
     cwd: root,
     timeout: 300_000,
@@ -138,8 +157,13 @@ async function checkReadme(
   const snippets = blocks(readFileSync(join(root, readme), "utf8"))
     .filter((b) => b.lang === "ts")
     .map((b) => b.code);
-  const uses = new Set([...(documents ? [documents] : []), ...snippets.flatMap(imported)]);
+  // The documented package, ours that the snippets import, and ours its Install line adds (an integration's adapter).
+  const named = documents ? installSpec(documents).packages.filter((name) => name.startsWith("@hyperdrive-kit/")) : [];
+  const uses = new Set([...(documents ? [documents] : []), ...named, ...snippets.flatMap(imported)]);
   const specs = [...uses].map(installSpec);
+  if (!specs.some((spec) => "module" in spec.compilerOptions)) {
+    throw new Error(`${readme}: no snippet imports an adapter, whose README says how to set up TypeScript`);
+  }
   const packages = new Set(specs.flatMap((spec) => spec.packages));
   const types = new Set(specs.flatMap((spec) => (spec.compilerOptions.types as string[] | undefined) ?? []));
   const project = join(out, readme.replaceAll("/", "_").replace(/\.md$/, ""));
@@ -174,6 +198,12 @@ async function checkReadme(
   );
   await writeFile(join(project, "env.d.ts"), ENV_DTS);
   for (const [i, code] of snippets.entries()) await writeFile(join(project, `snippet-${i + 1}.ts`), code);
+  // A snippet's own files (`./schema`): the user has them; the package's type-checked snippet folder provides them.
+  for (const local of new Set(snippets.flatMap(localImports))) {
+    const source = join(root, dirname(readme), "test", "readme", `${local}.ts`);
+    if (!existsSync(source)) throw new Error(`${readme} imports ./${local}: ${source} must provide it`);
+    await writeFile(join(project, `${local}.ts`), readFileSync(source, "utf8"));
+  }
   if (documents && ADAPTERS.includes(documents)) {
     await writeFile(join(project, "handle-is-typed.ts"), HANDLE_IS_TYPED(documents));
   }

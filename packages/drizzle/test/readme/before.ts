@@ -1,7 +1,7 @@
 // Cloudflare's Drizzle guide today: a client per request, ended through waitUntil.
 import { drizzle } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
-import { users } from "./schema.ts";
+import { users } from "./schema";
 
 export default {
   async fetch(_request, env, ctx): Promise<Response> {

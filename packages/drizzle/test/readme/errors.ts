@@ -1,6 +1,6 @@
 import { findHyperdriveError } from "@hyperdrive-kit/core";
 import { withDrizzle } from "@hyperdrive-kit/drizzle/postgres";
-import { users } from "./schema.ts";
+import { users } from "./schema";
 
 export default {
   fetch: (_request, env, ctx) =>

@@ -1,6 +1,6 @@
 import { withDrizzle } from "@hyperdrive-kit/drizzle/mysql2";
 import { eq } from "drizzle-orm";
-import { users } from "./mysql-schema.ts";
+import { users } from "./mysql-schema";
 
 export default {
   fetch: (_request, env, ctx) =>

@@ -1,5 +1,5 @@
 import { withDrizzle } from "@hyperdrive-kit/drizzle/pg";
-import * as schema from "./schema.ts";
+import * as schema from "./schema";
 
 export default {
   fetch: (_request, env, ctx) =>

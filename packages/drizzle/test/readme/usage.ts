@@ -1,5 +1,5 @@
 import { withDrizzle } from "@hyperdrive-kit/drizzle/postgres";
-import { users } from "./schema.ts";
+import { users } from "./schema";
 
 export default {
   fetch: (_request, env, ctx) => withDrizzle(env, ctx, async (db) => Response.json(await db.select().from(users))),

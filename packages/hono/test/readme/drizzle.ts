@@ -2,7 +2,7 @@ import { createDrizzle } from "@hyperdrive-kit/drizzle/postgres";
 import { hyperdrive } from "@hyperdrive-kit/hono";
 import { postgresAdapter } from "@hyperdrive-kit/postgres";
 import { Hono } from "hono";
-import * as schema from "./schema.ts";
+import * as schema from "./schema";
 
 const app = new Hono<{ Bindings: Env }>()
   .use(hyperdrive(postgresAdapter, { map: (sql) => createDrizzle(sql, { schema }) }))

@@ -1,5 +1,6 @@
 /** What the README snippets assume, as `wrangler types` generates it for a Worker with one Hyperdrive binding. */
 interface Env {
   HYPERDRIVE: Hyperdrive;
-  ENVIRONMENT?: string;
+  /** From `.dev.vars`, which `wrangler types` reads too. */
+  EXPOSE_ERROR_FIX: string;
 }

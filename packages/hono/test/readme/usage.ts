@@ -6,6 +6,6 @@ const app = new Hono<{ Bindings: Env }>()
   .use(hyperdrive(postgresAdapter))
   .get("/todos", async (c) => c.json(await c.var.db`select id, title from todos`));
 
-app.onError(hyperdriveErrorHandler({ exposeFix: (c) => c.env.ENVIRONMENT !== "production" }));
+app.onError(hyperdriveErrorHandler({ exposeFix: (c) => c.env.EXPOSE_ERROR_FIX === "true" }));
 
 export default app;

@@ -1,7 +1,7 @@
 // What people write today: Kysely's PostgresDialect on a pg Pool built per request.
 import { Kysely, PostgresDialect } from "kysely";
 import { Pool } from "pg";
-import type { Database } from "./database.ts";
+import type { Database } from "./database";
 
 export default {
   async fetch(_request, env, ctx): Promise<Response> {

@@ -2,7 +2,7 @@ import { hyperdrive } from "@hyperdrive-kit/hono";
 import { createKysely } from "@hyperdrive-kit/kysely/postgres";
 import { postgresAdapter } from "@hyperdrive-kit/postgres";
 import { Hono } from "hono";
-import type { Database } from "./database.ts";
+import type { Database } from "./database";
 
 const app = new Hono<{ Bindings: Env }>()
   .use(hyperdrive(postgresAdapter, { map: (sql) => createKysely<Database>(sql) }))

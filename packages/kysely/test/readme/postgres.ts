@@ -1,6 +1,6 @@
 import { withKysely } from "@hyperdrive-kit/kysely/postgres";
 import type { Kysely } from "kysely";
-import type { Database } from "./database.ts";
+import type { Database } from "./database";
 
 export default {
   fetch: (_request, env, ctx) =>

@@ -1,7 +1,7 @@
 import { withKysely } from "@hyperdrive-kit/kysely/pg";
 import type { Kysely } from "kysely";
 import Cursor from "pg-cursor";
-import type { Database } from "./database.ts";
+import type { Database } from "./database";
 
 export default {
   fetch: (_request, env, ctx) =>
