@@ -8,16 +8,19 @@
  * Why wrangler dev and not the Vitest pool: it is the runtime as users run their Worker locally, requests arrive over
  * real HTTP (the framing and the body's path are what a client gets), and no test runner shares the isolate.
  *
- * Variants are interleaved request by request (the order rotates), so drift and other load on the machine hit all of
- * them alike; ratios are taken per round and reported as the median with the spread over rounds. The concurrency-8
- * run alternates short blocks of each variant and also reads workerd's CPU time per request (`cpu.ts`): on a shared
- * 2-core machine requests per second swing with whatever else runs, and CPU per request is the steadier figure.
+ * Variants take turns in runs of HDK_BENCH_RUN requests (the order rotates), so drift and other load on the machine
+ * hit all of them alike, and each timed request follows one of its own variant (see `latencies`); ratios are taken
+ * per round and reported as the median with the spread over rounds. The concurrency-8 run alternates short blocks of
+ * each variant and also reads workerd's CPU time per request (`cpu.ts`): on a shared 2-core machine requests per
+ * second swing with whatever else runs, and CPU per request is the steadier figure.
  *
- * Environment: HDK_BENCH_REQUESTS (sequential requests per variant and round, default 150), HDK_BENCH_ROUNDS (3),
- * HDK_BENCH_THROUGHPUT (requests per variant and round at concurrency 8, 200), HDK_BENCH_DELAY_MS (per chunk and
+ * Environment: HDK_BENCH_REQUESTS (timed sequential requests per variant and round, default 150), HDK_BENCH_ROUNDS
+ * (3), HDK_BENCH_THROUGHPUT (requests per variant and round at concurrency 8, 200), HDK_BENCH_DELAY_MS (per chunk and
  * direction in the delayed runs, 2), HDK_BENCH_WARM (warm-up cycles, one request per variant each, before the rounds
- * at 0 ms, 500), HDK_BENCH_ONLY (comma-separated routes, e.g. `pg,mysql`), HDK_BENCH_RUNTIME (`wrangler`, or
- * `miniflare` for the same Worker without wrangler dev's inspector session: see `setup.ts`).
+ * at 0 ms, 500), HDK_BENCH_RUN (sequential requests per variant in a row, the first untimed, 4; 1 for strict
+ * interleaving with every request timed), HDK_BENCH_ONLY (comma-separated routes, e.g. `pg,mysql`),
+ * HDK_BENCH_RUNTIME (`wrangler`, or `miniflare` for the same Worker without wrangler dev's inspector session: see
+ * `setup.ts`).
  */
 import type { FaultProxy } from "@hyperdrive-kit/testing/proxy";
 import { cpuNanoseconds, machineTicks, workerdPids } from "./cpu.ts";
@@ -42,6 +45,7 @@ const ROUNDS = numberFrom("HDK_BENCH_ROUNDS", 3);
 const THROUGHPUT = numberFrom("HDK_BENCH_THROUGHPUT", 200);
 const DELAY_MS = numberFrom("HDK_BENCH_DELAY_MS", 2);
 const WARM = numberFrom("HDK_BENCH_WARM", 500);
+const RUN = Math.max(1, numberFrom("HDK_BENCH_RUN", 4));
 const CONCURRENCY = 8;
 const routes = selectedRoutes();
 
@@ -49,13 +53,23 @@ let origin = "";
 let workerd: number[] = [];
 const get = (at: string) => getFrom(origin, at);
 
-/** Sequential requests, the variants interleaved; returns each variant's latencies. */
+/**
+ * Sequential requests in short runs of one variant, the variants taking turns (the order rotates); returns each
+ * variant's latencies. The first request of a run is not timed: a request's teardown still runs in workerd while the
+ * next one starts, so a timed request must follow one of its own kind, as it does in a Worker that runs one of them.
+ * (Strictly interleaved, with a rotating order, every variant followed the same other one three times in four: kit
+ * the docs' closing code and kit-none the kit, while the floor and the docs' code followed variants that close
+ * nothing.) With HDK_BENCH_RUN=1, every request is timed, strictly interleaved, as before.
+ */
 async function latencies(route: Route, query: string): Promise<Record<Variant, number[]>> {
   const out = perVariant<number[]>(() => []);
-  for (let i = 0; i < REQUESTS; i++) {
+  const timedPerRun = Math.max(1, RUN - 1);
+  for (let i = 0; out.floor.length < REQUESTS; i++) {
+    const timed = Math.min(timedPerRun, REQUESTS - out.floor.length);
     for (let k = 0; k < VARIANTS.length; k++) {
       const variant = VARIANTS[(i + k) % VARIANTS.length] as Variant;
-      out[variant].push(await get(path(route, variant, query)));
+      if (RUN > 1) await get(path(route, variant, query));
+      for (let n = 0; n < timed; n++) out[variant].push(await get(path(route, variant, query)));
     }
   }
   return out;
@@ -121,7 +135,7 @@ async function main(): Promise<void> {
       `hyperdrive-kit bench inside workerd (${RUNTIME_LABEL}), ${new Date().toISOString().slice(0, 10)}, Node ${process.version}`,
     );
     console.log(
-      `${WARM} warm-up cycles per route and query, then ${ROUNDS} rounds; per round and variant: ${REQUESTS} sequential requests, ${THROUGHPUT} at concurrency ${CONCURRENCY}; delayed runs: +${DELAY_MS} ms per chunk each way`,
+      `${WARM} warm-up cycles per route and query, then ${ROUNDS} rounds; per round and variant: ${REQUESTS} timed sequential requests (${RUN > 1 ? `runs of ${RUN}, the first untimed` : "strictly interleaved"}), ${THROUGHPUT} at concurrency ${CONCURRENCY}; delayed runs: +${DELAY_MS} ms per chunk each way`,
     );
     console.log(
       "Ratios are kit / baseline per round: median (min–max over rounds); p99: over all rounds' requests pooled (per-round min–max). CPU: the runtime's (workerd's) CPU time per request in the concurrency-8 run, teardown included. Lower latency and CPU ratios are better.\n",
