@@ -1,8 +1,10 @@
 /**
  * Type-checks every TypeScript snippet of the READMEs as a new user would meet it: in a project outside the
  * workspace, with the packed tarballs of our packages and exactly what the README's Install section says to install
- * (`pnpm add …` lines) and its tsconfig block (`"types"`), under strict `tsc`. Each adapter's handle must also be
- * typed (not `any`) there. Offline: the drivers and type packages are linked from the pnpm store the workspace uses.
+ * (`pnpm add …` lines) and its tsconfig block (`"types"`), under strict `tsc`. An integration's README (Hono, Drizzle,
+ * Kysely) defers TypeScript's setup to its adapter's, so the adapter's Install section counts for it too. Each
+ * adapter's handle must also be typed (not `any`) there. Offline: the drivers and type packages are linked from the
+ * pnpm store the workspace uses.
  *
  *   node packages/testing/scripts/readme-snippets.ts [--keep]
  *
