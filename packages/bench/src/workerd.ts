@@ -64,8 +64,9 @@ const get = (at: string) => getFrom(origin, at);
 async function latencies(route: Route, query: string): Promise<Record<Variant, number[]>> {
   const out = perVariant<number[]>(() => []);
   const timedPerRun = Math.max(1, RUN - 1);
-  for (let i = 0; out.floor.length < REQUESTS; i++) {
-    const timed = Math.min(timedPerRun, REQUESTS - out.floor.length);
+  for (let i = 0, done = 0; done < REQUESTS; i++) {
+    const timed = Math.min(timedPerRun, REQUESTS - done);
+    done += timed;
     for (let k = 0; k < VARIANTS.length; k++) {
       const variant = VARIANTS[(i + k) % VARIANTS.length] as Variant;
       if (RUN > 1) await get(path(route, variant, query));

@@ -40,10 +40,10 @@ const ADAPTERS = ["@hyperdrive-kit/pg", "@hyperdrive-kit/postgres", "@hyperdrive
 const INTEGRATIONS = ["@hyperdrive-kit/hono", "@hyperdrive-kit/drizzle", "@hyperdrive-kit/kysely"];
 
 /**
- * What `wrangler types` gives a project with one Hyperdrive binding, and the `.dev.vars` entry of the Hono README's
- * `exposeFix` example (`wrangler types` types those as `string`).
+ * What `wrangler types` gives a project with one Hyperdrive binding, for a README whose package has no
+ * `test/readme/env.d.ts` saying what its snippets assume.
  */
-const ENV_DTS = "interface Env {\n  HYPERDRIVE: Hyperdrive;\n  EXPOSE_ERROR_FIX: string;\n}\n";
+const ENV_DTS = "interface Env {\n  HYPERDRIVE: Hyperdrive;\n}\n";
 
 const HANDLE_IS_TYPED = (adapter: string) => `import { withHyperdrive } from "${adapter}";
 
@@ -81,8 +81,19 @@ for (const dir of await readdir(join(root, "packages"))) {
   if (existsSync(manifest)) packageDirs.set(JSON.parse(readFileSync(manifest, "utf8")).name as string, dir);
 }
 
-/** What a package's README says to install and how to configure TypeScript. */
+const installSpecs = new Map<string, InstallSpec>();
+
+/** What a package's README says to install and how to configure TypeScript (each README read once). */
 function installSpec(name: string): InstallSpec {
+  let spec = installSpecs.get(name);
+  if (spec === undefined) {
+    spec = readInstallSpec(name);
+    installSpecs.set(name, spec);
+  }
+  return spec;
+}
+
+function readInstallSpec(name: string): InstallSpec {
   const dir = packageDirs.get(name);
   if (dir === undefined) throw new Error(`no workspace package ${name}`);
   const readme = readFileSync(join(root, "packages", dir, "README.md"), "utf8");
@@ -162,12 +173,12 @@ async function checkReadme(
   // The documented package, ours that the snippets import, and ours its Install line adds (an integration's adapter).
   const named = documents ? installSpec(documents).packages.filter((name) => name.startsWith("@hyperdrive-kit/")) : [];
   const uses = new Set([...(documents ? [documents] : []), ...named, ...snippets.flatMap(imported)]);
-  const specs = [...uses].map(installSpec);
-  if (!specs.some((spec) => "module" in spec.compilerOptions)) {
+  const used = [...uses].map(installSpec);
+  if (!used.some((spec) => "module" in spec.compilerOptions)) {
     throw new Error(`${readme}: no snippet imports an adapter, whose README says how to set up TypeScript`);
   }
-  const packages = new Set(specs.flatMap((spec) => spec.packages));
-  const types = new Set(specs.flatMap((spec) => (spec.compilerOptions.types as string[] | undefined) ?? []));
+  const packages = new Set(used.flatMap((spec) => spec.packages));
+  const types = new Set(used.flatMap((spec) => (spec.compilerOptions.types as string[] | undefined) ?? []));
   const project = join(out, readme.replaceAll("/", "_").replace(/\.md$/, ""));
   await mkdir(project, { recursive: true });
   // node_modules as an install of the README's packages leaves it: our tarballs unpacked (core, which the adapters
@@ -191,14 +202,16 @@ async function checkReadme(
     join(project, "tsconfig.json"),
     JSON.stringify({
       compilerOptions: {
-        ...Object.assign({}, ...specs.map((s) => s.compilerOptions)),
+        ...Object.assign({}, ...used.map((s) => s.compilerOptions)),
         types: [...types],
         noEmit: true,
       },
       include: ["*.ts"],
     }),
   );
-  await writeFile(join(project, "env.d.ts"), ENV_DTS);
+  // What the package's own snippet folder declares its snippets assume (the Hono README's `.dev.vars` entry), if it does.
+  const ownEnv = join(root, dirname(readme), "test", "readme", "env.d.ts");
+  await writeFile(join(project, "env.d.ts"), existsSync(ownEnv) ? readFileSync(ownEnv, "utf8") : ENV_DTS);
   for (const [i, code] of snippets.entries()) await writeFile(join(project, `snippet-${i + 1}.ts`), code);
   // A snippet's own files (`./schema`): the user has them; the package's type-checked snippet folder provides them.
   for (const local of new Set(snippets.flatMap(localImports))) {
