@@ -4,6 +4,11 @@ import type { Engine } from "./setup.ts";
 
 export const ROUTES = ["pg", "pg-pool", "postgres", "mysql2", "mysql2-pool", "mysql"] as const;
 export const VARIANTS = ["floor", "docs", "kit", "kit-none"] as const;
+/**
+ * The floor again under another name: an A/A control. Its ratio to the floor is what the bench reads when nothing
+ * differs, so a kit/floor ratio inside that band is not a difference this run can show. Only `pnpm bench` times it.
+ */
+export const CONTROL = "floor-again";
 export const QUERIES = ["plain", "param"] as const;
 export type Route = (typeof ROUTES)[number];
 export type Variant = (typeof VARIANTS)[number];

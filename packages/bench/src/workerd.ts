@@ -20,17 +20,18 @@
  * at 0 ms, 500), HDK_BENCH_RUN (sequential requests per variant in a row, the first untimed, 4; 1 for strict
  * interleaving with every request timed), HDK_BENCH_ONLY (comma-separated routes, e.g. `pg,mysql`),
  * HDK_BENCH_RUNTIME (`wrangler`, or `miniflare` for the same Worker without wrangler dev's inspector session: see
- * `setup.ts`).
+ * `setup.ts`), HDK_BENCH_CONTROL (1: also time the floor under another name, `floor-again`, the A/A control whose
+ * ratio to the floor shows this run's own noise; 0 to leave it out).
  */
 import type { FaultProxy } from "@hyperdrive-kit/testing/proxy";
 import { cpuNanoseconds, machineTicks, workerdPids } from "./cpu.ts";
 import {
+  CONTROL,
   closed,
   engineOf,
   get as getFrom,
   numberFrom,
   path,
-  perVariant,
   QUERIES,
   type Route,
   selectedRoutes,
@@ -46,7 +47,14 @@ const THROUGHPUT = numberFrom("HDK_BENCH_THROUGHPUT", 200);
 const DELAY_MS = numberFrom("HDK_BENCH_DELAY_MS", 2);
 const WARM = numberFrom("HDK_BENCH_WARM", 500);
 const RUN = Math.max(1, numberFrom("HDK_BENCH_RUN", 4));
+const CONTROL_ON = numberFrom("HDK_BENCH_CONTROL", 1) > 0;
 const CONCURRENCY = 8;
+
+/** What the timed runs take turns between: the four variants, and the A/A control. */
+type Timed = Variant | typeof CONTROL;
+const TIMED: readonly Timed[] = CONTROL_ON ? [...VARIANTS, CONTROL] : VARIANTS;
+const perTimed = <T>(make: (variant: Timed) => T) =>
+  Object.fromEntries(TIMED.map((variant) => [variant, make(variant)])) as Record<Timed, T>;
 const routes = selectedRoutes();
 
 let origin = "";
@@ -61,14 +69,14 @@ const get = (at: string) => getFrom(origin, at);
  * the docs' closing code and kit-none the kit, while the floor and the docs' code followed variants that close
  * nothing.) With HDK_BENCH_RUN=1, every request is timed, strictly interleaved, as before.
  */
-async function latencies(route: Route, query: string): Promise<Record<Variant, number[]>> {
-  const out = perVariant<number[]>(() => []);
+async function latencies(route: Route, query: string): Promise<Record<Timed, number[]>> {
+  const out = perTimed<number[]>(() => []);
   const timedPerRun = Math.max(1, RUN - 1);
   for (let i = 0, done = 0; done < REQUESTS; i++) {
     const timed = Math.min(timedPerRun, REQUESTS - done);
     done += timed;
-    for (let k = 0; k < VARIANTS.length; k++) {
-      const variant = VARIANTS[(i + k) % VARIANTS.length] as Variant;
+    for (let k = 0; k < TIMED.length; k++) {
+      const variant = TIMED[(i + k) % TIMED.length] as Timed;
       if (RUN > 1) await get(path(route, variant, query));
       for (let n = 0; n < timed; n++) out[variant].push(await get(path(route, variant, query)));
     }
@@ -88,14 +96,14 @@ async function throughput(
   route: Route,
   query: string,
   round: number,
-): Promise<{ perSecond: Record<Variant, number>; cpuMicros: Record<Variant, number> }> {
-  const elapsed = perVariant(() => 0);
-  const cpu = perVariant(() => 0);
+): Promise<{ perSecond: Record<Timed, number>; cpuMicros: Record<Timed, number> }> {
+  const elapsed = perTimed(() => 0);
+  const cpu = perTimed(() => 0);
   const blocks = Math.ceil(THROUGHPUT / BLOCK);
   for (let b = 0; b < blocks; b++) {
     const size = Math.min(BLOCK, THROUGHPUT - b * BLOCK);
-    for (let k = 0; k < VARIANTS.length; k++) {
-      const variant = VARIANTS[(round + b + k) % VARIANTS.length] as Variant;
+    for (let k = 0; k < TIMED.length; k++) {
+      const variant = TIMED[(round + b + k) % TIMED.length] as Timed;
       const cpuBefore = cpuNanoseconds(workerd);
       let next = 0;
       const started = performance.now();
@@ -110,8 +118,8 @@ async function throughput(
     }
   }
   return {
-    perSecond: perVariant((variant) => THROUGHPUT / (elapsed[variant] / 1000)),
-    cpuMicros: perVariant((variant) => cpu[variant] / 1000 / THROUGHPUT),
+    perSecond: perTimed((variant) => THROUGHPUT / (elapsed[variant] / 1000)),
+    cpuMicros: perTimed((variant) => cpu[variant] / 1000 / THROUGHPUT),
   };
 }
 
@@ -139,7 +147,7 @@ async function main(): Promise<void> {
       `${WARM} warm-up cycles per route and query, then ${ROUNDS} rounds; per round and variant: ${REQUESTS} timed sequential requests (${RUN > 1 ? `runs of ${RUN}, the first untimed` : "strictly interleaved"}), ${THROUGHPUT} at concurrency ${CONCURRENCY}; delayed runs: +${DELAY_MS} ms per chunk each way`,
     );
     console.log(
-      "Ratios are kit / baseline per round: median (min–max over rounds); p99: over all rounds' requests pooled (per-round min–max). CPU: the runtime's (workerd's) CPU time per request in the concurrency-8 run, teardown included. Lower latency and CPU ratios are better.\n",
+      `Ratios are kit / baseline per round: median (min–max over rounds); p99: over all rounds' requests pooled (per-round min–max). CPU: the runtime's (workerd's) CPU time per request in the concurrency-8 run, teardown included. Lower latency and CPU ratios are better.${CONTROL_ON ? ` ${CONTROL}/floor: the floor timed twice under two names, the spread this run shows when nothing differs.` : ""}\n`,
     );
 
     // Round trips, at 0 ms, one request at a time.
@@ -170,33 +178,33 @@ async function main(): Promise<void> {
         const proxy = proxies[engineOf(route)] as FaultProxy;
         proxy.setMode(delay > 0 ? { kind: "delay", ms: delay } : { kind: "pass" });
         for (const query of QUERIES) {
-          const p50 = perVariant<number[]>(() => []);
-          const p99 = perVariant<number[]>(() => []);
-          const all = perVariant<number[]>(() => []);
-          const rps = perVariant<number[]>(() => []);
-          const cpu = perVariant<number[]>(() => []);
+          const p50 = perTimed<number[]>(() => []);
+          const p99 = perTimed<number[]>(() => []);
+          const all = perTimed<number[]>(() => []);
+          const rps = perTimed<number[]>(() => []);
+          const cpu = perTimed<number[]>(() => []);
           // Warm-up, interleaved like the rounds. V8 keeps tiering a Worker's functions up for several hundred
           // requests, and the handle's own functions run in half the variants, so they get there last; the full
           // warm-up once per route and query, and a short one after the delay changes.
           const warm = delay === 0 ? WARM : 10;
-          for (let i = 0; i < warm; i++) for (const variant of VARIANTS) await get(path(route, variant, query));
+          for (let i = 0; i < warm; i++) for (const variant of TIMED) await get(path(route, variant, query));
           for (let round = 0; round < ROUNDS; round++) {
             const times = await latencies(route, query);
-            for (const variant of VARIANTS) {
+            for (const variant of TIMED) {
               const s = summarize(times[variant]);
               p50[variant].push(s.p50);
               p99[variant].push(s.p99);
               all[variant].push(...times[variant]);
             }
             const { perSecond, cpuMicros } = await throughput(proxy, route, query, round);
-            for (const variant of VARIANTS) {
+            for (const variant of TIMED) {
               rps[variant].push(perSecond[variant]);
               cpu[variant].push(cpuMicros[variant]);
             }
           }
           const med = (values: number[], digits = 2) => fmt(summarize(values).p50, digits);
           // p99 over every round's requests together: one round's 150 requests hold only one or two above it.
-          const pooledP99 = perVariant((variant) => summarize(all[variant]).p99);
+          const pooledP99 = perTimed((variant) => summarize(all[variant]).p99);
           rows.push(
             [
               route,
@@ -216,15 +224,40 @@ async function main(): Promise<void> {
               spread(ratioSummary(p50["kit-none"], p50.floor)),
               spread(ratioSummary(rps["kit-none"], rps.floor)),
               spread(ratioSummary(cpu["kit-none"], cpu.floor)),
+              ...(CONTROL_ON
+                ? [
+                    spread(ratioSummary(p50[CONTROL], p50.floor)),
+                    spread(ratioSummary(rps[CONTROL], rps.floor)),
+                    spread(ratioSummary(cpu[CONTROL], cpu.floor)),
+                  ]
+                : []),
             ].join(" | "),
           );
         }
       }
       console.log(`\n${delay === 0 ? "0 ms added" : `+${delay} ms per chunk each way`}\n`);
-      console.log(
-        "| route | query | p50 ms floor / docs / kit | p50 kit/floor | p50 kit/docs | p99 ms floor / docs / kit | p99 kit/floor | req/s c=8 floor / docs / kit | req/s kit/floor | req/s kit/docs | CPU µs/req floor / docs / kit | CPU kit/floor | CPU kit/docs | p50 ms kit-none | p50 kit-none/floor | req/s kit-none/floor | CPU kit-none/floor |",
-      );
-      console.log(`|${" --- |".repeat(17)}`);
+      const columns = [
+        "route",
+        "query",
+        "p50 ms floor / docs / kit",
+        "p50 kit/floor",
+        "p50 kit/docs",
+        "p99 ms floor / docs / kit",
+        "p99 kit/floor",
+        "req/s c=8 floor / docs / kit",
+        "req/s kit/floor",
+        "req/s kit/docs",
+        "CPU µs/req floor / docs / kit",
+        "CPU kit/floor",
+        "CPU kit/docs",
+        "p50 ms kit-none",
+        "p50 kit-none/floor",
+        "req/s kit-none/floor",
+        "CPU kit-none/floor",
+        ...(CONTROL_ON ? [`p50 ${CONTROL}/floor`, `req/s ${CONTROL}/floor`, `CPU ${CONTROL}/floor`] : []),
+      ];
+      console.log(`| ${columns.join(" | ")} |`);
+      console.log(`|${" --- |".repeat(columns.length)}`);
       for (const row of rows) console.log(`| ${row} |`);
     }
     const ticks = machineTicks();

@@ -1,7 +1,8 @@
 /**
  * The Worker `pnpm bench` drives through `wrangler dev`: `/<route>/<variant>/<query>`, where route is a driver and
- * mode (`pg`, `pg-pool`, `postgres`, `mysql2`, `mysql2-pool`, `mysql`), variant is `docs`, `floor`, `kit` or
- * `kit-none` (the handle with `teardown: "none"`), and query
+ * mode (`pg`, `pg-pool`, `postgres`, `mysql2`, `mysql2-pool`, `mysql`), variant is `docs`, `floor`, `kit`,
+ * `kit-none` (the handle with `teardown: "none"`) or `floor-again` (the floor under another name: the bench's A/A
+ * control), and query
  * `plain` or `param`. Every variant answers the same `Response.json(rows)`.
  */
 import { kit } from "./kit.ts";
@@ -27,7 +28,8 @@ export default {
           query,
         );
       }
-      if ((variant !== "docs" && variant !== "floor") || !rawRoute) return new Response("not found", { status: 404 });
+      const floor = variant === "floor" || variant === "floor-again";
+      if ((variant !== "docs" && !floor) || !rawRoute) return new Response("not found", { status: 404 });
       return Response.json(await rawRoute(env[bindingName], ctx, query, variant === "docs"));
     } catch (error) {
       return new Response(String(error), { status: 500 });
