@@ -8,4 +8,7 @@ import { startSeededMariadb } from "./database.ts";
 console.log("Starting a throwaway MariaDB…");
 const server = await startSeededMariadb();
 console.log("Seeded the `notes` table.");
-await runWranglerDev(server, { paths: "/notes  (also /notes/1, /notes/export and POST /notes)" });
+await runWranglerDev(server, {
+  paths: "/notes  (also /notes/1, /notes/export and POST /notes)",
+  vars: { EXPOSE_ERROR_FIX: "true" },
+});

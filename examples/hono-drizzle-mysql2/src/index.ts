@@ -10,8 +10,8 @@ import { notes } from "./schema.ts";
 
 interface Env {
   HYPERDRIVE: Hyperdrive;
-  /** "production" hides the fix in error answers. */
-  ENVIRONMENT: string;
+  /** "true" adds the message and the fix to error answers (`pnpm dev` and `pnpm demo`); deployed, "false". */
+  EXPOSE_ERROR_FIX: string;
 }
 
 /** A note as POST /notes takes it: a title of 1 to 200 characters and an optional body. */
@@ -76,7 +76,7 @@ const app = new Hono<{ Bindings: Env }>()
 
 app.notFound((c) => c.json({ error: { code: "NOT_FOUND", message: "No such route." } }, 404));
 // HyperdriveErrors (also inside Drizzle's DrizzleQueryError) become { error: { code, category, retryable } } with
-// 503 when a retry can help, else 500; outside production also the message and the fix.
-app.onError(hyperdriveErrorHandler({ exposeFix: (c) => c.env.ENVIRONMENT !== "production" }));
+// 503 when a retry can help, else 500; with EXPOSE_ERROR_FIX "true" (local development) also the message and the fix.
+app.onError(hyperdriveErrorHandler({ exposeFix: (c) => c.env.EXPOSE_ERROR_FIX === "true" }));
 
 export default app satisfies ExportedHandler<Env>;

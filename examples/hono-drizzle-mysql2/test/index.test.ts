@@ -4,6 +4,7 @@ import { withHyperdrive } from "@hyperdrive-kit/mysql2";
 import { describeNotesWorker, get, type Note, post } from "@hyperdrive-kit/testing/notes-example";
 import { createConnection, type RowDataPacket } from "mysql2/promise";
 import { describe, expect, it } from "vitest";
+import app from "../src/index.ts";
 
 /** Runs one query on the tests' own binding (ADMIN, the same database) through a request-scoped handle. */
 async function admin(sql: string): Promise<RowDataPacket[]> {
@@ -34,6 +35,7 @@ describe("Hono + Drizzle on MySQL (mysql2)", () => {
     connections,
     firstTitle: "Create the connection inside the handler",
     createQueries: "2 queries",
+    app,
   });
 
   it("sends no COM_STMT_PREPARE to the server on any route", async () => {

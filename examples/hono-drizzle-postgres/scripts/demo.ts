@@ -8,4 +8,7 @@ import { startSeededPostgres } from "./database.ts";
 console.log("Starting an embedded PostgreSQL…");
 const server = await startSeededPostgres();
 console.log("Seeded the `notes` table.");
-await runWranglerDev(server, { paths: "/notes  (also /notes/1, /notes/export and POST /notes)" });
+await runWranglerDev(server, {
+  paths: "/notes  (also /notes/1, /notes/export and POST /notes)",
+  vars: { EXPOSE_ERROR_FIX: "true" },
+});

@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import { withHyperdrive } from "@hyperdrive-kit/pg";
 import { describeNotesWorker } from "@hyperdrive-kit/testing/notes-example";
 import { describe } from "vitest";
+import app from "../src/index.ts";
 
 /** Client connections the server holds to the test database, not counting the one asking (through ADMIN). */
 async function connections(): Promise<number> {
@@ -23,5 +24,10 @@ async function connections(): Promise<number> {
 }
 
 describe("Hono + Drizzle on PostgreSQL", () => {
-  describeNotesWorker({ connections, firstTitle: "Create the client inside the handler", createQueries: "1 query" });
+  describeNotesWorker({
+    connections,
+    firstTitle: "Create the client inside the handler",
+    createQueries: "1 query",
+    app,
+  });
 });

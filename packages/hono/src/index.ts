@@ -117,7 +117,8 @@ class Timing {
 export interface ErrorHandlerOptions<E extends Env = Env> {
   /**
    * Whether the answer includes the message, the fix and the docs link (they name your binding and driver, never a
-   * secret). Default `false`; turn it on outside production, e.g. `(c) => c.env.ENVIRONMENT !== "production"`.
+   * secret). Default `false`; turn it on for local development only, e.g. `(c) => c.env.EXPOSE_ERROR_FIX === "true"`
+   * with `EXPOSE_ERROR_FIX=true` in `.dev.vars`: a deploy without that var keeps them out.
    */
   exposeFix?: boolean | ((c: Context<E>) => boolean);
   /** Whether to `console.error` the error's message (redacted, with the fix). Default `true`. */

@@ -9,10 +9,14 @@ const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 const WRANGLER_EXIT_MS = 5_000;
 
 /**
- * Starts `wrangler dev` in the current directory with the `HYPERDRIVE` binding pointed at `server`, prints where to
- * open it, and on Ctrl-C (or when wrangler exits) stops the server, deletes its data and exits quietly.
+ * Starts `wrangler dev` in the current directory with the `HYPERDRIVE` binding pointed at `server` (and `vars` passed
+ * as `--var`), prints where to open it, and on Ctrl-C (or when wrangler exits) stops the server, deletes its data and
+ * exits quietly.
  */
-export async function runWranglerDev(server: RunningServer, { paths }: { paths: string }): Promise<void> {
+export async function runWranglerDev(
+  server: RunningServer,
+  { paths, vars = {} }: { paths: string; vars?: Record<string, string> },
+): Promise<void> {
   const port = Number(process.env.PORT ?? 8787);
   let bin: string;
   try {
@@ -21,7 +25,8 @@ export async function runWranglerDev(server: RunningServer, { paths }: { paths: 
     await server.stop();
     throw new Error("wrangler is not installed here: run `pnpm install` at the repository root.", { cause });
   }
-  const wrangler = spawn(process.execPath, [bin, "dev", "--port", String(port), "--ip", "127.0.0.1"], {
+  const varArgs = Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]);
+  const wrangler = spawn(process.execPath, [bin, "dev", "--port", String(port), "--ip", "127.0.0.1", ...varArgs], {
     // The terminal is ours (see `takeCtrlC`); wrangler needs no keyboard.
     stdio: ["ignore", "pipe", "inherit"],
     env: { ...process.env, CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_HYPERDRIVE: server.url },

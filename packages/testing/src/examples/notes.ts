@@ -2,7 +2,8 @@
  * The tests of the Hono + Drizzle examples (`examples/hono-drizzle-*`): the same Worker on each database, so the same
  * routes and guarantees. Runs inside workerd against the example's own Worker (`exports.default`).
  */
-import { exports } from "cloudflare:workers";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
 import { expect, inject, it } from "vitest";
 import { eventually } from "../conformance/suite.ts";
 
@@ -31,9 +32,11 @@ export interface NotesWorkerOptions {
   firstTitle: string;
   /** What `POST /notes` runs, as Server-Timing counts it: `"1 query"` with RETURNING, `"2 queries"` without. */
   createQueries: string;
+  /** The example's Hono app (its default export), called directly with `EXPOSE_ERROR_FIX` changed. */
+  app: { fetch(request: Request, env: never, ctx: ExecutionContext): Response | Promise<Response> };
 }
 
-export function describeNotesWorker({ connections, firstTitle, createQueries }: NotesWorkerOptions): void {
+export function describeNotesWorker({ connections, firstTitle, createQueries, app }: NotesWorkerOptions): void {
   it("answers the index without connecting", async () => {
     const response = await get("/");
     expect(response.status).toBe(200);
@@ -94,20 +97,37 @@ export function describeNotesWorker({ connections, firstTitle, createQueries }: 
     expect(all.length).toBeGreaterThanOrEqual(4);
   });
 
-  it("fails at once, with the code and the fix, when a db kept in a module variable is used by the next request", async () => {
+  it("fails at once, with the code, when a db kept in a module variable is used by the next request; as deployed, without the message and the fix", async () => {
     const first = await get("/mistakes/kept-db");
     expect([first.status, await first.json()]).toMatchObject([200, { kept: true }]);
     const started = Date.now();
     const second = await get("/mistakes/kept-db");
     const text = await second.text();
     expect(second.status).toBe(500);
-    const { error } = JSON.parse(text) as { error: { code: string; retryable: boolean; fix?: string } };
-    // Used inside another request's scope (this request has the middleware too): the cross-request error.
-    expect(error.code).toBe("HDK_HANDLE_CROSS_REQUEST");
-    expect(error.retryable).toBe(false);
-    expect(error.fix).toContain("never keep it in a global variable");
+    // Used inside another request's scope (this request has the middleware too): the cross-request error. The
+    // Worker runs with its wrangler.jsonc, whose EXPOSE_ERROR_FIX "false" is what a deploy gets.
+    expect(JSON.parse(text)).toEqual({
+      error: { code: "HDK_HANDLE_CROSS_REQUEST", category: "usage", retryable: false },
+    });
     expect(Date.now() - started).toBeLessThan(5_000); // not the runtime's hang
-    // Never a secret in the answer.
+  });
+
+  it('adds the message and the fix where EXPOSE_ERROR_FIX is "true" (pnpm dev, pnpm demo), never a secret', async () => {
+    const devEnv = { ...env, EXPOSE_ERROR_FIX: "true" } as never;
+    const call = async () => {
+      const ctx = createExecutionContext();
+      const response = await app.fetch(new Request("http://example/mistakes/kept-db"), devEnv, ctx);
+      const text = await response.text();
+      await waitOnExecutionContext(ctx);
+      return { status: response.status, text };
+    };
+    await call(); // keeps its db for the next call (or already uses the one the test above kept)
+    const { status, text } = await call();
+    expect(status).toBe(500);
+    const { error } = JSON.parse(text) as { error: { code: string; message?: string; fix?: string } };
+    expect(error.code).toBe("HDK_HANDLE_CROSS_REQUEST");
+    expect(error.message).toContain("another request");
+    expect(error.fix).toContain("never keep it in a global variable");
     const url = new URL(inject("databaseUrl"));
     expect(text).not.toContain(url.password);
     expect(text).not.toContain(inject("databaseUrl"));
