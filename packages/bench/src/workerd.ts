@@ -227,6 +227,7 @@ async function main(): Promise<void> {
               ...(CONTROL_ON
                 ? [
                     spread(ratioSummary(p50[CONTROL], p50.floor)),
+                    fmt(pooledP99[CONTROL] / pooledP99.floor),
                     spread(ratioSummary(rps[CONTROL], rps.floor)),
                     spread(ratioSummary(cpu[CONTROL], cpu.floor)),
                   ]
@@ -254,7 +255,9 @@ async function main(): Promise<void> {
         "p50 kit-none/floor",
         "req/s kit-none/floor",
         "CPU kit-none/floor",
-        ...(CONTROL_ON ? [`p50 ${CONTROL}/floor`, `req/s ${CONTROL}/floor`, `CPU ${CONTROL}/floor`] : []),
+        ...(CONTROL_ON
+          ? [`p50 ${CONTROL}/floor`, `p99 ${CONTROL}/floor`, `req/s ${CONTROL}/floor`, `CPU ${CONTROL}/floor`]
+          : []),
       ];
       console.log(`| ${columns.join(" | ")} |`);
       console.log(`|${" --- |".repeat(columns.length)}`);
