@@ -31,8 +31,9 @@ export const engineOf = (route: string): Engine =>
 
 export const path = (route: Route, variant: string, query: string) => `/${route}/${variant}/${query}`;
 
-export const perVariant = <T>(make: (variant: Variant) => T) =>
-  Object.fromEntries(VARIANTS.map((variant) => [variant, make(variant)])) as Record<Variant, T>;
+/** One value per name, keyed by the name (a variant, say). */
+export const keyedBy = <K extends string, T>(names: readonly K[], make: (name: K) => T) =>
+  Object.fromEntries(names.map((name) => [name, make(name)])) as Record<K, T>;
 
 /** One request; resolves to its time in ms once the whole body is in. Anything but a 200 fails the bench. */
 export async function get(origin: string, at: string): Promise<number> {

@@ -30,6 +30,7 @@ import {
   closed,
   engineOf,
   get as getFrom,
+  keyedBy,
   numberFrom,
   path,
   QUERIES,
@@ -53,8 +54,7 @@ const CONCURRENCY = 8;
 /** What the timed runs take turns between: the four variants, and the A/A control. */
 type Timed = Variant | typeof CONTROL;
 const TIMED: readonly Timed[] = CONTROL_ON ? [...VARIANTS, CONTROL] : VARIANTS;
-const perTimed = <T>(make: (variant: Timed) => T) =>
-  Object.fromEntries(TIMED.map((variant) => [variant, make(variant)])) as Record<Timed, T>;
+const perTimed = <T>(make: (variant: Timed) => T) => keyedBy(TIMED, make);
 const routes = selectedRoutes();
 
 let origin = "";
