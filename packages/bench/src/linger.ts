@@ -12,15 +12,12 @@
  */
 import { closed, engineOf, get, keyedBy, numberFrom, path, selectedRoutes, VARIANTS } from "./routes.ts";
 import { RUNTIME_LABEL, startBench } from "./setup.ts";
+import { percentile } from "./stats.ts";
 
 const REQUESTS = numberFrom("HDK_LINGER_REQUESTS", 60);
 const DELAY_MS = numberFrom("HDK_BENCH_DELAY_MS", 2);
 /** Longer than any teardown the bench's variants make, far shorter than the handle's 5 s bound. */
 const GIVE_UP_MS = 2000;
-
-/** Nearest-rank percentile of sorted values. */
-const at = (sorted: readonly number[], p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] as number;
 
 const routes = selectedRoutes();
 const bench = await startBench([...new Set(routes.map(engineOf))]);
@@ -56,7 +53,7 @@ try {
       }
       const cells = VARIANTS.map((variant) => {
         const sorted = open[variant].sort((a, b) => a - b);
-        return [50, 90, 100].map((p) => at(sorted, p).toFixed(1)).join(" / ");
+        return [50, 90, 100].map((p) => percentile(sorted, p).toFixed(1)).join(" / ");
       });
       console.log(`| ${route} | ${delay > 0 ? `+${delay} ms` : "0 ms"} | ${cells.join(" | ")} |`);
     }
