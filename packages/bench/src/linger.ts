@@ -18,6 +18,8 @@ const REQUESTS = numberFrom("HDK_LINGER_REQUESTS", 60);
 const DELAY_MS = numberFrom("HDK_BENCH_DELAY_MS", 2);
 /** Longer than any teardown the bench's variants make, far shorter than the handle's 5 s bound. */
 const GIVE_UP_MS = 2000;
+/** Checks on every turn of the event loop: a timer would round every figure up to whole milliseconds. */
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
 const routes = selectedRoutes();
 const bench = await startBench([...new Set(routes.map(engineOf))]);
@@ -42,12 +44,8 @@ try {
           const variant = VARIANTS[(i + k) % VARIANTS.length] as (typeof VARIANTS)[number];
           await get(bench.origin, path(route, variant, "plain"));
           const started = performance.now();
-          // setImmediate, not a timer: a 1 ms timer would round every figure up to whole milliseconds.
-          while (proxy.connections > 0) {
-            if (performance.now() - started > GIVE_UP_MS)
-              throw new Error(`${route} ${variant}: a connection is still open ${GIVE_UP_MS} ms after the response`);
-            await new Promise((resolve) => setImmediate(resolve));
-          }
+          if (!(await closed(proxy, GIVE_UP_MS, nextTurn)))
+            throw new Error(`${route} ${variant}: a connection is still open ${GIVE_UP_MS} ms after the response`);
           open[variant].push(performance.now() - started);
         }
       }
