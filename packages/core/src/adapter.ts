@@ -3,7 +3,13 @@ import type { DriverName, HyperdriveErrorCode } from "./catalog.ts";
 import { classify, markConnectFailure, toHyperdriveError } from "./classify.ts";
 import { HyperdriveError, isHyperdriveError } from "./errors.ts";
 import { type Binder, type GuardSpec, guard } from "./guard.ts";
-import { COMMON_OPTION_KEYS, DEFAULT_CONNECT_TIMEOUT_MS, refuseUnknownOptions, timeoutOption } from "./options.ts";
+import {
+  allowUnsafeOption,
+  COMMON_OPTION_KEYS,
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  refuseUnknownOptions,
+  timeoutOption,
+} from "./options.ts";
 import type { RequestScope } from "./scope.ts";
 
 /** What an adapter gets to build one request's client. */
@@ -63,6 +69,11 @@ export interface Adapter<Client, Options> {
   readonly driver: DriverName;
   /** The option keys this adapter reads besides the common ones (`client`, `pool`…); any other key is refused. */
   readonly optionKeys: readonly string[];
+  /**
+   * The names this adapter's refusals accept in `allowUnsafe` (`"max"`, `"prepare"`…): any other name is refused as a
+   * typo. Without it, `allowUnsafe` takes any string.
+   */
+  readonly unsafeOptions?: readonly string[];
   open(context: AdapterContext, options: Options): OpenedClient<Client>;
 }
 
@@ -109,7 +120,8 @@ export function attach<Client extends object, Options extends AttachOptions>(
   const context: AdapterContext = {
     binding,
     bindingName: name,
-    allowUnsafe: options.allowUnsafe === undefined ? NOTHING_ALLOWED : new Set(options.allowUnsafe),
+    allowUnsafe:
+      options.allowUnsafe === undefined ? NOTHING_ALLOWED : allowUnsafeOption(options.allowUnsafe, adapter.unsafeOptions),
     connectTimeoutMs,
     secrets,
     connecting(abort, timeoutMs = connectTimeoutMs) {

@@ -12,6 +12,18 @@ export function timeoutOption(name: string, value: unknown, fallback: number): n
   });
 }
 
+/** The teardown policies; anything else is refused (a misspelt one would otherwise never close the client). */
+export const TEARDOWN_POLICIES = ["waitUntil", "none"] as const;
+
+/** The `teardown` option's value, or a typed error naming the policies. */
+export function teardownOption(value: unknown): (typeof TEARDOWN_POLICIES)[number] {
+  if (value === undefined) return "waitUntil";
+  if (value === "waitUntil" || value === "none") return value;
+  throw new HyperdriveError("HDK_INVALID_OPTION", {
+    context: `\`teardown\` must be "waitUntil" (the default) or "none", got ${typeof value === "string" ? JSON.stringify(value) : typeof value}.`,
+  });
+}
+
 /** Options every `withHyperdrive` and `attach` take, whatever the adapter. */
 export const COMMON_OPTION_KEYS = [
   "binding",
@@ -36,17 +48,47 @@ export function refuseUnknownOptions(
   for (const key in options) {
     if (!Object.hasOwn(options, key) || known.includes(key) || adapterKnown.includes(key)) continue;
     const all = [...known, ...adapterKnown];
-    const closest = all
-      .map((candidate) => ({ candidate, distance: editDistance(key, candidate) }))
-      .sort((a, b) => a.distance - b.distance)[0];
-    const hint =
-      closest && closest.distance <= Math.max(2, Math.floor(key.length / 3))
-        ? ` Did you mean \`${closest.candidate}\`?`
-        : "";
     throw new HyperdriveError("HDK_INVALID_OPTION", {
-      context: `Unknown option \`${key}\`.${hint} Known options: ${all.map((k) => `\`${k}\``).join(", ")}.`,
+      context: `Unknown option \`${key}\`.${didYouMean(key, all)} Known options: ${listed(all)}.`,
     });
   }
+}
+
+/**
+ * Checks `allowUnsafe` against what the adapter can allow (`allowable`, when the adapter says): a misspelt name would
+ * otherwise be accepted and the refusal it meant to lift would still come, naming the same fix.
+ */
+export function allowUnsafeOption(value: unknown, allowable: readonly string[] | undefined): ReadonlySet<string> {
+  if (!Array.isArray(value) || value.some((name) => typeof name !== "string")) {
+    throw new HyperdriveError("HDK_INVALID_OPTION", {
+      context: `\`allowUnsafe\` must be an array of option names, got ${Array.isArray(value) ? "an array with a non-string" : typeof value}.`,
+    });
+  }
+  for (const name of value as string[]) {
+    if (allowable === undefined || allowable.includes(name)) continue;
+    throw new HyperdriveError("HDK_INVALID_OPTION", {
+      context: `\`allowUnsafe\` names \`${name}\`, which this adapter never refuses.${didYouMean(name, allowable)} It can allow: ${listed(allowable)}.`,
+    });
+  }
+  return new Set(value as string[]);
+}
+
+/** " Did you mean `x`?" for the closest candidate, when it is close enough; else "". */
+function didYouMean(key: string, candidates: readonly string[]): string {
+  let best: string | undefined;
+  let bestDistance = Number.POSITIVE_INFINITY;
+  for (const candidate of candidates) {
+    const distance = editDistance(key, candidate);
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  return best !== undefined && bestDistance <= Math.max(2, Math.floor(key.length / 3)) ? ` Did you mean \`${best}\`?` : "";
+}
+
+function listed(names: readonly string[]): string {
+  return names.map((name) => `\`${name}\``).join(", ");
 }
 
 /** Levenshtein distance, for "did you mean". */

@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import type { DriverName, HyperdriveErrorCode } from "./catalog.ts";
 import { HyperdriveError } from "./errors.ts";
 import type { EventHook, HyperdriveEvent } from "./events.ts";
-import { timeoutOption } from "./options.ts";
+import { teardownOption, timeoutOption } from "./options.ts";
 
 /** What the scope needs from the handler's `ctx`; workerd's `ExecutionContext` and Hono's both fit. */
 export interface ExecutionContextLike {
@@ -69,7 +69,7 @@ export class RequestScope {
 
   constructor(ctx: ExecutionContextLike, options: ScopeOptions = {}) {
     this.#ctx = ctx;
-    this.teardown = options.teardown ?? "waitUntil";
+    this.teardown = teardownOption(options.teardown);
     this.teardownTimeoutMs = timeoutOption("teardownTimeoutMs", options.teardownTimeoutMs, DEFAULT_TEARDOWN_TIMEOUT_MS);
     this.#onEvent = options.onEvent;
     this.closed = new Promise((resolve) => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { COMMON_OPTION_KEYS, refuseUnknownOptions } from "../src/options.ts";
+import { allowUnsafeOption, COMMON_OPTION_KEYS, refuseUnknownOptions, teardownOption } from "../src/options.ts";
 
 const known = [...COMMON_OPTION_KEYS, "client", "pool"];
 
@@ -39,5 +39,42 @@ describe("refuseUnknownOptions", () => {
 
   it("ignores inherited keys", () => {
     expect(() => refuseUnknownOptions(Object.create({ inherited: 1 }), known)).not.toThrow();
+  });
+});
+
+describe("allowUnsafeOption", () => {
+  const allowable = ["max", "ssl", "prepare"];
+
+  it("returns the names the adapter can allow", () => {
+    expect([...allowUnsafeOption(["prepare", "max"], allowable)]).toEqual(["prepare", "max"]);
+  });
+
+  it("refuses a name the adapter never refuses, suggesting the closest and listing the rest", () => {
+    expect(() => allowUnsafeOption(["prepared"], allowable)).toThrow(
+      expect.objectContaining({
+        code: "HDK_INVALID_OPTION",
+        message: expect.stringContaining(
+          "`allowUnsafe` names `prepared`, which this adapter never refuses. Did you mean `prepare`? It can allow: `max`, `ssl`, `prepare`.",
+        ),
+      }),
+    );
+  });
+
+  it("takes any name from an adapter that does not say what it can allow", () => {
+    expect([...allowUnsafeOption(["anything"], undefined)]).toEqual(["anything"]);
+  });
+
+  it.each(["prepare", [1], null])("refuses %j, which is not an array of names", (value) => {
+    expect(() => allowUnsafeOption(value, allowable)).toThrow(
+      expect.objectContaining({ code: "HDK_INVALID_OPTION", message: expect.stringContaining("must be an array") }),
+    );
+  });
+});
+
+describe("teardownOption", () => {
+  it("defaults to waitUntil and takes both policies", () => {
+    expect(teardownOption(undefined)).toBe("waitUntil");
+    expect(teardownOption("waitUntil")).toBe("waitUntil");
+    expect(teardownOption("none")).toBe("none");
   });
 });

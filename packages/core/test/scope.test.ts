@@ -33,6 +33,12 @@ describe("RequestScope", () => {
     },
   );
 
+  it.each(["never", "waituntil", "", 0, null])("refuses teardown %j with HDK_INVALID_OPTION", (value) => {
+    expect(() => scopeWith({ teardown: value as "none" })).toThrow(
+      expect.objectContaining({ code: "HDK_INVALID_OPTION", message: expect.stringContaining("`teardown` must be") }),
+    );
+  });
+
   it("is usable inside run, and nowhere else", () => {
     const { scope } = scopeWith();
     expect(scope.run(() => codeOf(scope))).toBeUndefined();

@@ -137,6 +137,7 @@ const bindMysql: Binder = (value) => {
 export const mysqlAdapter: Adapter<MysqlConnection, MysqlOptions> = {
   driver: "mysql",
   optionKeys: ["client"],
+  unsafeOptions: ["multipleStatements", "ssl", "objectValues"],
   open(context, options): OpenedClient<MysqlConnection> {
     const client = options.client ?? {};
     refuseCommonUnsafe(context, "mysql", { multipleStatements: client.multipleStatements, ssl: client.ssl });

@@ -90,6 +90,9 @@ function isIdle(connection: CoreConnection): boolean {
   return state.authorized === true && !state._fatalError && !state._command && state._commands?.length === 0;
 }
 
+/** What `allowUnsafe` can name for mysql2: the refusals of `refuseUnsafeConfig` and object bind values. */
+const MYSQL2_UNSAFE = ["disableEval", "multipleStatements", "ssl", "connectionLimit", "objectValues"];
+
 function refuseUnsafeConfig(context: AdapterContext, client: ConnectionOptions & PoolOptions): void {
   if (client.disableEval === false) {
     refuseUnsafe(
@@ -252,6 +255,7 @@ const bindMysql2: Binder = (value) => {
 export const mysql2ConnectionAdapter: Adapter<Mysql2Connection, Mysql2ConnectionOptions> = {
   driver: "mysql2",
   optionKeys: ["client", "pool"],
+  unsafeOptions: MYSQL2_UNSAFE,
   open(context, options): OpenedClient<Mysql2Connection> {
     const client = options.client ?? {};
     refuseUnsafeConfig(context, client);
@@ -349,6 +353,7 @@ const WORKERD_TRACING_QUIRK = (() => {
 export const mysql2PoolAdapter: Adapter<Pool, Mysql2PoolOptions> = {
   driver: "mysql2",
   optionKeys: ["client", "pool"],
+  unsafeOptions: MYSQL2_UNSAFE,
   open(context, options): OpenedClient<Pool> {
     const client = options.client ?? {};
     refuseUnsafeConfig(context, client);

@@ -35,6 +35,9 @@ export type PgOptions = PgClientOptions | PgPoolOptions;
 /** `max` of a per-request pool: one below the Workers limit of six connections per request. */
 export const DEFAULT_POOL_MAX = 5;
 
+/** What `allowUnsafe` can name for pg: the refusals of `refuseUnsafeConfig`. */
+const PG_UNSAFE = ["max", "ssl"];
+
 function refuseUnsafeConfig(context: AdapterContext, config: { ssl?: unknown; max?: number } | undefined): void {
   refuseCommonUnsafe(context, "pg", {
     ssl: config?.ssl,
@@ -137,6 +140,7 @@ function whyNotConnected(connected: Promise<unknown>): Promise<unknown> {
 export const pgClientAdapter: Adapter<Client, PgClientOptions> = {
   driver: "pg",
   optionKeys: ["client", "pool"],
+  unsafeOptions: PG_UNSAFE,
   open(context, options): OpenedClient<Client> {
     refuseUnsafeConfig(context, options.client);
     const sockets = socketPool(context.reportIdle);
@@ -194,6 +198,7 @@ export const pgClientAdapter: Adapter<Client, PgClientOptions> = {
 export const pgPoolAdapter: Adapter<Pool, PgPoolOptions> = {
   driver: "pg",
   optionKeys: ["client", "pool"],
+  unsafeOptions: PG_UNSAFE,
   open(context, options): OpenedClient<Pool> {
     refuseUnsafeConfig(context, options.client);
     const sockets = socketPool(context.reportIdle);

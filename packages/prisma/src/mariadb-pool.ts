@@ -245,6 +245,7 @@ const bindLent = (value: object) =>
 export const mariadbPoolAdapter: Adapter<RequestPool, MariadbPoolOptions> = {
   driver: "mariadb",
   optionKeys: ["client", "connectionLimit"],
+  unsafeOptions: ["multipleStatements", "ssl", "connectionLimit"],
   open(context, options): OpenedClient<RequestPool> {
     const client = options.client ?? {};
     refuseCommonUnsafe(context, "mariadb", {
