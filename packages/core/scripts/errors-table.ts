@@ -19,15 +19,18 @@ const END = "<!-- errors:end -->";
 
 const cell = (text: string) => text.replaceAll("|", "\\|").replaceAll("\n", " ");
 
-/** The general fix, then (where it differs) the one for a handle used in its own request. */
-const fixOf = (entry: CatalogEntry) => ("fixInRequest" in entry ? `${entry.fix} ${entry.fixInRequest}` : entry.fix);
+/** The general fix, then (where it differs) the one for a handle used in its own request; MySQL-only advice where it applies. */
+const fixOf = (entry: CatalogEntry, driver: DriverName | undefined) => {
+  const mysql = entry.fixOnMysql !== undefined && driver !== "pg" && driver !== "postgres" ? ` ${entry.fixOnMysql}` : "";
+  return `${entry.fix}${mysql}${entry.fixInRequest === undefined ? "" : ` ${entry.fixInRequest}`}`;
+};
 
 export function errorTable(driver?: DriverName): string {
   const rows = Object.entries(catalog)
     .filter(([, entry]) => driver === undefined || !("drivers" in entry) || entry.drivers.includes(driver))
     .map(
       ([code, entry]) =>
-        `| \`${code}\` | ${entry.category} | ${cell(entry.details)} | ${cell(fixOf(entry))} | ${entry.retryable ? "yes" : "no"} |`,
+        `| \`${code}\` | ${entry.category} | ${cell(entry.details)} | ${cell(fixOf(entry, driver))} | ${entry.retryable ? "yes" : "no"} |`,
     );
   return [
     "<!-- Generated from packages/core/src/catalog.ts by `pnpm --filter @hyperdrive-kit/core docs:errors`; do not edit. -->",

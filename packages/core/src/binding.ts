@@ -66,7 +66,7 @@ export function resolveBinding(env: unknown, option?: BindingOption, driver?: Dr
     const given = readBinding(option);
     if (given !== undefined) return { name: "(binding object)", binding: given };
     throw new HyperdriveError("HDK_BINDING_INVALID", {
-      context: `The \`binding\` option is a ${describe(option)}. ${listed(hyperdriveBindingNames(env))}`,
+      context: `The \`binding\` option is ${describe(option)}. ${listed(hyperdriveBindingNames(env))}`,
     });
   }
   if (typeof env !== "object" || env === null) {
@@ -85,7 +85,7 @@ export function resolveBinding(env: unknown, option?: BindingOption, driver?: Dr
   const names = hyperdriveBindingNames(env);
   if (value !== undefined) {
     throw new HyperdriveError("HDK_BINDING_INVALID", {
-      context: `env.${wanted} is a ${describe(value)}, not a Hyperdrive binding. ${listed(names)}`,
+      context: `env.${wanted} is ${describe(value)}, not a Hyperdrive binding. ${listed(names)}`,
     });
   }
   if (option === undefined && names.length === 1) {
@@ -113,12 +113,13 @@ function missingFix(driver: DriverName | undefined): string | undefined {
   return fix.slice(0, fix.indexOf(" The local URL is")).replace("<local database URL>", url);
 }
 
+/** What a value is, with its article: "an object", "a Foo object", "an array", "a string", "null". */
 function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "array";
+  if (value === null || value === undefined) return String(value);
+  if (Array.isArray(value)) return "an array";
   if (typeof value === "object") {
     const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
-    return typeof name === "string" && name !== "Object" ? `${name} object` : "object";
+    return typeof name === "string" && name !== "Object" ? `a ${name} object` : "an object";
   }
-  return typeof value;
+  return `a ${typeof value}`;
 }

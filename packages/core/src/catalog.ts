@@ -33,6 +33,8 @@ export interface CatalogEntry {
    * the seed's fix (do not reuse clients) cannot apply there. Absent where the general fix fits both.
    */
   readonly fixInRequest?: string;
+  /** Added to the fix unless the driver is a PostgreSQL one: advice that holds only on MySQL. */
+  readonly fixOnMysql?: string;
 }
 
 const TROUBLESHOOTING = "https://developers.cloudflare.com/hyperdrive/observability/troubleshooting/";
@@ -45,6 +47,8 @@ const BROKEN_IN_REQUEST =
   "Inside `withHyperdrive` the client was made for this request, so it was not reused: its connection already failed earlier in this request (the first error says why: a restart, the network, a killed backend). Nothing more runs on it; retry the work on a new handle (a new `withHyperdrive` call) if it is idempotent.";
 const CLOSED_IN_REQUEST =
   "Inside `withHyperdrive` the client was made for this request, so it was not reused: its connection was closed earlier in this request, by a call to `end()` (leave closing to the handle's teardown) or by a fatal error (the first error says why: a restart, the network, a killed backend). Nothing more runs on it; retry the work on a new handle (a new `withHyperdrive` call) if it is idempotent.";
+const ENDED_IN_REQUEST =
+  "Inside `withHyperdrive` the client was made for this request, so it was not reused: `end()` was called on it earlier in this request. Leave closing to the handle's teardown.";
 const NEW_CLIENT_PER_REQUEST =
   "Create the client inside your handler for every request (`withHyperdrive` does this for you); never keep it in a global variable.";
 
@@ -89,11 +93,15 @@ export const catalog = {
     "Invalid database credentials.",
     "Ensure your username is correct (and exists), and the password is correct (case-sensitive).",
   ),
-  HDK_CONFIG_DATABASE_NOT_FOUND: configuration(
-    "2014",
-    "The specified database name does not exist.",
-    "Check that the database (not table) name you provided exists on the database you are asking Hyperdrive to connect to. On MySQL, a user without global privileges gets the same refusal (1044, access denied to the database) for a database that exists but is not granted to it: then grant it (`GRANT ALL ON <database>.* TO <user>`).",
-  ),
+  HDK_CONFIG_DATABASE_NOT_FOUND: {
+    ...configuration(
+      "2014",
+      "The specified database name does not exist.",
+      "Check that the database (not table) name you provided exists on the database you are asking Hyperdrive to connect to.",
+    ),
+    fixOnMysql:
+      "On MySQL, a user without global privileges gets the same refusal (1044, access denied to the database) for a database that exists but is not granted to it: then grant it (`GRANT ALL ON <database>.* TO <user>`).",
+  },
   HDK_CONFIG_GENERIC: configuration(
     "2015",
     "Generic error.",
@@ -148,6 +156,15 @@ export const catalog = {
     docs: `${TROUBLESHOOTING}#hyperdrive-specific-errors`,
     retryable: false,
     drivers: ["mysql2"],
+  },
+  HDK_HYPERDRIVE_UNSUPPORTED: {
+    category: "hyperdrive",
+    message: "Hyperdrive does not support …",
+    details:
+      "Hyperdrive refused a statement its transaction-mode pool cannot serve (session state: advisory locks, `LISTEN`, SQL `PREPARE`, `DISCARD`, MySQL's `USE`). Retrying gets the same refusal.",
+    fix: "Do without it through Hyperdrive (`SELECT … FOR UPDATE` in a transaction instead of an advisory lock, your driver's prepared statements instead of SQL `PREPARE`), or reach the database directly for that work.",
+    docs: "https://developers.cloudflare.com/hyperdrive/reference/supported-databases-and-features/",
+    retryable: false,
   },
   HDK_HYPERDRIVE_ERROR: {
     category: "hyperdrive",
@@ -251,6 +268,7 @@ export const catalog = {
     docs: `${TROUBLESHOOTING}#node-postgres-pg-errors`,
     retryable: false,
     drivers: ["pg"],
+    fixInRequest: ENDED_IN_REQUEST,
   },
   HDK_PG_POOL_ENDED: {
     category: "lifecycle",
@@ -260,6 +278,7 @@ export const catalog = {
     docs: `${TROUBLESHOOTING}#node-postgres-pg-errors`,
     retryable: false,
     drivers: ["pg"],
+    fixInRequest: ENDED_IN_REQUEST,
   },
   HDK_PG_CLIENT_REUSED: {
     category: "lifecycle",
@@ -281,6 +300,7 @@ export const catalog = {
     docs: `${TROUBLESHOOTING}#postgresjs-postgres-errors`,
     retryable: false,
     drivers: ["postgres"],
+    fixInRequest: ENDED_IN_REQUEST,
   },
   HDK_POSTGRES_CONNECTION_DESTROYED: {
     category: "lifecycle",
@@ -357,6 +377,7 @@ export const catalog = {
     docs: `${TROUBLESHOOTING}#mysql-errors`,
     retryable: false,
     drivers: ["mysql"],
+    fixInRequest: ENDED_IN_REQUEST,
   },
   HDK_MYSQL_HANDSHAKE_TWICE: {
     category: "lifecycle",

@@ -99,6 +99,10 @@ const rules: ReadonlyArray<readonly [HyperdriveErrorCode, (f: Fields) => boolean
       /(^|: |\) )Internal error\.?$/.test(f.message.trim()) &&
       (f.code === "58000" || f.sqlState === "58000" || f.errno === 1105),
   ],
+  [
+    "HDK_HYPERDRIVE_UNSUPPORTED",
+    (f) => (f.code === "58000" || f.sqlState === "58000") && /does not (currently )?support/i.test(f.message),
+  ],
   ["HDK_HYPERDRIVE_ERROR", (f) => f.code === "58000" || f.sqlState === "58000"],
 
   // Configuration errors, as the Cloudflare API and wrangler report them.

@@ -38,7 +38,11 @@ export class HyperdriveError extends Error {
     const secrets = options.secrets ?? [];
     const context = options.context ? ` ${redact(options.context, secrets)}` : "";
     const prefix = options.driver ? `[hyperdrive-kit] [${options.driver}]` : "[hyperdrive-kit]";
-    const fix = options.fix ?? entry.fix;
+    const fix =
+      options.fix ??
+      (entry.fixOnMysql !== undefined && options.driver !== "pg" && options.driver !== "postgres"
+        ? `${entry.fix} ${entry.fixOnMysql}`
+        : entry.fix);
     super(`${prefix} ${code}: ${entry.details}${context} Fix: ${fix}`, {
       cause: sanitizeCause(options.cause, secrets),
     });

@@ -44,6 +44,10 @@ describe("resolveBinding", () => {
     const failure = codeOf(() => resolveBinding({ HYPERDRIVE: "postgres://u:secret@h/db" }));
     expect(failure?.code).toBe("HDK_BINDING_INVALID");
     expect(failure?.message).not.toContain("secret");
+    expect(failure?.message).toContain("env.HYPERDRIVE is a string, not a Hyperdrive binding.");
+    const option = codeOf(() => resolveBinding({}, { host: "h" } as never));
+    expect(option?.message).toContain("The `binding` option is an object.");
+    expect(codeOf(() => resolveBinding(undefined))?.message).toContain("`env` is undefined;");
   });
 
   it("refuses to guess between several bindings", () => {

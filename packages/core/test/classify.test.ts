@@ -38,6 +38,10 @@ const seedRows: Array<[HyperdriveErrorCode, unknown]> = [
     "HDK_HYPERDRIVE_MYSQL_PREPARE_UNSUPPORTED",
     error("Hyperdrive does not currently support MySQL COM_STMT_PREPARE messages", { errno: 1105, sqlState: "HY000" }),
   ],
+  [
+    "HDK_HYPERDRIVE_UNSUPPORTED",
+    error("Hyperdrive does not support advisory locks: a pooled connection does not keep them", { code: "58000" }),
+  ],
   ["HDK_HYPERDRIVE_ERROR", error("some new Hyperdrive message", { code: "58000" })],
   ["HDK_NODEJS_COMPAT_MISSING", error('Uncaught Error: No such module "node:net".')],
   ["HDK_EVAL_DISALLOWED", error("Code generation from strings disallowed for this context")],
@@ -142,6 +146,13 @@ describe("classify", () => {
     const fix = (toHyperdriveError(handshake, { driver: "mysql2" }) as HyperdriveError).fix;
     expect(fix).toContain("exists");
     expect(fix).toContain("GRANT ALL ON <database>.* TO <user>");
+    // The MySQL advice is for MySQL only.
+    const postgres = error('database "nope" does not exist', { code: "3D000" });
+    for (const driver of ["pg", "postgres"] as const) {
+      const pgFix = (toHyperdriveError(postgres, { driver }) as HyperdriveError).fix;
+      expect(pgFix).toBe(catalog.HDK_CONFIG_DATABASE_NOT_FOUND.fix);
+      expect(pgFix).not.toContain("MySQL");
+    }
     // CREATE DATABASE without the privilege: the database's answer about a query.
     const query = error("Access denied for user 'u'@'%' to database 'x'", { errno: 1044, sqlState: "42000" });
     expect(classify(query)).toMatchObject({ type: "database", errno: 1044 });
@@ -165,6 +176,30 @@ describe("classify", () => {
       expect(inRequest.fix, code).toMatch(/retry/);
       expect(inRequest.message).toContain(inRequest.fix);
     }
+  });
+
+  it("tells a client closed by its own end() inside the handle to leave closing to teardown, not to stop reusing it", () => {
+    const cases = [
+      ["HDK_PG_CLIENT_CLOSED", error("Client was closed and is not queryable")],
+      ["HDK_PG_POOL_ENDED", error("Cannot use a pool after calling end on the pool")],
+      ["HDK_POSTGRES_CONNECTION_ENDED", error("write CONNECTION_ENDED h:5432", { code: "CONNECTION_ENDED" })],
+      ["HDK_MYSQL_ENQUEUE_AFTER_QUIT", error("Cannot enqueue Query", { code: "PROTOCOL_ENQUEUE_AFTER_QUIT" })],
+    ] as const;
+    for (const [code, driverError] of cases) {
+      const inRequest = toHyperdriveError(driverError, { inRequest: true }) as HyperdriveError;
+      expect(inRequest.code).toBe(code);
+      expect(inRequest.fix, code).not.toMatch(/new `?(Client|postgres\(\)|connection)|global/);
+      expect(inRequest.fix, code).toMatch(/`end\(\)` was called on it earlier in this request/);
+      expect(inRequest.fix, code).toMatch(/Leave closing to the handle's teardown/);
+    }
+  });
+
+  it("says a statement Hyperdrive refuses is not worth retrying", () => {
+    const refused = error("Hyperdrive does not support LISTEN, UNLISTEN or NOTIFY", { code: "58000" });
+    const mapped = toHyperdriveError(refused, { driver: "pg" }) as HyperdriveError;
+    expect(mapped.code).toBe("HDK_HYPERDRIVE_UNSUPPORTED");
+    expect(mapped.retryable).toBe(false);
+    expect(mapped.fix).not.toContain("wrangler hyperdrive get");
   });
 
   it("maps faults every driver words differently", () => {
