@@ -210,11 +210,11 @@ describe.each<Case>([
         ];
   it.each(refused)("refuses %s", async (_name, step, message) => {
     const error = await failure("SIM", [step]);
-    // PostgreSQL: SQLSTATE 58000, Hyperdrive's own error. MySQL: 1105 ER_UNKNOWN_ERROR, which the library passes on
+    // PostgreSQL: SQLSTATE 58000, Hyperdrive's own error, not worth retrying. MySQL: 1105 ER_UNKNOWN_ERROR, which the library passes on
     // as a database error (only Hyperdrive's documented MySQL texts have codes of their own).
     expect(error).toMatchObject(
       engine === "postgres"
-        ? { code: "HDK_HYPERDRIVE_ERROR", sqlstate: "58000", message }
+        ? { code: "HDK_HYPERDRIVE_UNSUPPORTED", retryable: false, sqlstate: "58000", message }
         : { sqlstate: "ER_UNKNOWN_ERROR", message: expect.stringContaining(message) },
     );
     // The connection is still good, and the same words in a literal or a comment refuse nothing.

@@ -32,7 +32,7 @@ export interface Script {
 
 export type Outcome =
   | { rows: Array<Array<Record<string, unknown>>> }
-  | { error: { code?: string; sqlstate?: string; message: string } };
+  | { error: { code?: string; retryable?: boolean; sqlstate?: string; message: string } };
 
 type Run = (step: Step) => Promise<Array<Record<string, unknown>>>;
 
@@ -184,7 +184,7 @@ export default {
       };
       return Response.json({
         error: {
-          ...(typed ? { code: typed.code } : {}),
+          ...(typed ? { code: typed.code, retryable: typed.retryable } : {}),
           ...(typeof raw.code === "string" ? { sqlstate: raw.code } : {}),
           message: String(raw.message ?? error),
         },
