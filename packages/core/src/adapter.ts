@@ -8,9 +8,10 @@ import {
   COMMON_OPTION_KEYS,
   DEFAULT_CONNECT_TIMEOUT_MS,
   refuseUnknownOptions,
+  teardownOption,
   timeoutOption,
 } from "./options.ts";
-import type { RequestScope } from "./scope.ts";
+import { DEFAULT_TEARDOWN_TIMEOUT_MS, type RequestScope, type ScopeOptions } from "./scope.ts";
 
 /** What an adapter gets to build one request's client. */
 export interface AdapterContext {
@@ -153,6 +154,25 @@ export function attach<Client extends object, Options extends AttachOptions>(
     queryTimeoutMs,
     abort: opened.abort?.bind(opened),
   });
+}
+
+/**
+ * Checks what can be checked of an adapter's options without a request (names, timeouts, `teardown`, `allowUnsafe`),
+ * for integrations that take the options once, at setup (a middleware): a mistake then fails when the app is built,
+ * not on every request. `integrationKeys` are the integration's own option names, accepted and listed with the rest.
+ */
+export function checkOptions<Options extends AttachOptions>(
+  adapter: Adapter<unknown, Options>,
+  options: object,
+  integrationKeys: readonly string[] = [],
+): void {
+  refuseUnknownOptions(options, COMMON_OPTION_KEYS, [...adapter.optionKeys, ...integrationKeys]);
+  const given = options as AttachOptions & ScopeOptions;
+  timeoutOption("connectTimeoutMs", given.connectTimeoutMs, DEFAULT_CONNECT_TIMEOUT_MS);
+  timeoutOption("queryTimeoutMs", given.queryTimeoutMs, 0);
+  timeoutOption("teardownTimeoutMs", given.teardownTimeoutMs, DEFAULT_TEARDOWN_TIMEOUT_MS);
+  teardownOption(given.teardown);
+  if (given.allowUnsafe !== undefined) allowUnsafeOption(given.allowUnsafe, adapter.unsafeOptions);
 }
 
 /** `allowUnsafe` when the user passed none: one set for every request, not a new one each time. */

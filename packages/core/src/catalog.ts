@@ -493,7 +493,7 @@ export const catalog = {
     category: "usage",
     message: "Invalid option",
     details:
-      "An option of `withHyperdrive` has a value it cannot use (for example a timeout that is not a positive number).",
+      "An option has a name nothing reads or a value it cannot use (for example a misspelt key, or a timeout that is not a positive number).",
     fix: "Pass a value of the documented type and range; the message names the option and what it got.",
     docs: `${README}#options`,
     retryable: false,

@@ -10,6 +10,7 @@ export type {
 } from "./adapter.ts";
 export {
   attach,
+  checkOptions,
   connectionFields,
   MAX_CONNECTIONS,
   refuseCommonUnsafe,

@@ -7,7 +7,7 @@ import {
   type RequestScope,
   type ScopeOptions,
 } from "@hyperdrive-kit/core";
-import { type Adapter, attach, openScope } from "@hyperdrive-kit/core/adapter";
+import { type Adapter, attach, checkOptions, openScope } from "@hyperdrive-kit/core/adapter";
 import type { Context, Env, ErrorHandler, MiddlewareHandler } from "hono";
 
 /** What the middleware puts on `c.var`: the handle under `Name`, its request scope under `${Name}Scope`. */
@@ -26,6 +26,9 @@ export interface HyperdriveMiddlewareOptions<Client, Handle, Name extends string
    */
   serverTiming?: boolean;
 }
+
+/** The middleware's own options, besides the adapter's. */
+const MIDDLEWARE_KEYS = ["as", "map", "serverTiming"];
 
 /** Where Hono has no execution context (`app.request()` in tests, Node.js): teardown runs, and nothing waits for it. */
 const BACKGROUND: ExecutionContextLike = {
@@ -59,6 +62,8 @@ export function hyperdrive<
     ? [options?: Options & ScopeOptions & HyperdriveMiddlewareOptions<Client, Handle, Name>]
     : [options: Options & ScopeOptions & HyperdriveMiddlewareOptions<Client, Handle, Name>]
 ): MiddlewareHandler<{ Variables: HyperdriveVariables<Name, Handle> }> {
+  // Checked once, here: a misspelt option fails when the app is built, naming the middleware's own options too.
+  checkOptions(adapter, options ?? {}, MIDDLEWARE_KEYS);
   const { as = "db", map, serverTiming, ...attachOptions } = options ?? ({} as NonNullable<typeof options>);
   return async (c, next) => {
     const timing = serverTiming ? new Timing() : undefined;

@@ -45,6 +45,20 @@ describe("Hono middleware: what Hono users meet", () => {
     expect(await connections()).toBe(0);
   });
 
+  it("refuses a misspelt option when the middleware is made, listing its own options with the adapter's", () => {
+    const made = () => hyperdrive(postgresAdapter, { serverTimming: true } as never);
+    expect(made).toThrow(
+      expect.objectContaining({
+        code: "HDK_INVALID_OPTION",
+        message: expect.stringMatching(/Unknown option `serverTimming`\. Did you mean `serverTiming`\?.*`client`, `as`, `map`, `serverTiming`\./),
+      }),
+    );
+    expect(() => hyperdrive(postgresAdapter, { teardown: "never" as "none" })).toThrow(
+      expect.objectContaining({ code: "HDK_INVALID_OPTION" }),
+    );
+    expect(() => hyperdrive(postgresAdapter, { as: "sql", serverTiming: true, teardown: "none" })).not.toThrow();
+  });
+
   it("answers before teardown has finished: the middleware never awaits the close after next()", async () => {
     const app = new Hono<Vars>();
     let scope: RequestScope | undefined;
