@@ -320,11 +320,17 @@ function trackStream(
     finish = resolve;
   });
   const reader = body.getReader();
+  // workerd calls a stream's `pull` and `cancel` in the context of whoever reads it, and the runtime sending the
+  // response reads with no context at all: only the first few pulls, chained from the callback's, ran in the scope.
+  // The body's own `pull` runs from `reader.read()` below, so each read (and the cancel) re-enters the context the
+  // response was settled in: a body that queries on every chunk (an async generator over a pg cursor resumed from
+  // `pull`) keeps its handle to the last row.
+  const inContext = AsyncLocalStorage.snapshot();
   const source: UnderlyingSource<Uint8Array> & { expectedLength?: number } = {
     ...(length === undefined ? {} : { expectedLength: length }),
     async pull(controller) {
       try {
-        const chunk = await reader.read();
+        const chunk = await inContext(() => reader.read());
         if (chunk.done) {
           controller.close();
           finish();
@@ -338,7 +344,7 @@ function trackStream(
     },
     async cancel(reason) {
       try {
-        await reader.cancel(reason);
+        await inContext(() => reader.cancel(reason));
       } finally {
         finish();
       }

@@ -155,3 +155,10 @@ describe("when teardown starts", () => {
     expect(await answer("failing")).toEqual({ rejected: "Error: the body failed", closes: 1 });
   });
 });
+
+describe("a streamed body read by the runtime", () => {
+  it("runs every pull in the request scope, not only the first few", async () => {
+    const lines = (await request("/pulls", "GET")).body.trim().split("\n");
+    expect(lines).toEqual(Array(20).fill("ok"));
+  });
+});

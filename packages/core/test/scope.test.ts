@@ -149,6 +149,42 @@ describe("RequestScope", () => {
     expect(closed).toBe(true);
   });
 
+  it("runs every pull and the cancel of a streamed body in the scope, whoever reads the body", async () => {
+    // What each pull and the cancel found: made in the scope (as the callback makes it), the body is read from
+    // outside it, as the runtime reads a response's body (with no async context at all).
+    const probe = (scope: RequestScope, chunks: number) => {
+      const seen: string[] = [];
+      const body = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          seen.push(codeOf(scope) ?? "ok");
+          controller.enqueue(new Uint8Array(1));
+          if (seen.length === chunks) controller.close();
+        },
+        cancel() {
+          seen.push(`cancel:${codeOf(scope) ?? "ok"}`);
+        },
+      });
+      return { seen, body };
+    };
+    const read = scopeWith();
+    const all = read.scope.run(() => probe(read.scope, 10));
+    const response = await read.scope.run(() => read.scope.settle(new Response(all.body)));
+    expect((await response.arrayBuffer()).byteLength).toBe(10);
+    expect(all.seen).toEqual(Array(10).fill("ok"));
+    await Promise.all(read.pending);
+    expect(read.scope.state).toBe("closed");
+
+    const cancel = scopeWith();
+    const early = cancel.scope.run(() => probe(cancel.scope, 10));
+    const cancelled = await cancel.scope.run(() => cancel.scope.settle(new Response(early.body)));
+    const reader = cancelled.body?.getReader();
+    await reader?.read();
+    await reader?.cancel();
+    expect(early.seen.at(-1)).toBe("cancel:ok");
+    await Promise.all(cancel.pending);
+    expect(cancel.scope.state).toBe("closed");
+  });
+
   it("treats a cancelled body as finished", async () => {
     const { scope, pending } = scopeWith();
     const response = await scope.settle(new Response(new ReadableStream({ pull() {} })));

@@ -64,6 +64,7 @@ export default {
   async fetch(request, _env, ctx) {
     const url = new URL(request.url);
     if (url.pathname === "/teardown") return teardownOrder(url.searchParams.get("kind") ?? "", ctx);
+    if (url.pathname === "/pulls") return pullsInScope(ctx);
     const response = respond(url.searchParams.get("kind") ?? "");
     if (url.searchParams.get("through") !== "scope") return response;
     const scope = openScope(ctx);
@@ -96,4 +97,29 @@ async function teardownOrder(kind: string, ctx: ExecutionContext): Promise<Respo
   const body = await settled.text();
   await scope.closed;
   return Response.json({ beforeRead: waited, closes, length: body.length, status: settled.status });
+}
+
+/**
+ * A streamed body made in the scope (as a callback makes it) whose every pull says whether the scope is usable
+ * there: workerd calls a pull in the context of whoever reads, and the runtime sending the response reads with none.
+ */
+function pullsInScope(ctx: ExecutionContext): Promise<Response> {
+  const scope = openScope(ctx);
+  let pulls = 0;
+  const body = scope.run(
+    () =>
+      new ReadableStream<Uint8Array>({
+        pull(controller) {
+          let line = "ok";
+          try {
+            scope.assertUsable();
+          } catch (error) {
+            line = (error as { code: string }).code;
+          }
+          controller.enqueue(bytes(`${line}\n`));
+          if (++pulls === 20) controller.close();
+        },
+      }),
+  );
+  return scope.settle(new Response(body));
 }
