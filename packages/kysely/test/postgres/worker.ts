@@ -3,13 +3,17 @@ import { postgresAdapter } from "@hyperdrive-kit/postgres";
 import { createConformanceWorker, postgresDialect } from "@hyperdrive-kit/testing/conformance";
 import type { Kysely } from "kysely";
 import { createKysely, withKysely } from "../../src/postgres.ts";
+import { withBodyStream } from "../body-stream.ts";
 import { kyselyDerived, rawQuery } from "../derived.ts";
 
-// biome-ignore lint/suspicious/noExplicitAny: any database
-export default createConformanceWorker<Kysely<any>>({
-  ...postgresDialect,
-  withHyperdrive: (env, ctx, fn, options) => withKysely(env, ctx, fn, options),
-  attach: (scope, env, options) => createKysely(attach(postgresAdapter, scope, env, options)),
-  query: rawQuery,
-  derived: () => kyselyDerived,
-});
+export default withBodyStream(
+  // biome-ignore lint/suspicious/noExplicitAny: any database
+  createConformanceWorker<Kysely<any>>({
+    ...postgresDialect,
+    withHyperdrive: (env, ctx, fn, options) => withKysely(env, ctx, fn, options),
+    attach: (scope, env, options) => createKysely(attach(postgresAdapter, scope, env, options)),
+    query: rawQuery,
+    derived: () => kyselyDerived,
+  }),
+  (env, ctx, fn, options) => withKysely(env, ctx, fn, options),
+);

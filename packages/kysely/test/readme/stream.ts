@@ -18,6 +18,10 @@ export default {
             if (done) controller.close();
             else controller.enqueue(encoder.encode(`${JSON.stringify(value)}\n`));
           },
+          // The client went away: end the query, which gives its connection back.
+          async cancel() {
+            await rows.return?.(undefined);
+          },
         });
         return new Response(body, { headers: { "content-type": "application/x-ndjson" } });
       },
