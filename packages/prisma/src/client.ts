@@ -1,4 +1,4 @@
-import type { DriverName, RequestScope } from "@hyperdrive-kit/core";
+import { type DriverName, HyperdriveError, type RequestScope } from "@hyperdrive-kit/core";
 import { type Binder, type GuardSpec, guard } from "@hyperdrive-kit/core/adapter";
 
 /** What a generated `PrismaClient` class is to this package: built with a driver adapter, nothing else assumed. */
@@ -38,6 +38,20 @@ export function splitPrismaOptions<Options extends { PrismaClient: unknown }>(
     );
   }
   return [{ PrismaClient, prisma, adapterOptions } as never, rest as never];
+}
+
+/**
+ * Refuses `disposeExternalPool: true` (the types leave it out; JavaScript and casts can still pass it): the request's
+ * scope owns the pool and closes it after the work, and a Prisma adapter that ended it on `$disconnect()` would close
+ * connections a streamed body or `scope.waitUntil` work may still use.
+ */
+export function refuseDisposeExternalPool(adapterOptions: unknown, driver: DriverName): void {
+  if ((adapterOptions as { disposeExternalPool?: unknown } | undefined)?.disposeExternalPool !== true) return;
+  throw new HyperdriveError("HDK_INVALID_OPTION", {
+    driver,
+    context:
+      "`adapterOptions.disposeExternalPool: true` was passed, but the request's scope owns the pool and closes it once the work has settled: remove it.",
+  });
 }
 
 // A client's calls are checked against the scope and nothing more: its errors stay Prisma's own (P-codes), and the

@@ -6,7 +6,13 @@ import {
 } from "@hyperdrive-kit/core";
 import { attach, createWithHyperdrive } from "@hyperdrive-kit/core/adapter";
 import { PrismaMariaDb } from "@prisma/adapter-mariadb";
-import { guardPrismaClient, type PrismaClientClass, type PrismaKeys, splitPrismaOptions } from "./client.ts";
+import {
+  guardPrismaClient,
+  type PrismaClientClass,
+  type PrismaKeys,
+  refuseDisposeExternalPool,
+  splitPrismaOptions,
+} from "./client.ts";
 import { type MariadbPoolOptions, mariadbPoolAdapter, type RequestPool } from "./mariadb-pool.ts";
 
 // Errors and their classification, so a Worker needs one import.
@@ -37,6 +43,7 @@ function prismaOnPool<Class extends AnyPrismaClass>(
   scope: RequestScope,
   { PrismaClient, prisma, adapterOptions }: PrismaKeys<Class, PrismaMariaDbAdapterOptions>,
 ): InstanceType<Class> {
+  refuseDisposeExternalPool(adapterOptions, "mariadb");
   if ((adapterOptions as { useTextProtocol?: unknown } | undefined)?.useTextProtocol === false) {
     throw new HyperdriveError("HDK_HYPERDRIVE_MYSQL_PREPARE_UNSUPPORTED", {
       driver: "mariadb",

@@ -8,7 +8,13 @@ import { attach } from "@hyperdrive-kit/core/adapter";
 import { type PgPoolOptions, pgPoolAdapter, withHyperdrive } from "@hyperdrive-kit/pg";
 import { PrismaPg } from "@prisma/adapter-pg";
 import type { Pool } from "pg";
-import { guardPrismaClient, type PrismaClientClass, type PrismaKeys, splitPrismaOptions } from "./client.ts";
+import {
+  guardPrismaClient,
+  type PrismaClientClass,
+  type PrismaKeys,
+  refuseDisposeExternalPool,
+  splitPrismaOptions,
+} from "./client.ts";
 
 // Errors and their classification, so a Worker needs one import.
 export { classify, findHyperdriveError, HyperdriveError, isHyperdriveError } from "@hyperdrive-kit/core";
@@ -35,6 +41,7 @@ function prismaOnPool<Class extends AnyPrismaClass>(
   scope: RequestScope,
   { PrismaClient, prisma, adapterOptions }: PrismaKeys<Class, PrismaPgAdapterOptions>,
 ): InstanceType<Class> {
+  refuseDisposeExternalPool(adapterOptions, "pg");
   const adapter = new PrismaPg(pool, { ...adapterOptions, disposeExternalPool: false });
   // PrismaPg recognises a pool with `instanceof pg.Pool`; with a second copy of `pg` it would build a pool of its own
   // from the options, outside the request's scope.

@@ -93,6 +93,16 @@ export function describePrismaCases(scoped: Scoped): void {
     expect(result.raw).toBe(1);
   });
 
+  it("refuses adapterOptions.disposeExternalPool: true (the scope owns the pool) before sending anything", async () => {
+    const { error } = await scoped(async (prisma) => prisma.author.count(), {
+      adapterOptions: { disposeExternalPool: true },
+    });
+    expect(error).toMatchObject({
+      code: "HDK_INVALID_OPTION",
+      message: expect.stringContaining("`adapterOptions.disposeExternalPool: true` was passed"),
+    });
+  });
+
   it("rolls an interactive $transaction back when its callback throws", async () => {
     const names = await value(
       scoped(async (prisma) => {
