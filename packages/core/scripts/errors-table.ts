@@ -21,7 +21,8 @@ const cell = (text: string) => text.replaceAll("|", "\\|").replaceAll("\n", " ")
 
 /** The general fix, then (where it differs) the one for a handle used in its own request; MySQL-only advice where it applies. */
 const fixOf = (entry: CatalogEntry, driver: DriverName | undefined) => {
-  const mysql = entry.fixOnMysql !== undefined && driver !== "pg" && driver !== "postgres" ? ` ${entry.fixOnMysql}` : "";
+  const mysql =
+    entry.fixOnMysql !== undefined && driver !== "pg" && driver !== "postgres" ? ` ${entry.fixOnMysql}` : "";
   return `${entry.fix}${mysql}${entry.fixInRequest === undefined ? "" : ` ${entry.fixInRequest}`}`;
 };
 

@@ -122,7 +122,9 @@ export function attach<Client extends object, Options extends AttachOptions>(
     binding,
     bindingName: name,
     allowUnsafe:
-      options.allowUnsafe === undefined ? NOTHING_ALLOWED : allowUnsafeOption(options.allowUnsafe, adapter.unsafeOptions),
+      options.allowUnsafe === undefined
+        ? NOTHING_ALLOWED
+        : allowUnsafeOption(options.allowUnsafe, adapter.unsafeOptions),
     connectTimeoutMs,
     secrets,
     connecting(abort, timeoutMs = connectTimeoutMs) {

@@ -84,7 +84,9 @@ function didYouMean(key: string, candidates: readonly string[]): string {
       bestDistance = distance;
     }
   }
-  return best !== undefined && bestDistance <= Math.max(2, Math.floor(key.length / 3)) ? ` Did you mean \`${best}\`?` : "";
+  return best !== undefined && bestDistance <= Math.max(2, Math.floor(key.length / 3))
+    ? ` Did you mean \`${best}\`?`
+    : "";
 }
 
 function listed(names: readonly string[]): string {

@@ -50,7 +50,9 @@ describe("Hono middleware: what Hono users meet", () => {
     expect(made).toThrow(
       expect.objectContaining({
         code: "HDK_INVALID_OPTION",
-        message: expect.stringMatching(/Unknown option `serverTimming`\. Did you mean `serverTiming`\?.*`client`, `as`, `map`, `serverTiming`\./),
+        message: expect.stringMatching(
+          /Unknown option `serverTimming`\. Did you mean `serverTiming`\?.*`client`, `as`, `map`, `serverTiming`\./,
+        ),
       }),
     );
     expect(() => hyperdrive(postgresAdapter, { teardown: "never" as "none" })).toThrow(
