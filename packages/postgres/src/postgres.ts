@@ -1,4 +1,5 @@
 import { Buffer } from "node:buffer";
+import { HyperdriveError, toHyperdriveError } from "@hyperdrive-kit/core";
 import {
   type Adapter,
   type AttachOptions,
@@ -38,6 +39,7 @@ export interface PostgresOptions extends AttachOptions {
 }
 
 export type Sql = postgres.Sql<Record<string, never>>;
+type TransactionSql = postgres.TransactionSql<Record<string, never>>;
 
 /** Cloudflare's recommended Postgres.js options for Hyperdrive. */
 export const HYPERDRIVE_DEFAULTS = { max: 5, fetch_types: false, prepare: true } as const;
@@ -54,8 +56,9 @@ export const postgresAdapter: Adapter<Sql, PostgresOptions> = {
       ssl: client.ssl,
       connections: { option: "max", value: client.max, suggested: HYPERDRIVE_DEFAULTS.max },
     });
-    const { binding } = context;
+    const { binding, secrets } = context;
     const sockets = socketPool(context.reportIdle);
+    const reserves = new ReserveWaits(client.fetch_types !== true);
     // `socket` is a supported option that Postgres.js's types leave out.
     const config = {
       ...HYPERDRIVE_DEFAULTS,
@@ -74,17 +77,37 @@ export const postgresAdapter: Adapter<Sql, PostgresOptions> = {
           (error) => socket.destroy(error),
           client.connect_timeout === undefined ? undefined : client.connect_timeout * 1000,
         );
-        new ReadyWatch(socket, attempt);
+        new ReadyWatch(socket, attempt, reserves);
         return socket.connect(binding.port, binding.host);
       },
     };
     const sql = postgres(config as postgres.Options<Record<string, never>>) as unknown as Sql;
+    refuseUnsupportedDriver(sql);
     const cursors = new Set<OpenCursor>();
+    // `begin()` and `savepoint()` take the transaction's function last, which core's guard would take for a Node-style
+    // callback (and then leave their promise unmapped): they are plain methods here that map their own rejection.
+    // Each object gets overrides only for the methods it has.
+    const transaction: GuardSpec = {
+      queryMethods: QUERY_METHODS,
+      overrides: {
+        savepoint(this: TransactionSql, ...args: unknown[]) {
+          return mapRejection(Reflect.apply(this.savepoint, this, args) as Promise<unknown>, secrets);
+        },
+      },
+    };
     return {
       client: sql,
-      ...SQL,
       queryMethods: QUERY_METHODS,
-      bind: bindPostgres(cursors),
+      resolvesBound: ["reserve"],
+      overrides: {
+        begin(this: Sql, ...args: unknown[]) {
+          return mapRejection(Reflect.apply(this.begin, this, args) as Promise<unknown>, secrets);
+        },
+        reserve(this: Sql) {
+          return reserves.track(this.reserve());
+        },
+      },
+      bind: bindPostgres(cursors, transaction),
       abort(error) {
         sockets.destroyAll(error);
       },
@@ -105,10 +128,14 @@ export const postgresAdapter: Adapter<Sql, PostgresOptions> = {
   },
 };
 
-const QUERY_METHODS = ["unsafe", "begin", "reserve", "file", "savepoint"] as const;
+/**
+ * Calls that are one query each: timed, error-mapped, bounded by `queryTimeoutMs`. `begin()` and `savepoint()` are
+ * not: a transaction is several queries (each one of the transaction's `sql` is guarded on its own).
+ */
+const QUERY_METHODS = ["unsafe", "reserve", "file"];
 
-/** A transaction's, a savepoint's or `reserve()`'s `sql`: the same API as the handle, on one connection. */
-const SQL: GuardSpec = { queryMethods: [...QUERY_METHODS, "release"], resolvesBound: ["reserve"] };
+/** `reserve()`'s `sql`: the handle's API on one connection, plus `release()`. */
+const RESERVED: GuardSpec = { queryMethods: [...QUERY_METHODS, "release"] };
 /** A query not yet sent (Postgres.js runs it on `then`, `cursor`, `forEach`…): every method is checked. */
 const PENDING_QUERY: GuardSpec = { queryMethods: [], callIsQuery: false };
 /** A cursor: iterating it reads from the connection. */
@@ -167,9 +194,14 @@ function track(cursors: Set<OpenCursor>, iterator: CursorIterator): void {
  * cursors make are noted in `cursors`, so teardown can close the ones nobody finished.
  */
 const bindPostgres =
-  (cursors: Set<OpenCursor>): Binder =>
+  (cursors: Set<OpenCursor>, transaction: GuardSpec): Binder =>
   (value) => {
-    if (typeof value === "function") return typeof (value as Partial<Sql>).unsafe === "function" ? SQL : undefined;
+    if (typeof value === "function") {
+      const sql = value as Partial<TransactionSql>;
+      if (typeof sql.unsafe !== "function") return undefined;
+      // A transaction's or a savepoint's `sql` has `savepoint()`; `reserve()`'s has `release()`.
+      return typeof sql.savepoint === "function" ? transaction : RESERVED;
+    }
     if (Array.isArray(value)) return undefined;
     const iterator = value as Partial<CursorIterator>;
     if (!(value instanceof Promise) && typeof iterator.next === "function" && typeof iterator.return === "function") {
@@ -194,15 +226,17 @@ const READY_FOR_QUERY = 0x5a;
 class ReadyWatch {
   readonly #socket: WorkerSocket;
   readonly #attempt: ConnectAttempt;
+  readonly #reserves: ReserveWaits;
   /** `#scan`, bound once: the listener removed is the one added. */
   readonly #onData: (chunk: Buffer) => void;
   #pending = Buffer.alloc(0);
   #settled = false;
   #socketError: unknown;
 
-  constructor(socket: WorkerSocket, attempt: ConnectAttempt) {
+  constructor(socket: WorkerSocket, attempt: ConnectAttempt, reserves: ReserveWaits) {
     this.#socket = socket;
     this.#attempt = attempt;
+    this.#reserves = reserves;
     this.#onData = this.#scan.bind(this);
     socket.on("data", this.#onData);
     socket.on("error", (error) => {
@@ -218,6 +252,7 @@ class ReadyWatch {
       if (pending[0] === READY_FOR_QUERY) {
         this.#finish();
         this.#attempt.succeeded();
+        this.#reserves.opened(this.#socket);
         return;
       }
       if (pending.length < length + 1) break;
@@ -237,6 +272,72 @@ class ReadyWatch {
     this.#pending = Buffer.alloc(0);
     this.#socket.off("data", this.#onData);
   }
+}
+
+/**
+ * The handle's `reserve()` calls still waiting for a connection, and the nudge that Postgres.js 3.4.x needs for them.
+ *
+ * Postgres.js 3.4.9 (porsager/postgres#1203, #751, #1219) with `fetch_types: false`: `reserve()` on a pool with no idle
+ * connection starts a connection whose first job is the reserve, and at the end of the connection's startup
+ * (its first ReadyForQuery) `ReadyForQuery` returns early when that job is a reserve: the connection is never
+ * handed to it (nor marked open), so `reserve()` never settles and the connection sits idle on the server. With
+ * `fetch_types: true` the array-type query runs first and the connection is handed over when it ends.
+ *
+ * The fix upstream (porsager/postgres#1220, not released) makes startup fall through to the pool's `onopen()`. The
+ * driver already calls `onopen()` for an idle connection when its socket emits `drain`, so once a connection has
+ * started (and the driver's own handling of that ReadyForQuery, microtasks included, has run), a `reserve()` still
+ * waiting gets the same by a `drain` on that socket. A connection the driver put to work has a query running, and
+ * `drain` does nothing to it; with a driver that hands the connection over itself, no `reserve()` is still waiting.
+ */
+class ReserveWaits {
+  /** `fetch_types: false`: the only configuration the driver's bug reaches. */
+  readonly #affected: boolean;
+  #waiting = 0;
+
+  constructor(affected: boolean) {
+    this.#affected = affected;
+  }
+
+  /** Counts `reserved` as waiting until it settles; returns it untouched (core follows it and binds its result). */
+  track<T>(reserved: Promise<T>): Promise<T> {
+    if (!this.#affected) return reserved;
+    this.#waiting++;
+    const settled = () => {
+      this.#waiting--;
+    };
+    void reserved.then(settled, settled);
+    return reserved;
+  }
+
+  /** A connection finished its startup: once the driver has handled it, hand it to a `reserve()` still waiting. */
+  opened(socket: WorkerSocket): void {
+    if (this.#waiting === 0) return;
+    setTimeout(() => {
+      if (this.#waiting > 0 && socket.readyState === "open") socket.emit("drain");
+    }, 0);
+  }
+}
+
+/** Maps the rejection of a call that is not itself a query (`begin()`, `savepoint()`): its own statements can fail. */
+function mapRejection(result: Promise<unknown>, secrets: readonly string[]): Promise<unknown> {
+  return result.then(undefined, (error: unknown) => {
+    throw toHyperdriveError(error, { driver: "postgres", secrets, inRequest: true });
+  });
+}
+
+/**
+ * Refuses Postgres.js 4.x, before any I/O. Its pool retries a failed connect with backoff and ignores the
+ * `socket` contract this adapter relies on (a closed port hung for over a minute instead of failing at once with
+ * `HDK_CONNECT_REFUSED`). 4.x is told apart by `sql.batch()` and `sql.identifier()`, which 3.x does not have.
+ */
+export function refuseUnsupportedDriver(sql: object): void {
+  const candidate = sql as { batch?: unknown; identifier?: unknown };
+  if (typeof candidate.batch !== "function" || typeof candidate.identifier !== "function") return;
+  throw new HyperdriveError("HDK_INVALID_OPTION", {
+    driver: "postgres",
+    context:
+      "The installed `postgres` (Postgres.js) is 4.x; @hyperdrive-kit/postgres supports Postgres.js 3.x (`>=3.4.5 <4`): with 4.x a database that refuses connections hangs the request instead of failing. Install 3.x: `npm i postgres@3`.",
+  });
 }
 
 /**

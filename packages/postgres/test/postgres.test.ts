@@ -1,9 +1,11 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describeFaults, postgresJsFaultExpectations } from "@hyperdrive-kit/testing/faults";
-import { connections, describeConformance, failure } from "@hyperdrive-kit/testing/suite";
+import { connections, describeConformance, eventually, failure } from "@hyperdrive-kit/testing/suite";
+import postgres from "postgres";
 import { describe, expect, inject, it } from "vitest";
-import { type HyperdriveEvent, withHyperdrive } from "../src/index.ts";
+import { type HyperdriveEvent, isHyperdriveError, withHyperdrive } from "../src/index.ts";
+import { refuseUnsupportedDriver } from "../src/postgres.ts";
 
 /** The fault control server of the test setup (stops and starts the database). */
 const control = async (path: string) => {
@@ -143,5 +145,224 @@ describe("Postgres.js cursor streams that end early", () => {
       await control("/server/resume");
     }
     expect(teardowns(events)).toEqual(["closed"]);
+  });
+});
+
+/** Fails a test fast instead of at its 60 s timeout when `work` hangs (what these tests guard against). */
+function within<T>(ms: number, work: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const hung = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`still pending after ${ms} ms`)), ms);
+  });
+  return Promise.race([work, hung]).finally(() => clearTimeout(timer));
+}
+
+/** Until the server holds none of the test's connections (a connection closed by teardown goes away shortly). */
+const noConnectionsLeft = () => eventually(connections, (n) => n === 0);
+
+describe("Postgres.js reserve() as the first call (porsager/postgres#1203)", () => {
+  const bounded = { queryTimeoutMs: 2000, connectTimeoutMs: 2000 };
+
+  it("resolves with a working connection, releases it, and leaves nothing on the server", async () => {
+    const ctx = createExecutionContext();
+    const result = await within(
+      8000,
+      withHyperdrive(
+        env,
+        ctx,
+        async (sql) => {
+          const reserved = await sql.reserve();
+          const [first] = await reserved`select pg_backend_pid() as pid`;
+          const [second] = await reserved`select pg_backend_pid() as pid, ${41} + 1 as answer`;
+          reserved.release();
+          // The released connection serves the handle again.
+          const [after] = await sql`select 1 as one`;
+          return { same: first?.pid === second?.pid, answer: second?.answer, after };
+        },
+        bounded,
+      ),
+    );
+    await waitOnExecutionContext(ctx);
+    expect(result).toEqual({ same: true, answer: 42, after: { one: 1 } });
+    expect(await noConnectionsLeft()).toBe(0);
+  });
+
+  it("serves several reserve() calls at once on a fresh handle", async () => {
+    const ctx = createExecutionContext();
+    const events: HyperdriveEvent[] = [];
+    const pids = await within(
+      8000,
+      withHyperdrive(
+        env,
+        ctx,
+        async (sql) =>
+          Promise.all(
+            [1, 2, 3].map(async () => {
+              const reserved = await sql.reserve();
+              const [row] = await reserved`select pg_backend_pid() as pid`;
+              reserved.release();
+              return row?.pid;
+            }),
+          ),
+        { ...bounded, onEvent: (event) => events.push(event) },
+      ),
+    );
+    await waitOnExecutionContext(ctx);
+    expect(events.filter((event) => event.type === "teardown").map((event) => event.outcome)).toEqual(["closed"]);
+    expect(pids).toHaveLength(3);
+    expect(await noConnectionsLeft()).toBe(0);
+  });
+
+  it("reserves while the handle's other connections are busy", async () => {
+    const ctx = createExecutionContext();
+    const result = await within(
+      8000,
+      withHyperdrive(
+        env,
+        ctx,
+        async (sql) => {
+          const busy = sql`select pg_sleep(0.3)`.then(() => "slept");
+          const reserved = await sql.reserve();
+          const [row] = await reserved`select 1 as one`;
+          reserved.release();
+          return [row, await busy];
+        },
+        bounded,
+      ),
+    );
+    await waitOnExecutionContext(ctx);
+    expect(result).toEqual([{ one: 1 }, "slept"]);
+    expect(await noConnectionsLeft()).toBe(0);
+  });
+
+  it("closes a reserved connection the callback never released", async () => {
+    const ctx = createExecutionContext();
+    const events: HyperdriveEvent[] = [];
+    const row = await within(
+      8000,
+      withHyperdrive(
+        env,
+        ctx,
+        async (sql) => {
+          const reserved = await sql.reserve();
+          return (await reserved`select 1 as one`)[0];
+        },
+        { ...bounded, onEvent: (event) => events.push(event) },
+      ),
+    );
+    await waitOnExecutionContext(ctx);
+    expect(row).toEqual({ one: 1 });
+    expect(events.filter((event) => event.type === "teardown").map((event) => event.outcome)).toEqual(["closed"]);
+    expect(await noConnectionsLeft()).toBe(0);
+  });
+});
+
+describe("Postgres.js transactions under Hyperdrive's own errors (58000)", () => {
+  // The fake origin answers every statement, BEGIN included, with Hyperdrive's pool error.
+  const fakeOrigin = { binding: "FAKE_ORIGIN", queryTimeoutMs: 3000 };
+
+  it("maps a failed BEGIN to HDK_HYPERDRIVE_POOL_EXHAUSTED, as a plain query is", async () => {
+    const ctx = createExecutionContext();
+    let ran = false;
+    const plain = await failure(() => withHyperdrive(env, ctx, (sql) => sql`select 1`, fakeOrigin));
+    const inBegin = await failure(() =>
+      withHyperdrive(
+        env,
+        ctx,
+        (sql) =>
+          sql.begin(async (tx) => {
+            ran = true;
+            return tx`select pg_sleep(2)`;
+          }),
+        fakeOrigin,
+      ),
+    );
+    const withMode = await failure(() =>
+      withHyperdrive(env, ctx, (sql) => sql.begin("read write", (tx) => tx`select 1`), fakeOrigin),
+    );
+    await waitOnExecutionContext(ctx);
+    expect(plain.code).toBe("HDK_HYPERDRIVE_POOL_EXHAUSTED");
+    expect(isHyperdriveError(inBegin)).toBe(true);
+    expect(inBegin.code).toBe("HDK_HYPERDRIVE_POOL_EXHAUSTED");
+    expect(inBegin.message).toContain("Failed to acquire a connection from the pool.");
+    expect((inBegin.cause as { code?: string }).code).toBe("58000");
+    expect(withMode.code).toBe("HDK_HYPERDRIVE_POOL_EXHAUSTED");
+    expect(ran).toBe(false);
+  });
+
+  it("maps it on reserve()'s connection", async () => {
+    const ctx = createExecutionContext();
+    const error = await failure(() =>
+      within(
+        8000,
+        withHyperdrive(
+          env,
+          ctx,
+          async (sql) => {
+            const reserved = await sql.reserve();
+            try {
+              return await reserved`select 1`;
+            } finally {
+              reserved.release();
+            }
+          },
+          fakeOrigin,
+        ),
+      ),
+    );
+    await waitOnExecutionContext(ctx);
+    expect(error.code).toBe("HDK_HYPERDRIVE_POOL_EXHAUSTED");
+  });
+
+  it("still passes the database's own errors in a transaction and a savepoint through unchanged", async () => {
+    const ctx = createExecutionContext();
+    const inTx = await failure(() =>
+      withHyperdrive(env, ctx, (sql) => sql.begin((tx) => tx`select * from no_such_table`)),
+    );
+    const inSavepoint = await failure(() =>
+      withHyperdrive(env, ctx, (sql) =>
+        sql.begin((tx) => tx.savepoint((savepoint) => savepoint`select * from no_such_table`)),
+      ),
+    );
+    const committed = await withHyperdrive(env, ctx, (sql) =>
+      sql.begin(async (tx) => [
+        (await tx`select 1 as one`)[0],
+        await tx.savepoint(async (s) => (await s`select 2 as two`)[0]),
+      ]),
+    );
+    await waitOnExecutionContext(ctx);
+    expect([inTx.name, inTx.code]).toEqual(["PostgresError", "42P01"]);
+    expect([inSavepoint.name, inSavepoint.code]).toEqual(["PostgresError", "42P01"]);
+    expect(committed).toEqual([{ one: 1 }, { two: 2 }]);
+  });
+
+  it("reports a transaction's queries, not the transaction, as query events", async () => {
+    const ctx = createExecutionContext();
+    const events: HyperdriveEvent[] = [];
+    await withHyperdrive(env, ctx, (sql) => sql.begin((tx) => tx`select 1`), {
+      onEvent: (event) => events.push(event),
+    });
+    await waitOnExecutionContext(ctx);
+    const queries = events.flatMap((event) => (event.type === "query" ? [event] : []));
+    expect(queries).toHaveLength(1);
+    // It used to report begin() with the transaction's `sql` as its error.
+    expect(queries[0]?.error).toBeUndefined();
+  });
+});
+
+describe("Postgres.js 4.x", () => {
+  it("is refused with a typed error before any I/O", () => {
+    // Postgres.js 4.x's `sql` has `batch()` and `identifier()`; 3.x has neither.
+    const fourX = Object.assign(() => {}, { batch() {}, identifier() {} });
+    let refused: unknown;
+    try {
+      refuseUnsupportedDriver(fourX);
+    } catch (error) {
+      refused = error;
+    }
+    expect(isHyperdriveError(refused) && refused.code).toBe("HDK_INVALID_OPTION");
+    expect((refused as Error).message).toContain("postgres@3");
+    // The installed 3.x passes.
+    expect(() => refuseUnsupportedDriver(postgres({ fetch_types: false }))).not.toThrow();
   });
 });
