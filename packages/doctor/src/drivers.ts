@@ -10,11 +10,19 @@ import { type Finding, pass, problem } from "./findings.ts";
 export const DRIVER_MINIMUMS = { pg: "8.16.3", postgres: "3.4.5", mysql2: "3.13.0", mysql: "2.18.0" } as const;
 export type Driver = keyof typeof DRIVER_MINIMUMS;
 
+/**
+ * The first major version hyperdrive-kit does not support: Postgres.js 4's pool retries a failed connect with backoff,
+ * so a refused connection hangs instead of failing (`@hyperdrive-kit/postgres` asks for `>=3.4.5 <4`).
+ */
+export const DRIVER_UNSUPPORTED_FROM: Partial<Record<Driver, string>> = { postgres: "4.0.0" };
+
 export interface DriverVersion {
   driver: Driver;
   version: string;
   /** Where the version came from, relative to the project. */
   source: string;
+  /** The package.json range, when neither installed nor locked (the version is then the lowest it allows). */
+  range?: string;
 }
 
 interface PackageJson {
@@ -100,27 +108,50 @@ export async function driverVersions(dir: string): Promise<DriverVersion[]> {
     }
     // Not installed, not locked: the lowest version the range allows is what a fresh install may get.
     const lowest = semver.validRange(range) ? semver.minVersion(range)?.version : undefined;
-    if (lowest) out.push({ driver, version: lowest, source: `package.json: "${range}"` });
+    if (lowest) out.push({ driver, version: lowest, source: `package.json: "${range}"`, range });
   }
   return out;
 }
 
 export async function lintDrivers(dir: string): Promise<Finding[]> {
   const findings: Finding[] = [];
-  for (const { driver, version, source } of await driverVersions(dir)) {
+  for (const { driver, version, source, range } of await driverVersions(dir)) {
     const minimum = DRIVER_MINIMUMS[driver];
-    if (semver.lt(version, minimum)) {
-      findings.push(
-        problem(
-          "fail",
-          "driver.version",
-          "HDK_DOCTOR_DRIVER_VERSION",
-          `${driver} ${version} (${source}) is older than ${minimum}, Hyperdrive's minimum`,
-          { location: { file: "package.json" } },
-        ),
+    const unsupported = DRIVER_UNSUPPORTED_FROM[driver];
+    // `-0`: prereleases of the next major (4.0.0-beta.1) are that major too.
+    const tooNew = unsupported ? `>=${unsupported}-0` : undefined;
+    const major = unsupported ? semver.major(unsupported) : 0;
+    const fail = (code: "HDK_DOCTOR_DRIVER_VERSION" | "HDK_DOCTOR_DRIVER_UNSUPPORTED", title: string) =>
+      findings.push(problem("fail", "driver.version", code, title, { location: { file: "package.json" } }));
+    const before = findings.length;
+    if (tooNew && semver.satisfies(version, tooNew, { includePrerelease: true })) {
+      fail(
+        "HDK_DOCTOR_DRIVER_UNSUPPORTED",
+        `${driver} ${version} (${source}) is ${major}.x, which hyperdrive-kit does not support: install ${driver}@${major - 1}`,
       );
     } else {
-      findings.push(pass("driver.version", `${driver} ${version} (${source}) ≥ ${minimum}`));
+      // Neither installed nor locked: a fresh install takes the newest version the range allows, so a range open to
+      // the next major is a problem of its own, besides a lowest version that is too old.
+      if (tooNew && range && semver.intersects(range, tooNew, { includePrerelease: true })) {
+        fail(
+          "HDK_DOCTOR_DRIVER_UNSUPPORTED",
+          `${driver} "${range}" (package.json) allows ${major}.x, which hyperdrive-kit does not support: install ${driver}@${major - 1}`,
+        );
+      }
+      if (semver.lt(version, minimum)) {
+        fail(
+          "HDK_DOCTOR_DRIVER_VERSION",
+          `${driver} ${version} (${source}) is older than ${minimum}, Hyperdrive's minimum`,
+        );
+      }
+    }
+    if (findings.length === before) {
+      findings.push(
+        pass(
+          "driver.version",
+          `${driver} ${version} (${source}) ≥ ${minimum}${unsupported ? ` and < ${unsupported}` : ""}`,
+        ),
+      );
     }
   }
   return findings;

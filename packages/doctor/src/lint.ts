@@ -61,10 +61,12 @@ async function envFile(path: string): Promise<Record<string, string>> {
 const label = (env: Environment) => (env.name ? `[env.${env.name}] ` : "");
 
 function lintCompatibility(config: WranglerConfig, env: Environment): Finding[] {
+  // The flag and the date are independent mistakes: report both, so one run shows everything to fix.
+  const findings: Finding[] = [];
   const flags = Array.isArray(env.compatibilityFlags) ? env.compatibilityFlags : [];
   const hasCompat = flags.includes("nodejs_compat") || flags.includes("nodejs_compat_v2");
   if (!hasCompat) {
-    return [
+    findings.push(
       problem(
         "fail",
         "config.nodejs-compat",
@@ -72,11 +74,11 @@ function lintCompatibility(config: WranglerConfig, env: Environment): Finding[] 
         `${label(env)}compatibility_flags has no "nodejs_compat": the drivers cannot load node:net, node:tls or node:crypto`,
         { location: config.locate(env.flagsPath) },
       ),
-    ];
+    );
   }
   const date = env.compatibilityDate;
   if (typeof date !== "string" || !/^\d{4}-\d{2}-\d{2}$/.test(date)) {
-    return [
+    findings.push(
       problem(
         "fail",
         "config.compatibility-date",
@@ -86,11 +88,10 @@ function lintCompatibility(config: WranglerConfig, env: Environment): Finding[] 
           location: config.locate(env.datePath),
         },
       ),
-    ];
-  }
-  // nodejs_compat_v2 turns the new Node.js APIs on whatever the date.
-  if (date < NODEJS_COMPAT_SINCE && !flags.includes("nodejs_compat_v2")) {
-    return [
+    );
+  } else if (date < NODEJS_COMPAT_SINCE && !flags.includes("nodejs_compat_v2")) {
+    // nodejs_compat_v2 turns the new Node.js APIs on whatever the date.
+    findings.push(
       problem(
         "fail",
         "config.compatibility-date",
@@ -98,9 +99,12 @@ function lintCompatibility(config: WranglerConfig, env: Environment): Finding[] 
         `${label(env)}compatibility_date ${date} is before ${NODEJS_COMPAT_SINCE}`,
         { location: config.locate(env.datePath) },
       ),
-    ];
+    );
   }
-  return [pass("config.nodejs-compat", `${label(env)}nodejs_compat on, compatibility_date ${date}`)];
+  if (findings.length === 0) {
+    findings.push(pass("config.nodejs-compat", `${label(env)}nodejs_compat on, compatibility_date ${date}`));
+  }
+  return findings;
 }
 
 interface EnvFiles {
@@ -208,6 +212,10 @@ function lintBinding(
       );
     }
     if (chosen) findings.push(...lintLocalString(config, path, prefix, chosen, env, name, localStrings));
+  } else if (typeof entry.localConnectionString === "string") {
+    // Without a name there is no variable to look for, but the configured string has problems of its own.
+    const chosen = { url: entry.localConnectionString, source: "localConnectionString" };
+    findings.push(...lintLocalString(config, path, prefix, chosen, env, undefined, localStrings));
   }
   return findings;
 }
@@ -218,7 +226,7 @@ function lintLocalString(
   prefix: string,
   chosen: { url: string; source: string },
   env: Environment,
-  binding: string,
+  binding: string | undefined,
   localStrings: LocalString[],
 ): Finding[] {
   const location =
@@ -239,9 +247,11 @@ function lintLocalString(
       ),
     ];
   }
+  // An incomplete string and a pooler are independent mistakes: report both.
+  const findings: Finding[] = [];
   const missing = (["user", "password", "database"] as const).filter((field) => !url[field]);
   if (missing.length > 0) {
-    return [
+    findings.push(
       problem(
         "fail",
         "binding.local-string",
@@ -249,15 +259,19 @@ function lintLocalString(
         `${prefix}: ${chosen.source} ${display(url)} has no ${missing.join(", no ")}`,
         at,
       ),
-    ];
+    );
+  } else {
+    // Only a string Miniflare accepts is worth connecting to (`--connect`); a binding without a name has none.
+    if (binding !== undefined) {
+      localStrings.push({
+        binding,
+        ...(env.name ? { environment: env.name } : {}),
+        url: chosen.url,
+        source: chosen.source,
+      });
+    }
+    findings.push(pass("binding.local-string", `${prefix}: ${chosen.source} ${display(url)}`));
   }
-  localStrings.push({
-    binding,
-    ...(env.name ? { environment: env.name } : {}),
-    url: chosen.url,
-    source: chosen.source,
-  });
-  const findings = [pass("binding.local-string", `${prefix}: ${chosen.source} ${display(url)}`)];
   const pooler = poolerReason(url.host, url.port);
   if (pooler) {
     findings.push(
@@ -303,6 +317,9 @@ export async function lintProject(directory: string): Promise<ProjectLint> {
         ),
       ],
     });
+    // The drivers and the source do not depend on the configuration: check them anyway (the source under src/, since
+    // `main` cannot be read).
+    sections.push(...(await lintCode(dir, [])));
     return { config: file, sections, localStrings };
   }
 
@@ -341,10 +358,22 @@ export async function lintProject(directory: string): Promise<ProjectLint> {
     sections.push({ kind: "project", title: env.name ? `${file} [env.${env.name}]` : file, findings });
   }
 
+  sections.push(
+    ...(await lintCode(
+      dir,
+      envs.map((env) => env.main),
+    )),
+  );
+  return { config: file, sections, localStrings };
+}
+
+/** The drivers in package.json and the source under each `main`'s directory (else `src/`). */
+async function lintCode(dir: string, mainEntries: unknown[]): Promise<Section[]> {
+  const sections: Section[] = [];
   const drivers = await lintDrivers(dir);
   if (drivers.length > 0) sections.push({ kind: "project", title: "package.json", findings: drivers });
 
-  const mains = new Set(envs.map((env) => env.main).filter((main): main is string => typeof main === "string"));
+  const mains = new Set(mainEntries.filter((main): main is string => typeof main === "string"));
   const roots = mains.size > 0 ? [...mains].map((main) => dirname(join(dir, main))) : [join(dir, "src")];
   const { files, findings } = await lintSources(
     dir,
@@ -363,5 +392,5 @@ export async function lintProject(directory: string): Promise<ProjectLint> {
             ),
           ],
   });
-  return { config: file, sections, localStrings };
+  return sections;
 }

@@ -57,6 +57,8 @@ export function checkOrigin(fields: OriginFields): OriginCheck {
     (value) => value !== undefined,
   );
   let url: DatabaseUrl | undefined;
+  // The connection string as parsed, complete or not: a pooler or the engine does not depend on the missing fields.
+  let parsed: DatabaseUrl | undefined;
 
   if (fields.connectionString !== undefined) {
     if (individual.length > 0) {
@@ -69,7 +71,7 @@ export function checkOrigin(fields: OriginFields): OriginCheck {
         "--access-client-id and --access-client-secret cannot be combined with --connection-string: give the tunnel's host with --origin-host",
       );
     try {
-      const parsed = parseDatabaseUrl(fields.connectionString);
+      parsed = parseDatabaseUrl(fields.connectionString);
       const missing = [
         ...(parsed.host ? [] : ["host"]),
         ...(parsed.database ? [] : ["database name (the path)"]),
@@ -131,10 +133,11 @@ export function checkOrigin(fields: OriginFields): OriginCheck {
   }
 
   // TLS: Hyperdrive always encrypts; a CA only matters when the certificate is verified.
-  const engine: Engine = url?.engine ?? ((fields.scheme ?? "").toLowerCase() === "mysql" ? "mysql" : "postgres");
+  const engine: Engine =
+    (url ?? parsed)?.engine ?? ((fields.scheme ?? "").toLowerCase() === "mysql" ? "mysql" : "postgres");
   // A CA file only tells the doctor how to verify; the CA id is what the configuration will carry.
   const hasCa = fields.caCertificateId !== undefined || fields.caFile === true;
-  const sslmode = fields.sslmode ?? url?.sslmode;
+  const sslmode = fields.sslmode ?? (url ?? parsed)?.sslmode;
   if (sslmode !== undefined) {
     const normalized = engine === "mysql" ? sslmode.toUpperCase() : sslmode.toLowerCase();
     if (!SSLMODES[engine].includes(normalized)) {
@@ -154,8 +157,8 @@ export function checkOrigin(fields: OriginFields): OriginCheck {
     );
   }
 
-  const host = url?.host ?? fields.host;
-  const pooler = host ? poolerReason(host, url?.port ?? Number(fields.port ?? 0)) : undefined;
+  const host = (url ?? parsed)?.host ?? fields.host;
+  const pooler = host ? poolerReason(host, (url ?? parsed)?.port ?? Number(fields.port ?? 0)) : undefined;
   if (pooler)
     findings.push(
       problem(

@@ -5,7 +5,7 @@
  */
 import type { CatalogEntry } from "@hyperdrive-kit/core";
 
-const LOCAL_DEV = "https://developers.cloudflare.com/hyperdrive/configuration/local-development/";
+export const LOCAL_DEV = "https://developers.cloudflare.com/hyperdrive/configuration/local-development/";
 const BINDING = "https://developers.cloudflare.com/workers/wrangler/configuration/#hyperdrive";
 const PRIVATE_DB = "https://developers.cloudflare.com/hyperdrive/configuration/connect-to-private-database/";
 const TLS = "https://developers.cloudflare.com/hyperdrive/configuration/tls-ssl-certificates-for-hyperdrive/";
@@ -78,7 +78,13 @@ export const rules = {
   HDK_DOCTOR_DRIVER_VERSION: rule(
     "Database driver older than Hyperdrive's minimum",
     "Hyperdrive needs pg 8.16.3, postgres (Postgres.js) 3.4.5, mysql2 3.13.0 or mysql 2.18.0 or later; older versions lack the Workers socket support or the fixes it relies on.",
-    "Upgrade the driver (`npm i pg@latest`, `postgres@latest`, `mysql2@latest`) and commit the lockfile.",
+    "Upgrade the driver (`npm i pg@latest`, `mysql2@latest`; Postgres.js: `postgres@3`, since 4.x is not supported) and commit the lockfile.",
+    DRIVERS,
+  ),
+  HDK_DOCTOR_DRIVER_UNSUPPORTED: rule(
+    "Database driver newer than hyperdrive-kit supports",
+    "hyperdrive-kit supports Postgres.js (`postgres`) 3.x only (`@hyperdrive-kit/postgres` asks for `>=3.4.5 <4`). Postgres.js 4's pool retries a failed connect with backoff, so a database that refuses the connection makes the request hang instead of failing at once.",
+    "Install Postgres.js 3 (`npm i postgres@3`, `pnpm add postgres@3`) and commit the lockfile.",
     DRIVERS,
   ),
   HDK_DOCTOR_SOURCE_UNREADABLE: rule(

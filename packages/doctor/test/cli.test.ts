@@ -59,7 +59,7 @@ describe("hyperdrive-kit doctor", () => {
     const run = await cli(["doctor", project.dir, "--json"]);
     expect(run.code).toBe(1);
     const report = JSON.parse(run.stdout);
-    expect(report).toMatchObject({ version: 1, exitCode: 1, summary: { fail: 13, warn: 5 } });
+    expect(report).toMatchObject({ version: 1, exitCode: 1, summary: { fail: 14, warn: 5 } });
     expect(report.sections.map((s: { kind: string; title: string }) => `${s.kind}: ${s.title}`)).toEqual([
       "project: wrangler.jsonc",
       "project: wrangler.jsonc [env.staging]",

@@ -1,7 +1,7 @@
 /** The project lint on fixture Workers in both config formats, each finding asserted exactly. */
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { catalog } from "@hyperdrive-kit/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Section } from "../src/findings.ts";
@@ -71,6 +71,8 @@ describe("lint: wrangler.jsonc with environments and every finding", () => {
         "HDK_NODEJS_COMPAT_MISSING",
         '[env.staging] compatibility_flags has no "nodejs_compat": the drivers cannot load node:net, node:tls or node:crypto',
       ],
+      // The inherited date is a problem of its own: adding the flag alone would not be enough.
+      ["fail", "HDK_DOCTOR_COMPATIBILITY_DATE", "[env.staging] compatibility_date 2024-01-15 is before 2024-09-23"],
       ["pass", null, "[env.staging] binding HYPERDRIVE: valid name, id set"],
       [
         "warn",
@@ -245,6 +247,174 @@ describe("lint: configurations wrangler cannot read", () => {
     expect(rows(lint.sections[0])).toEqual([
       ["pass", null, "nodejs_compat on, compatibility_date 2025-09-01"],
       ["fail", "HDK_BINDING_MISSING", 'wrangler.json has no "hyperdrive" binding'],
+    ]);
+  });
+});
+
+describe("lint: every independent problem in one run", () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "hdk-doctor-many-"));
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  /** A project from its files (paths relative to the project, directories made as needed). */
+  const project = async (files: Record<string, unknown>) => {
+    const root = await mkdtemp(join(dir, "p-"));
+    for (const [name, content] of Object.entries(files)) {
+      await mkdir(dirname(join(root, name)), { recursive: true });
+      await writeFile(join(root, name), typeof content === "string" ? content : JSON.stringify(content));
+    }
+    return root;
+  };
+
+  it("reports the missing flag and the old date, an incomplete string and its pooler, a too-new driver, all at once", async () => {
+    const lint = await lintProject(
+      await project({
+        "wrangler.json": {
+          name: "many",
+          main: "src/index.ts",
+          compatibility_date: "2024-01-01",
+          hyperdrive: [
+            {
+              binding: "DB",
+              id: "a76a99bc342644deb02c38d66082262a",
+              localConnectionString: "postgres://app@db.example.com:6543/app",
+            },
+            // No name: its localConnectionString is still checked.
+            { id: "b76a99bc342644deb02c38d66082262a", localConnectionString: "postgres://app:pw-x@127.0.0.1:6432/" },
+          ],
+        },
+        "package.json": { dependencies: { postgres: "^4.1.0", mysql2: ">=3.0.0" } },
+        "node_modules/postgres/package.json": { name: "postgres", version: "4.1.0" },
+        "src/index.ts": 'import postgres from "postgres";\nexport const sql = postgres();\n',
+      }),
+    );
+    expect(rows(section(lint, "wrangler.json"))).toEqual([
+      [
+        "fail",
+        "HDK_NODEJS_COMPAT_MISSING",
+        'compatibility_flags has no "nodejs_compat": the drivers cannot load node:net, node:tls or node:crypto',
+      ],
+      ["fail", "HDK_DOCTOR_COMPATIBILITY_DATE", "compatibility_date 2024-01-01 is before 2024-09-23"],
+      ["pass", null, "binding DB: valid name, id set"],
+      [
+        "fail",
+        "HDK_DOCTOR_LOCAL_STRING_INVALID",
+        "binding DB: localConnectionString postgres://app@db.example.com:6543/app has no password",
+      ],
+      [
+        "warn",
+        "HDK_DOCTOR_POOLER",
+        "binding DB: localConnectionString goes through a pooler (port 6543 is Supabase's transaction pooler); point your Hyperdrive configuration at the database itself",
+      ],
+      ["fail", "HDK_DOCTOR_BINDING_NAME", 'hyperdrive entry #2 has no "binding" name'],
+      [
+        "fail",
+        "HDK_DOCTOR_LOCAL_STRING_INVALID",
+        "binding #2: localConnectionString postgres://app:[redacted]@127.0.0.1:6432/ has no database",
+      ],
+      [
+        "warn",
+        "HDK_DOCTOR_POOLER",
+        "binding #2: localConnectionString goes through a pooler (port 6432 is PgBouncer's); point your Hyperdrive configuration at the database itself",
+      ],
+    ]);
+    // Incomplete strings are not connected to (Miniflare refuses them).
+    expect(lint.localStrings).toEqual([]);
+    expect(rows(section(lint, "package.json"))).toEqual([
+      [
+        "fail",
+        "HDK_DOCTOR_DRIVER_UNSUPPORTED",
+        "postgres 4.1.0 (node_modules/postgres/package.json) is 4.x, which hyperdrive-kit does not support: install postgres@3",
+      ],
+      [
+        "fail",
+        "HDK_DOCTOR_DRIVER_VERSION",
+        'mysql2 3.0.0 (package.json: ">=3.0.0") is older than 3.13.0, Hyperdrive\'s minimum',
+      ],
+    ]);
+    expect(section(lint, "package.json")?.findings[0]).toMatchObject({
+      details: rules.HDK_DOCTOR_DRIVER_UNSUPPORTED.details,
+      fix: "Install Postgres.js 3 (`npm i postgres@3`, `pnpm add postgres@3`) and commit the lockfile.",
+    });
+    expect(rows(section(lint, "source"))).toEqual([
+      [
+        "fail",
+        "HDK_GLOBAL_SCOPE",
+        "src/index.ts:2:20: postgres() creates a Postgres.js client at module scope, shared by every request",
+      ],
+    ]);
+    expect(JSON.stringify(lint.sections)).not.toContain("pw-x");
+  });
+
+  it("reports a date that is missing along with the missing flag", async () => {
+    const lint = await lintProject(await project({ "wrangler.json": { name: "x", hyperdrive: [] } }));
+    expect(rows(lint.sections[0]).slice(0, 2)).toEqual([
+      [
+        "fail",
+        "HDK_NODEJS_COMPAT_MISSING",
+        'compatibility_flags has no "nodejs_compat": the drivers cannot load node:net, node:tls or node:crypto',
+      ],
+      ["fail", "HDK_DOCTOR_COMPATIBILITY_DATE", "no valid compatibility_date"],
+    ]);
+  });
+
+  it("flags Postgres.js 4 however it is found: locked, a prerelease, or a range a fresh install resolves to 4.x", async () => {
+    const lockedBeta = await lintProject(
+      await project({
+        "wrangler.json": { name: "x" },
+        "package.json": { dependencies: { postgres: "next" } },
+        "package-lock.json": { packages: { "node_modules/postgres": { version: "4.0.0-beta.3" } } },
+      }),
+    );
+    expect(rows(section(lockedBeta, "package.json"))).toEqual([
+      [
+        "fail",
+        "HDK_DOCTOR_DRIVER_UNSUPPORTED",
+        "postgres 4.0.0-beta.3 (package-lock.json) is 4.x, which hyperdrive-kit does not support: install postgres@3",
+      ],
+    ]);
+    // Declared only: the lowest version is too old and the newest is 4.x, two problems.
+    const open = await lintProject(
+      await project({ "wrangler.json": { name: "x" }, "package.json": { dependencies: { postgres: ">=3.4.0" } } }),
+    );
+    expect(rows(section(open, "package.json"))).toEqual([
+      [
+        "fail",
+        "HDK_DOCTOR_DRIVER_UNSUPPORTED",
+        'postgres ">=3.4.0" (package.json) allows 4.x, which hyperdrive-kit does not support: install postgres@3',
+      ],
+      [
+        "fail",
+        "HDK_DOCTOR_DRIVER_VERSION",
+        'postgres 3.4.0 (package.json: ">=3.4.0") is older than 3.4.5, Hyperdrive\'s minimum',
+      ],
+    ]);
+    const three = await lintProject(
+      await project({
+        "wrangler.json": { name: "x" },
+        "package.json": { dependencies: { postgres: "^3.4.5" } },
+        "node_modules/postgres/package.json": { name: "postgres", version: "3.4.9" },
+      }),
+    );
+    expect(rows(section(three, "package.json"))).toEqual([
+      ["pass", null, "postgres 3.4.9 (node_modules/postgres/package.json) ≥ 3.4.5 and < 4.0.0"],
+    ]);
+  });
+
+  it("still checks the drivers and the source when the configuration does not parse", async () => {
+    const lint = await lintProject(
+      await project({
+        "wrangler.jsonc": '{ "name": "x", ',
+        "package.json": { dependencies: { pg: "8.11.0" } },
+        "src/index.ts": 'import { Pool } from "pg";\nconst pool = new Pool();\n',
+      }),
+    );
+    expect(lint.sections.map((s) => [s.title, rows(s).map(([status, code]) => `${status} ${code}`)])).toEqual([
+      ["wrangler.jsonc", ["fail HDK_DOCTOR_CONFIG_INVALID"]],
+      ["package.json", ["fail HDK_DOCTOR_DRIVER_VERSION"]],
+      ["source", ["fail HDK_GLOBAL_SCOPE"]],
     ]);
   });
 });

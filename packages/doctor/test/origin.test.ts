@@ -95,4 +95,29 @@ describe("origin check", () => {
     ]);
     expect(rows({ ...BASE, port: "6543" })[0]?.[1]).toBe("HDK_DOCTOR_POOLER");
   });
+
+  it("reports a connection string's pooler and TLS mistakes along with its missing password", () => {
+    expect(rows({ connectionString: "postgres://app@db.example.com:6543/app?sslmode=verify-full" })).toEqual([
+      ["fail", "HDK_DOCTOR_ORIGIN_FIELDS", "--connection-string has no password"],
+      [
+        "fail",
+        "HDK_DOCTOR_ORIGIN_TLS",
+        "sslmode verify-full verifies the server certificate and needs a CA (--ca-certificate-id)",
+      ],
+      [
+        "warn",
+        "HDK_DOCTOR_POOLER",
+        "port 6543 is Supabase's transaction pooler: Hyperdrive should connect to the database itself",
+      ],
+    ]);
+    // The engine comes from the scheme even when the string is incomplete: MySQL's sslmode names.
+    expect(rows({ connectionString: "mysql://app@db.example.com:3306/app", sslmode: "VERIFY_IDENTITY" })).toEqual([
+      ["fail", "HDK_DOCTOR_ORIGIN_FIELDS", "--connection-string has no password"],
+      [
+        "fail",
+        "HDK_DOCTOR_ORIGIN_TLS",
+        "sslmode VERIFY_IDENTITY verifies the server certificate and needs a CA (--ca-certificate-id)",
+      ],
+    ]);
+  });
 });
