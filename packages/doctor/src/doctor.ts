@@ -1,5 +1,5 @@
 import { type Section, summarize } from "./findings.ts";
-import { lintProject } from "./lint.ts";
+import { type LocalString, lintProject } from "./lint.ts";
 import { checkOrigin, hasOriginFields, type OriginFields } from "./origin.ts";
 import { type PreflightOptions, preflight } from "./preflight/index.ts";
 import type { DoctorReport } from "./report.ts";
@@ -11,6 +11,18 @@ export interface DoctorOptions extends Omit<PreflightOptions, "target"> {
   connect?: boolean;
   /** The origin fields of `wrangler hyperdrive create`: checked, then preflighted as Hyperdrive would connect. */
   origin?: OriginFields;
+}
+
+/** Where a local string is set, for the fixes: the variable wins over localConnectionString, so name the one used. */
+function localSource(local: LocalString, config: string | undefined): string {
+  const env = local.environment ? `[env.${local.environment}] ` : "";
+  if (local.source === "localConnectionString") {
+    return `the localConnectionString of ${env}binding ${local.binding}${config ? ` in ${config}` : ""}`;
+  }
+  // "$VARIABLE" (the shell) or ".env: VARIABLE".
+  if (local.source.startsWith("$")) return `${local.source.slice(1)} (set in your shell)`;
+  const [file, variable] = local.source.split(": ");
+  return variable ? `${variable} in ${file}` : local.source;
 }
 
 /** Runs everything asked for and returns the report; throws only for usage errors (no project, bad options). */
@@ -26,7 +38,11 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
       for (const local of project.localStrings) {
         if (seen.has(local.url)) continue;
         seen.add(local.url);
-        const section = await preflight(local.url, { ...preflightOptions, target: "local" });
+        const section = await preflight(local.url, {
+          ...preflightOptions,
+          target: "local",
+          source: localSource(local, project.config),
+        });
         section.title = `${section.title} · binding ${local.binding}${local.environment ? ` [env.${local.environment}]` : ""}, ${local.source.split(":")[0]}`;
         sections.push(section);
       }

@@ -43,13 +43,16 @@ function entryOf(code: FindingCode): CatalogEntry {
   return code in catalog ? catalog[code as HyperdriveErrorCode] : rules[code as DoctorCode];
 }
 
-/** A warning or failure carrying the catalogue entry's code, details, fix and docs. */
+/**
+ * A warning or failure carrying the catalogue entry's code, details, fix and docs; `extra` may replace the fix and the
+ * docs where the entry's do not fit (a local database is not Hyperdrive's origin).
+ */
 export function problem(
   status: "warn" | "fail",
   check: string,
   code: FindingCode,
   title: string,
-  extra: Pick<Finding, "location" | "durationMs"> = {},
+  extra: Pick<Finding, "location" | "durationMs" | "fix" | "docs"> = {},
 ): Finding {
   const entry = entryOf(code);
   // The configuration entries' message is Hyperdrive's numeric code ("2008").

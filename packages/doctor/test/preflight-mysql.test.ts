@@ -1,6 +1,9 @@
 /** The connection preflight against real MariaDB servers: with TLS, without, REQUIRE X509 and an unsupported plugin. */
 import { type RunningServer, startMariadb } from "@hyperdrive-kit/testing/servers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Finding } from "../src/findings.ts";
+import { preflight } from "../src/preflight/index.ts";
+import { LOCAL_DEV } from "../src/rules.ts";
 import { type CertFiles, makeCerts } from "./support/certs.ts";
 import { ALL_CLEAR, check, connection, finding, outcomes, THROUGH_TLS, WITHOUT_TLS } from "./support/outcome.ts";
 import { startTlsMariadb, type Users } from "./support/servers.ts";
@@ -96,6 +99,33 @@ describe("preflight: MariaDB", () => {
     ]);
     expect(finding(report, "preflight.permissions").title).toBe(
       '2016: reader has no INSERT, UPDATE, DELETE or CREATE privilege on "hdk"',
+    );
+  });
+});
+
+describe("--connect: fixes for a local MariaDB (wrangler dev connects straight to it)", () => {
+  const ANY_SOURCE = "localConnectionString or CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_<BINDING>";
+  const last = async (url: string) =>
+    (await preflight(url, { target: "local", timeoutMs: 15_000 })).findings.at(-1) as Finding;
+
+  it("a wrong password: fix it where the string is set, or create the user", async () => {
+    const wrong = new URL(plain.url);
+    wrong.password = "not-the-password-4711";
+    const found = await last(wrong.toString());
+    expect(found).toMatchObject({ code: "HDK_CONFIG_INVALID_CREDENTIALS", docs: LOCAL_DEV });
+    expect(found.fix).toBe(
+      `Fix the user or password in ${ANY_SOURCE} (the password is case-sensitive), or create the user on the local server (\`CREATE USER '${wrong.username}'@'%' IDENTIFIED BY '…'\`).`,
+    );
+    expect(JSON.stringify(found)).not.toContain("not-the-password-4711");
+  });
+
+  it("a missing database: create it and grant it, or fix its name", async () => {
+    const missing = new URL(plain.url);
+    missing.pathname = "/no_such_database";
+    const found = await last(missing.toString());
+    expect(found).toMatchObject({ code: "HDK_CONFIG_DATABASE_NOT_FOUND", docs: LOCAL_DEV });
+    expect(found.fix).toBe(
+      `Create the database on the local server (\`CREATE DATABASE no_such_database\`) and grant it to ${missing.username} (\`GRANT ALL ON no_such_database.* TO '${missing.username}'@'%'\`: a database the user has no rights on is refused the same way, 1044), or fix the database name in ${ANY_SOURCE}.`,
     );
   });
 });

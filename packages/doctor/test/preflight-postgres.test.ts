@@ -2,12 +2,15 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { catalog } from "@hyperdrive-kit/core";
 import { type FaultProxy, startFaultProxy } from "@hyperdrive-kit/testing/proxy";
 import { type RunningServer, refusedPort, startPostgres } from "@hyperdrive-kit/testing/servers";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { runDoctor } from "../src/doctor.ts";
+import type { Finding } from "../src/findings.ts";
 import { preflight } from "../src/preflight/index.ts";
 import { renderJson, renderText } from "../src/report.ts";
+import { LOCAL_DEV } from "../src/rules.ts";
 import { type CertFiles, makeCerts } from "./support/certs.ts";
 import {
   ALL_CLEAR,
@@ -193,6 +196,8 @@ describe("preflight: PostgreSQL", () => {
       "warn preflight.address HDK_CONFIG_PRIVATE_ADDRESS",
       "fail preflight.tcp HDK_CONFIG_CONNECTION_REFUSED",
     ]);
+    // Hyperdrive reaching an origin: the catalogue's firewall advice fits.
+    expect(finding(report, "preflight.tcp").fix).toBe(catalog.HDK_CONFIG_CONNECTION_REFUSED.fix);
     expect(report.exitCode).toBe(1);
   });
 
@@ -210,5 +215,113 @@ describe("preflight: PostgreSQL", () => {
     expect(outcomes(connection(report))).toEqual(["fail preflight.resolve HDK_CONFIG_BAD_HOSTNAME"]);
     expect(finding(report, "preflight.resolve").title).toMatch(/^2008: db\.doctor-test\.invalid does not resolve \(/);
     expect(finding(report, "preflight.resolve").hyperdriveCode).toBe(2008);
+  });
+});
+
+describe("--connect: fixes for a local database (wrangler dev connects straight to it)", () => {
+  const ANY_SOURCE = "localConnectionString or CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_<BINDING>";
+  const local = (url: string, timeoutMs = 15_000) => preflight(url, { target: "local", timeoutMs });
+  const last = (findings: Finding[]) => findings.at(-1) as Finding;
+  /** Nothing of Hyperdrive's origin advice, nothing secret. */
+  const fitsLocal = (found: Finding, secret?: string) => {
+    expect(found.docs).toBe(LOCAL_DEV);
+    expect(found.fix).not.toMatch(/\bHyperdrive\b|firewall|public Internet|support ticket/);
+    if (secret) expect(JSON.stringify(found)).not.toContain(secret);
+  };
+
+  const project = async (files: Record<string, string>, run: (dir: string) => Promise<void>) => {
+    const dir = await mkdtemp(join(tmpdir(), "hdk-doctor-local-"));
+    try {
+      for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text);
+      await run(dir);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  };
+  const wrangler = (binding: Record<string, string>) =>
+    JSON.stringify({
+      name: "local",
+      compatibility_date: "2025-09-01",
+      compatibility_flags: ["nodejs_compat"],
+      hyperdrive: [{ binding: "HYPERDRIVE", id: "a76a99bc342644deb02c38d66082262a", ...binding }],
+    });
+
+  it("a closed port: start the database or fix the host/port where the string is set, no firewall advice", async () => {
+    const url = `postgres://app:pw-closed-1@127.0.0.1:${closedPort}/app`;
+    await project({ "wrangler.jsonc": wrangler({ localConnectionString: url }) }, async (dir) => {
+      const report = await runDoctor({ dir, connect: true, timeoutMs: 15_000 });
+      const section = connection(report);
+      expect(section?.title).toMatch(/\(local, as wrangler dev connects\)/);
+      expect(outcomes(section)).toEqual(["pass preflight.resolve", "fail preflight.tcp HDK_CONFIG_CONNECTION_REFUSED"]);
+      const tcp = finding(report, "preflight.tcp");
+      expect(tcp.fix).toBe(
+        `Nothing accepts connections at 127.0.0.1:${closedPort}: start the database, or fix the host/port in the localConnectionString of binding HYPERDRIVE in wrangler.jsonc.`,
+      );
+      fitsLocal(tcp, "pw-closed-1");
+      expect(renderText(report, false)).not.toContain("firewall");
+    });
+    // The variable in .env wins over localConnectionString: the fix names it, not the configuration.
+    await project(
+      {
+        "wrangler.jsonc": wrangler({}),
+        ".env": `CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_HYPERDRIVE=${url}\n`,
+      },
+      async (dir) => {
+        const report = await runDoctor({ dir, connect: true, timeoutMs: 15_000 });
+        expect(finding(report, "preflight.tcp").fix).toBe(
+          `Nothing accepts connections at 127.0.0.1:${closedPort}: start the database, or fix the host/port in CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_HYPERDRIVE in .env.`,
+        );
+      },
+    );
+  });
+
+  it("a wrong password: fix it where the string is set, or create the user", async () => {
+    const wrong = edit(plain.url, (url) => {
+      url.password = "not-the-password-4711";
+    });
+    const found = last((await local(wrong)).findings);
+    expect(found).toMatchObject({ check: "preflight.credentials", code: "HDK_CONFIG_INVALID_CREDENTIALS" });
+    expect(found.fix).toBe(
+      `Fix the user or password in ${ANY_SOURCE} (the password is case-sensitive), or create the user on the local server (\`CREATE ROLE postgres LOGIN PASSWORD '…'\`).`,
+    );
+    fitsLocal(found, "not-the-password-4711");
+  });
+
+  it("a missing database: create it, or fix its name", async () => {
+    const missing = edit(plain.url, (url) => {
+      url.pathname = "/no_such_database";
+    });
+    const found = last((await local(missing)).findings);
+    expect(found).toMatchObject({ check: "preflight.database", code: "HDK_CONFIG_DATABASE_NOT_FOUND" });
+    expect(found.fix).toBe(
+      `Create the database on the local server (\`createdb no_such_database\`, or \`CREATE DATABASE "no_such_database"\`), or fix the database name in ${ANY_SOURCE}.`,
+    );
+    fitsLocal(found, new URL(plain.url).password);
+  });
+
+  it("a port that accepts and never answers: not your PostgreSQL server, or a stalled one", async () => {
+    const section = await local(`postgres://u:secret-pw@127.0.0.1:${blackhole.port}/db`, 1_000);
+    const found = last(section.findings);
+    expect(found).toMatchObject({ check: "preflight.auth-method", code: "HDK_CONFIG_UNREACHABLE" });
+    expect(found.fix).toBe(
+      `Something accepts connections at 127.0.0.1:${blackhole.port} but does not answer as PostgreSQL does: check that 127.0.0.1:${blackhole.port} is your PostgreSQL server (not another service on that port) and read its log; if it is the wrong address, fix the host/port in ${ANY_SOURCE}. A stalled server (a full disk, a lock) also answers nothing.`,
+    );
+    fitsLocal(found);
+  });
+
+  it("a user that cannot write: grant it, or use another account", async () => {
+    const found = last((await local(tls.as.reader as string)).findings);
+    expect(found).toMatchObject({ check: "preflight.permissions", code: "HDK_CONFIG_TEST_QUERY_FAILED" });
+    expect(found.fix).toMatch(/^Give reader read and write rights on the local database \(`GRANT SELECT, INSERT/);
+    fitsLocal(found);
+  });
+
+  it("a name that does not resolve: fix the host, or start what provides it", async () => {
+    const found = last((await local("postgres://u:secret-pw@db.doctor-test.invalid:5432/db")).findings);
+    expect(found.code).toBe("HDK_CONFIG_BAD_HOSTNAME");
+    expect(found.fix).toBe(
+      `db.doctor-test.invalid does not resolve on this machine: fix the host in ${ANY_SOURCE} (a local database is usually 127.0.0.1 or localhost), or start the container or service that provides the name.`,
+    );
+    fitsLocal(found);
   });
 });

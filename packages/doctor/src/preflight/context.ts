@@ -1,7 +1,9 @@
 import { redact } from "@hyperdrive-kit/core/adapter";
 import { type Finding, type FindingCode, pass, problem } from "../findings.ts";
 import type { DatabaseUrl } from "../local-string.ts";
+import { LOCAL_DEV } from "../rules.ts";
 import { elapsed } from "./io.ts";
+import { type LocalSituation, localFix } from "./local.ts";
 
 export type Target = "production" | "local";
 
@@ -16,6 +18,8 @@ export interface ProbeSettings {
   clientCert?: string;
   clientKey?: string;
   timeoutMs: number;
+  /** For a local target: where the URL is set, named in the fixes. */
+  source?: string;
 }
 
 /** Collects one preflight's findings in order, with timings and the progress line. */
@@ -55,9 +59,19 @@ export class Probe {
     this.findings.push(problem("warn", check, code, this.clean(title), { durationMs: this.took() }));
   }
 
-  fail(check: string, code: FindingCode, title: string): false {
-    this.findings.push(problem("fail", check, code, this.clean(title), { durationMs: this.took() }));
+  /** `situation` picks the local fix where one code covers several causes (see local.ts). */
+  fail(check: string, code: FindingCode, title: string, situation?: LocalSituation): false {
+    this.findings.push(
+      problem("fail", check, code, this.clean(title), { durationMs: this.took(), ...this.fixFor(code, situation) }),
+    );
     return false;
+  }
+
+  /** A local database gets fixes for a local database, not Hyperdrive's (firewalls, public DNS, support tickets). */
+  private fixFor(code: FindingCode, situation: LocalSituation | undefined): { fix?: string; docs?: string } {
+    if (this.settings.target !== "local") return {};
+    const fix = localFix(code, this.settings, situation);
+    return fix ? { fix: this.clean(fix), docs: LOCAL_DEV } : {};
   }
 }
 

@@ -28,6 +28,11 @@ export interface PreflightOptions {
   ca?: string;
   clientCert?: string;
   clientKey?: string;
+  /**
+   * For a `local` target: where the URL is set (`localConnectionString of binding DB in wrangler.jsonc`,
+   * `CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_DB in .env`), named in the fixes.
+   */
+  source?: string;
   /** Bound for each network step (default 10 s). */
   timeoutMs?: number;
   /** Called with what the doctor is waiting for, and with `undefined` when the wait is over. */
@@ -101,6 +106,7 @@ export async function preflight(urlText: string | DatabaseUrl, options: Prefligh
       ...(options.clientCert ? { clientCert: options.clientCert } : {}),
       ...(options.clientKey ? { clientKey: options.clientKey } : {}),
       timeoutMs,
+      ...(options.source ? { source: options.source } : {}),
     },
     options.onProgress ?? (() => {}),
   );
@@ -175,12 +181,18 @@ export async function preflight(urlText: string | DatabaseUrl, options: Prefligh
         "preflight.tcp",
         "HDK_CONFIG_CONNECTION_REFUSED",
         `2011: ${where} refused the connection (ECONNREFUSED)`,
+        "tcp",
       );
     } else if (failure?.kind === "timeout" || failure?.kind === "unreachable") {
       const reason = failure.kind === "timeout" ? `no answer within ${timeoutMs} ms` : failure.code;
-      probe.fail("preflight.tcp", "HDK_CONFIG_UNREACHABLE", `2010: cannot connect to ${where} (${reason})`);
+      probe.fail("preflight.tcp", "HDK_CONFIG_UNREACHABLE", `2010: cannot connect to ${where} (${reason})`, "tcp");
     } else {
-      probe.fail("preflight.tcp", "HDK_CONFIG_GENERIC", `2015: connecting to ${where} failed: ${failure?.message}`);
+      probe.fail(
+        "preflight.tcp",
+        "HDK_CONFIG_GENERIC",
+        `2015: connecting to ${where} failed: ${failure?.message}`,
+        "tcp",
+      );
     }
     return section;
   }

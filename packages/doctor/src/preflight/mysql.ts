@@ -99,6 +99,7 @@ export async function probeMysql(probe: Probe, socket: Socket, address: string):
         "preflight.tls",
         parsed.errno === 1130 || parsed.errno === 1129 ? "HDK_CONFIG_CONNECTION_REFUSED" : "HDK_CONFIG_GENERIC",
         `${parsed.errno === 1130 || parsed.errno === 1129 ? "2011" : "2015"}: the server refused the connection: ${parsed.message} (errno ${parsed.errno})`,
+        parsed.errno === 1130 || parsed.errno === 1129 ? "host-not-allowed" : undefined,
       );
     }
     greeting = parsed;
@@ -188,6 +189,7 @@ async function login(probe: Probe, address: string, tls: boolean): Promise<void>
         "preflight.credentials",
         "HDK_CONFIG_INVALID_CREDENTIALS",
         `2013: the account uses the ${plugin} authentication plugin; ${SUPPORTED}`,
+        "auth-method",
       );
     }
     // 1049: no such database; 1044: no access to it, which is what a missing database looks like without global rights.

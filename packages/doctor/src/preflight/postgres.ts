@@ -166,6 +166,7 @@ export async function probePostgres(probe: Probe, socket: Socket, address: strin
           "preflight.auth-method",
           "HDK_CONFIG_INVALID_CREDENTIALS",
           `2013: the server offers SASL ${mechanisms.join(", ")}; ${SUPPORTED}`,
+          "auth-method",
         );
       }
       method = "SCRAM-SHA-256";
@@ -174,6 +175,7 @@ export async function probePostgres(probe: Probe, socket: Socket, address: strin
         "preflight.auth-method",
         "HDK_CONFIG_INVALID_CREDENTIALS",
         `2013: the server asks for ${UNSUPPORTED_AUTH[code] ?? `authentication method ${code}`}; ${SUPPORTED}`,
+        "auth-method",
       );
     }
     probe.ok("preflight.auth-method", `authentication method: ${method}`);

@@ -9,3 +9,9 @@ console.log(renderText(report), report.exitCode);
 const ca = await readFile("ca.pem", "utf8");
 const section = await preflight("postgres://…", { sslmode: "verify-full", ca });
 console.log(section.findings.length);
+// A local connection string as `wrangler dev` connects; the fixes name where it is set.
+const local = await preflight("postgres://…", {
+  target: "local",
+  source: "CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_DB in .env",
+});
+console.log(local.findings.map((finding) => finding.fix));
