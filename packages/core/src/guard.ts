@@ -124,7 +124,7 @@ class Guard {
         const self = unwrap(this);
         const driverArgs = guard.driverArgs(args);
         if (!isQuery) return guard.out(Reflect.apply(fn, self, driverArgs), resolves);
-        const run = new QueryRun(guard.options, driverArgs);
+        const run = new QueryRun(guard.options, driverArgs, callbacks);
         let result: unknown;
         try {
           result = Reflect.apply(fn, self, driverArgs);
@@ -237,13 +237,17 @@ class QueryRun {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #reported = false;
 
-  /** Callback style (pg, mysql): the callback that ends `args` is replaced by one that maps the error it gets. */
-  constructor(options: GuardOptions, args: unknown[]) {
+  /**
+   * Callback style (pg, mysql; `nodeCallbacks` in the spec): the callback that ends `args` is replaced by one that maps
+   * the error it gets. Elsewhere a function last is an argument like any other (Postgres.js's `begin(fn)`), and the
+   * returned promise is what gets mapped.
+   */
+  constructor(options: GuardOptions, args: unknown[], nodeCallbacks: boolean) {
     this.options = options;
     this.#started = options.scope.observed ? performance.now() : 0;
     const last = args.length - 1;
     const callback = args[last];
-    this.#callbackStyle = typeof callback === "function";
+    this.#callbackStyle = nodeCallbacks && typeof callback === "function";
     if (!this.#callbackStyle) return;
     const run = this;
     args[last] = function (this: unknown, error: unknown, ...rest: unknown[]) {

@@ -111,7 +111,7 @@ describe("pg edge cases", () => {
     expect(error.code).toBe("42P01");
   });
 
-  it("maps a query on an ended client to the seed's pg error", async () => {
+  it("maps a query on a client ended inside the handle to the seed's pg error, with a fix for that situation", async () => {
     const ctx = createExecutionContext();
     const error = await failure(() =>
       withHyperdrive(env, ctx, async (client) => {
@@ -122,6 +122,8 @@ describe("pg edge cases", () => {
     );
     await waitOnExecutionContext(ctx);
     expect(error.code).toBe("HDK_PG_CLIENT_CLOSED");
-    expect(error.fix).toContain("Create a new `Client` inside your handler");
+    // The user's own end() inside the handle, not a client reused across requests.
+    expect(error.fix).toContain("`end()` was called on it earlier in this request");
+    expect(error.fix).not.toContain("Create a new `Client`");
   });
 });

@@ -47,6 +47,7 @@ export const HYPERDRIVE_DEFAULTS = { max: 5, fetch_types: false, prepare: true }
 export const postgresAdapter: Adapter<Sql, PostgresOptions> = {
   driver: "postgres",
   optionKeys: ["client"],
+  unsafeOptions: ["prepare", "max", "ssl"],
   open(context, options): OpenedClient<Sql> {
     const client = options.client ?? {};
     if (client.prepare === false) {

@@ -234,6 +234,17 @@ export function describeConformance({ requests = 200, derived = true }: Conforma
     expect(body.message).toContain("Unknown option `bindng`. Did you mean `binding`?");
   });
 
+  it("refuses a misspelt allowUnsafe name and a misspelt teardown policy with HDK_INVALID_OPTION, before connecting", async () => {
+    const unsafe = await call("/query", { allowUnsafe: ["sssl"] });
+    expect(unsafe.code).toBe("HDK_INVALID_OPTION");
+    expect(unsafe.message).toContain(
+      "`allowUnsafe` names `sssl`, which this adapter never refuses. Did you mean `ssl`?",
+    );
+    const teardown = await call("/query", { teardown: "never" });
+    expect(teardown.code).toBe("HDK_INVALID_OPTION");
+    expect(teardown.message).toContain('`teardown` must be "waitUntil" (the default) or "none", got "never".');
+  });
+
   it("refuses a binding that is not a Hyperdrive binding", async () => {
     const body = await call("/query", { binding: "NOT_A_BINDING" });
     expect(body.code).toBe("HDK_BINDING_INVALID");
