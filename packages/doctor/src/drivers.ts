@@ -115,8 +115,22 @@ export async function driverVersions(dir: string): Promise<DriverVersion[]> {
 
 export async function lintDrivers(dir: string): Promise<Finding[]> {
   const findings: Finding[] = [];
-  for (const { driver, version, source, range } of await driverVersions(dir)) {
+  for (const { driver, version: read, source, range } of await driverVersions(dir)) {
     const minimum = DRIVER_MINIMUMS[driver];
+    // A version field semver cannot read (a hand-edited package.json in node_modules) is said, not thrown.
+    const version = semver.valid(read) ?? semver.coerce(read, { includePrerelease: true })?.version;
+    if (version === undefined) {
+      findings.push(
+        problem(
+          "warn",
+          "driver.version",
+          "HDK_DOCTOR_DRIVER_VERSION",
+          `${driver} "${read}" (${source}) is not a version the doctor can read: check that it is at least ${minimum}`,
+          { location: { file: "package.json" } },
+        ),
+      );
+      continue;
+    }
     const unsupported = DRIVER_UNSUPPORTED_FROM[driver];
     // `-0`: prereleases of the next major (4.0.0-beta.1) are that major too.
     const tooNew = unsupported ? `>=${unsupported}-0` : undefined;

@@ -403,6 +403,23 @@ describe("lint: every independent problem in one run", () => {
     ]);
   });
 
+  it("says so, without failing the run, when an installed driver's version is not one semver reads", async () => {
+    const lint = await lintProject(
+      await project({
+        "wrangler.json": { name: "x" },
+        "package.json": { dependencies: { pg: "^8.16.3" } },
+        "node_modules/pg/package.json": { name: "pg", version: "custom-build" },
+      }),
+    );
+    expect(rows(section(lint, "package.json"))).toEqual([
+      [
+        "warn",
+        "HDK_DOCTOR_DRIVER_VERSION",
+        'pg "custom-build" (node_modules/pg/package.json) is not a version the doctor can read: check that it is at least 8.16.3',
+      ],
+    ]);
+  });
+
   it("still checks the drivers and the source when the configuration does not parse", async () => {
     const lint = await lintProject(
       await project({

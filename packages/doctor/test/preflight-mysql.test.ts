@@ -89,6 +89,8 @@ describe("preflight: MariaDB", () => {
     expect(finding(report, "preflight.database").title).toMatch(
       /^2014: Access denied for user 'hdk'@'%' to database 'no_such_database' \(errno 1044\)$/,
     );
+    // A MySQL origin gets the catalogue's MySQL advice: 1044 is also a database that exists but is not granted.
+    expect(finding(report, "preflight.database").fix).toContain("GRANT ALL ON <database>.* TO <user>");
   });
 
   it("fails 2016 for a user with SELECT only", async () => {

@@ -1,3 +1,4 @@
+import { catalog, type HyperdriveErrorCode } from "@hyperdrive-kit/core";
 import { redact } from "@hyperdrive-kit/core/adapter";
 import { type Finding, type FindingCode, pass, problem } from "../findings.ts";
 import type { DatabaseUrl } from "../local-string.ts";
@@ -69,7 +70,12 @@ export class Probe {
 
   /** A local database gets fixes for a local database, not Hyperdrive's (firewalls, public DNS, support tickets). */
   private fixFor(code: FindingCode, situation: LocalSituation | undefined): { fix?: string; docs?: string } {
-    if (this.settings.target !== "local") return {};
+    if (this.settings.target !== "local") {
+      // The catalogue's MySQL-only advice (1044: a database not granted to the user) applies to a MySQL origin.
+      const entry = code in catalog ? catalog[code as HyperdriveErrorCode] : undefined;
+      const mysqlFix = entry && "fixOnMysql" in entry ? entry.fixOnMysql : undefined;
+      return mysqlFix && this.settings.url.engine === "mysql" ? { fix: `${entry?.fix} ${mysqlFix}` } : {};
+    }
     const fix = localFix(code, this.settings, situation);
     return fix ? { fix: this.clean(fix), docs: LOCAL_DEV } : {};
   }
