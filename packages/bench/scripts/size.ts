@@ -34,7 +34,9 @@ type Driver = (typeof DRIVERS)[number];
  * `mysql2/promise`, never loads: about 0.5 KB of its 2.1 KB.
  */
 const BUDGETS: { core: number; adapters: Record<Driver, number> } = {
-  core: 15 * 1024,
+  // 15 KB until 2026-12-07, when a catalogue entry (HDK_HYPERDRIVE_UNSUPPORTED), fixes for a client ended inside the
+  // handle and the option checks (teardown, allowUnsafe, setup-time checkOptions) took core to 15.1–15.2 KB.
+  core: 15.5 * 1024,
   adapters: { pg: 2048, postgres: 2048, mysql2: 2304, mysql: 2048 },
 };
 
