@@ -85,9 +85,9 @@ export const postgresAdapter: Adapter<Sql, PostgresOptions> = {
     const sql = postgres(config as postgres.Options<Record<string, never>>) as unknown as Sql;
     refuseUnsupportedDriver(sql);
     const cursors = new Set<OpenCursor>();
-    // `begin()` and `savepoint()` take the transaction's function last, which core's guard would take for a Node-style
-    // callback (and then leave their promise unmapped): they are plain methods here that map their own rejection.
-    // Each object gets overrides only for the methods it has.
+    // `begin()` and `savepoint()` are not one query each (not timed, not bounded by `queryTimeoutMs` as a whole: each
+    // query of the transaction's `sql` is), but their own BEGIN, COMMIT and SAVEPOINT can fail with Hyperdrive's
+    // errors: they map their rejection themselves. Each object gets overrides only for the methods it has.
     const transaction: GuardSpec = {
       queryMethods: QUERY_METHODS,
       overrides: {
