@@ -103,7 +103,9 @@ function readInstallSpec(name: string): InstallSpec {
     .flatMap((b) => b.code.split("\n"))
     .filter((line) => line.startsWith("pnpm add "))
     .flatMap((line) => line.split(/\s+/).slice(2))
-    .filter((word) => word !== "" && !word.startsWith("-"));
+    .filter((word) => word !== "" && !word.startsWith("-"))
+    // `postgres@3` names the package `postgres`; a scope's `@` is not a version.
+    .map((word) => word.replace(/(?<=.)@[^/]*$/, ""));
   const tsconfig = blocks(install).find((b) => b.lang === "json" && b.code.includes("compilerOptions"));
   if (packages.length === 0 || (tsconfig === undefined && !INTEGRATIONS.includes(name))) {
     throw new Error(`${dir}/README.md: its Install section needs a \`pnpm add …\` line and a tsconfig.json block`);
