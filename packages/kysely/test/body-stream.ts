@@ -5,6 +5,7 @@
  */
 import { exports } from "cloudflare:workers";
 import type { HyperdriveEvent } from "@hyperdrive-kit/core";
+import { eventually } from "@hyperdrive-kit/testing/suite";
 import type { Kysely } from "kysely";
 import { expect, it } from "vitest";
 
@@ -113,16 +114,6 @@ export function withBodyStream(
 
 const send = (path: string) => (exports as unknown as { default: Fetcher }).default.fetch(`http://test${path}`);
 const json = async (path: string) => (await send(path)).json();
-
-async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, maxMs = 10_000): Promise<T> {
-  const until = Date.now() + maxMs;
-  let value = await read();
-  while (!done(value) && Date.now() < until) {
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    value = await read();
-  }
-  return value;
-}
 
 /** The log of one request, once its teardown has run (or after 10 s). */
 async function logOf(): Promise<string[]> {
