@@ -12,11 +12,11 @@ export function timeoutOption(name: string, value: unknown, fallback: number): n
   });
 }
 
-/** The teardown policies; anything else is refused (a misspelt one would otherwise never close the client). */
-export const TEARDOWN_POLICIES = ["waitUntil", "none"] as const;
-
-/** The `teardown` option's value, or a typed error naming the policies. */
-export function teardownOption(value: unknown): (typeof TEARDOWN_POLICIES)[number] {
+/**
+ * The `teardown` option's value, or a typed error naming the two policies: a misspelt one must not quietly mean
+ * "never close".
+ */
+export function teardownOption(value: unknown): "waitUntil" | "none" {
   if (value === undefined) return "waitUntil";
   if (value === "waitUntil" || value === "none") return value;
   throw new HyperdriveError("HDK_INVALID_OPTION", {
