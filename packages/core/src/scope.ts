@@ -326,6 +326,10 @@ function trackStream(
   // response was settled in: a body that queries on every chunk (an async generator over a pg cursor resumed from
   // `pull`) keeps its handle to the last row.
   const inContext = AsyncLocalStorage.snapshot();
+  // A client that goes away mid-read cancels the body while a pull is pending: that read then ends (done, or an
+  // error), but the body's own `cancel` may still need the handle (Kysely's cursor closes once the read it waits for
+  // is back), so only the cancel, once it has finished, ends the body.
+  let cancelling = false;
   const source: UnderlyingSource<Uint8Array> & { expectedLength?: number } = {
     ...(length === undefined ? {} : { expectedLength: length }),
     async pull(controller) {
@@ -333,16 +337,17 @@ function trackStream(
         const chunk = await inContext(() => reader.read());
         if (chunk.done) {
           controller.close();
-          finish();
+          if (!cancelling) finish();
         } else {
           controller.enqueue(chunk.value);
         }
       } catch (error) {
         controller.error(error);
-        finish();
+        if (!cancelling) finish();
       }
     },
     async cancel(reason) {
+      cancelling = true;
       try {
         await inContext(() => reader.cancel(reason));
       } finally {

@@ -185,6 +185,47 @@ describe("RequestScope", () => {
     expect(cancel.scope.state).toBe("closed");
   });
 
+  it("starts teardown after a body's own cancel, when the cancel comes while a pull is pending", async () => {
+    // Kysely's pg stream: the pending pull waits for a cursor read; the body's cancel ends the iterator, whose
+    // `finally` closes the cursor once that read is back, and closing the cursor needs the handle.
+    const { scope, pending } = scopeWith();
+    const order: string[] = [];
+    scope.onTeardown("pg", () => {
+      order.push("teardown");
+      return undefined;
+    });
+    let answerRead!: () => void;
+    const readBack = new Promise<void>((resolve) => {
+      answerRead = resolve;
+    });
+    let pulls = 0;
+    const body = scope.run(
+      () =>
+        new ReadableStream<Uint8Array>({
+          async pull(controller) {
+            if (++pulls === 1) controller.enqueue(new Uint8Array(1));
+            else await readBack;
+          },
+          async cancel() {
+            await readBack;
+            order.push(`cursor closed:${codeOf(scope) ?? "ok"}`);
+          },
+        }),
+    );
+    const response = await scope.run(() => scope.settle(new Response(body)));
+    const reader = response.body?.getReader();
+    await reader?.read(); // the first chunk; the next pull now waits for its read
+    const read = reader?.read();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const cancelled = reader?.cancel();
+    await new Promise((resolve) => setTimeout(resolve, 5)); // the read is still on its way back
+    answerRead();
+    await Promise.all([read, cancelled]);
+    await Promise.all(pending);
+    expect(order).toEqual(["cursor closed:ok", "teardown"]);
+    expect(scope.state).toBe("closed");
+  });
+
   it("treats a cancelled body as finished", async () => {
     const { scope, pending } = scopeWith();
     const response = await scope.settle(new Response(new ReadableStream({ pull() {} })));

@@ -338,7 +338,8 @@ export function refuseUnsupportedDriver(sql: object): void {
   throw new HyperdriveError("HDK_INVALID_OPTION", {
     driver: "postgres",
     context:
-      "The installed `postgres` (Postgres.js) is 4.x; @hyperdrive-kit/postgres supports Postgres.js 3.x (`>=3.4.5 <4`): with 4.x a database that refuses connections hangs the request instead of failing. Install 3.x: `npm i postgres@3`.",
+      "The installed `postgres` (Postgres.js) is 4.x; @hyperdrive-kit/postgres supports Postgres.js 3.x (`>=3.4.5 <4`): with 4.x a database that refuses connections hangs the request instead of failing.",
+    fix: "Install Postgres.js 3: `npm i postgres@3` (npm only warns about the peer range, so check `npm ls postgres`).",
   });
 }
 

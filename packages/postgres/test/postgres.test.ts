@@ -362,6 +362,8 @@ describe("Postgres.js 4.x", () => {
     }
     expect(isHyperdriveError(refused) && refused.code).toBe("HDK_INVALID_OPTION");
     expect((refused as Error).message).toContain("postgres@3");
+    // The fix names what to do (code that shows only `fix`, such as Hono's `exposeFix`, reads this).
+    expect((refused as { fix?: string }).fix).toMatch(/^Install Postgres\.js 3: `npm i postgres@3`/);
     // The installed 3.x passes.
     expect(() => refuseUnsupportedDriver(postgres({ fetch_types: false }))).not.toThrow();
   });

@@ -50,7 +50,8 @@ export function refuseDisposeExternalPool(adapterOptions: unknown, driver: Drive
   throw new HyperdriveError("HDK_INVALID_OPTION", {
     driver,
     context:
-      "`adapterOptions.disposeExternalPool: true` was passed, but the request's scope owns the pool and closes it once the work has settled: remove it.",
+      "`adapterOptions.disposeExternalPool: true` was passed, but the request's scope owns the pool and closes it once the work has settled.",
+    fix: "Remove `disposeExternalPool` from `adapterOptions`: the handle closes the pool after the request's work.",
   });
 }
 

@@ -49,7 +49,8 @@ function prismaOnPool<Class extends AnyPrismaClass>(
     throw new HyperdriveError("HDK_INVALID_OPTION", {
       driver: "pg",
       context:
-        "@prisma/adapter-pg did not accept the request's pool: it loaded another copy of `pg` than @hyperdrive-kit/pg. Install one `pg` version (check `npm ls pg`).",
+        "@prisma/adapter-pg did not accept the request's pool: it loaded another copy of `pg` than @hyperdrive-kit/pg.",
+      fix: "Install one `pg` version for both (check `npm ls pg`; dedupe, or align the version ranges).",
     });
   }
   const client = new PrismaClient({ ...prisma, adapter }) as InstanceType<Class>;

@@ -100,6 +100,7 @@ export function describePrismaCases(scoped: Scoped): void {
     expect(error).toMatchObject({
       code: "HDK_INVALID_OPTION",
       message: expect.stringContaining("`adapterOptions.disposeExternalPool: true` was passed"),
+      fix: expect.stringContaining("Remove `disposeExternalPool` from `adapterOptions`"),
     });
   });
 
