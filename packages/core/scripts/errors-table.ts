@@ -3,7 +3,7 @@
  * Run: `pnpm --filter @hyperdrive-kit/core docs:errors`.
  */
 import { readFile, writeFile } from "node:fs/promises";
-import { type CatalogEntry, catalog, type DriverName } from "../src/catalog.ts";
+import { type CatalogEntry, catalog, type DriverName, fixFor } from "../src/catalog.ts";
 
 const root = new URL("../../../", import.meta.url);
 const targets: Array<[string, DriverName | undefined]> = [
@@ -20,11 +20,8 @@ const END = "<!-- errors:end -->";
 const cell = (text: string) => text.replaceAll("|", "\\|").replaceAll("\n", " ");
 
 /** The general fix, then (where it differs) the one for a handle used in its own request; MySQL-only advice where it applies. */
-const fixOf = (entry: CatalogEntry, driver: DriverName | undefined) => {
-  const mysql =
-    entry.fixOnMysql !== undefined && driver !== "pg" && driver !== "postgres" ? ` ${entry.fixOnMysql}` : "";
-  return `${entry.fix}${mysql}${entry.fixInRequest === undefined ? "" : ` ${entry.fixInRequest}`}`;
-};
+const fixOf = (entry: CatalogEntry, driver: DriverName | undefined) =>
+  `${fixFor(entry, driver)}${entry.fixInRequest === undefined ? "" : ` ${entry.fixInRequest}`}`;
 
 export function errorTable(driver?: DriverName): string {
   const rows = Object.entries(catalog)

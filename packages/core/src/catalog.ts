@@ -521,3 +521,13 @@ export const catalog = {
 export type HyperdriveErrorCode = keyof typeof catalog;
 
 export const errorCodes: readonly HyperdriveErrorCode[] = Object.keys(catalog) as HyperdriveErrorCode[];
+
+/**
+ * An entry's fix for a driver: the general fix, with the MySQL-only advice unless the driver is a PostgreSQL one
+ * (included when the driver is not known).
+ */
+export function fixFor(entry: CatalogEntry, driver: DriverName | undefined): string {
+  return entry.fixOnMysql === undefined || driver === "pg" || driver === "postgres"
+    ? entry.fix
+    : `${entry.fix} ${entry.fixOnMysql}`;
+}

@@ -3,6 +3,7 @@ import {
   catalog,
   type DriverName,
   type ErrorCategory,
+  fixFor,
   type HyperdriveErrorCode,
 } from "./catalog.ts";
 import { REDACTED, redact } from "./redact.ts";
@@ -38,11 +39,7 @@ export class HyperdriveError extends Error {
     const secrets = options.secrets ?? [];
     const context = options.context ? ` ${redact(options.context, secrets)}` : "";
     const prefix = options.driver ? `[hyperdrive-kit] [${options.driver}]` : "[hyperdrive-kit]";
-    const fix =
-      options.fix ??
-      (entry.fixOnMysql !== undefined && options.driver !== "pg" && options.driver !== "postgres"
-        ? `${entry.fix} ${entry.fixOnMysql}`
-        : entry.fix);
+    const fix = options.fix ?? fixFor(entry, options.driver);
     super(`${prefix} ${code}: ${entry.details}${context} Fix: ${fix}`, {
       cause: sanitizeCause(options.cause, secrets),
     });

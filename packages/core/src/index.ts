@@ -3,7 +3,7 @@
 export type { AttachOptions } from "./adapter.ts";
 export { MAX_CONNECTIONS } from "./adapter.ts";
 export type { CatalogEntry, DriverName, ErrorCategory, HyperdriveErrorCode } from "./catalog.ts";
-export { catalog } from "./catalog.ts";
+export { catalog, fixFor } from "./catalog.ts";
 export type { Classification } from "./classify.ts";
 export { classify, findHyperdriveError, toHyperdriveError } from "./classify.ts";
 export type { HyperdriveErrorOptions } from "./errors.ts";

@@ -1,4 +1,4 @@
-import { catalog, type HyperdriveErrorCode } from "@hyperdrive-kit/core";
+import { catalog, fixFor, type HyperdriveErrorCode } from "@hyperdrive-kit/core";
 import { redact } from "@hyperdrive-kit/core/adapter";
 import { type Finding, type FindingCode, pass, problem } from "../findings.ts";
 import type { DatabaseUrl } from "../local-string.ts";
@@ -72,9 +72,8 @@ export class Probe {
   private fixFor(code: FindingCode, situation: LocalSituation | undefined): { fix?: string; docs?: string } {
     if (this.settings.target !== "local") {
       // The catalogue's MySQL-only advice (1044: a database not granted to the user) applies to a MySQL origin.
-      const entry = code in catalog ? catalog[code as HyperdriveErrorCode] : undefined;
-      const mysqlFix = entry && "fixOnMysql" in entry ? entry.fixOnMysql : undefined;
-      return mysqlFix && this.settings.url.engine === "mysql" ? { fix: `${entry?.fix} ${mysqlFix}` } : {};
+      if (!(code in catalog) || this.settings.url.engine !== "mysql") return {};
+      return { fix: fixFor(catalog[code as HyperdriveErrorCode], "mysql") };
     }
     const fix = localFix(code, this.settings, situation);
     return fix ? { fix: this.clean(fix), docs: LOCAL_DEV } : {};
