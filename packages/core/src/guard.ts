@@ -16,6 +16,12 @@ export interface GuardSpec {
    * rejection the driver marked handled is never re-raised as unhandled.
    */
   readonly resolvesBound?: readonly PropertyKey[];
+  /**
+   * Methods that are not one query (not timed, not bounded by the query timeout) but whose promise can reject with a
+   * driver error all the same, mapped as a query's is: Postgres.js's `begin()` and `savepoint()`, whose BEGIN, COMMIT
+   * and SAVEPOINT can meet Hyperdrive's errors.
+   */
+  readonly rejectionsMapped?: readonly PropertyKey[];
   /** Calling the object itself (Postgres.js's tagged template) is a query. Default: true. */
   readonly callIsQuery?: boolean;
   /**
@@ -106,6 +112,7 @@ class Guard {
     const { driver, scope } = this.options;
     const guard = this;
     const callbacks = spec.nodeCallbacks === true && !LISTENER_METHODS.has(property);
+    const mapsRejection = !isQuery && spec.rejectionsMapped?.includes(property) === true;
     // A computed method name: the wrapper is called like the driver's method, without a defineProperty.
     const name = typeof property === "string" ? property : fn.name;
     return {
@@ -123,7 +130,10 @@ class Guard {
         }
         const self = unwrap(this);
         const driverArgs = guard.driverArgs(args);
-        if (!isQuery) return guard.out(Reflect.apply(fn, self, driverArgs), resolves);
+        if (!isQuery) {
+          const result = Reflect.apply(fn, self, driverArgs);
+          return guard.out(mapsRejection && result instanceof Promise ? guard.mapRejection(result) : result, resolves);
+        }
         const run = new QueryRun(guard.options, driverArgs, callbacks);
         let result: unknown;
         try {
@@ -160,6 +170,13 @@ class Guard {
       this.#callbacks.set(fn, wrapper);
     }
     return wrapper;
+  }
+
+  /** `result` with its rejection mapped as a query's (see `rejectionsMapped`). */
+  mapRejection(result: Promise<unknown>): Promise<unknown> {
+    return result.then(undefined, (error: unknown) => {
+      throw mapped(this.options, error);
+    });
   }
 
   /** What a guarded call gives out: bound if it is an object `bind` names; followed into the promise of `resolves`. */
@@ -317,11 +334,7 @@ class QueryRun {
   }
 
   map(error: unknown): unknown {
-    const { scope, driver, secrets } = this.options;
-    // The scope check passed when the query was sent: the handle was used in its own request, not reused.
-    const mapped = this.#timedOut ?? toHyperdriveError(error, { driver, secrets, inRequest: true });
-    if (isHyperdriveError(mapped) && mapped !== error) scope.emit({ type: "error", driver, error: mapped });
-    return mapped;
+    return mapped(this.options, error, this.#timedOut);
   }
 
   done(error?: unknown): void {
@@ -343,6 +356,17 @@ class QueryRun {
       abort(this.#timedOut);
     }, queryTimeoutMs);
   }
+}
+
+/**
+ * A driver error as a guarded call reports it (`instead`, a timeout, replaces it), with its `error` event. The scope
+ * check passed when the call was made: the handle was used in its own request, not reused.
+ */
+function mapped(options: GuardOptions, error: unknown, instead?: HyperdriveError): unknown {
+  const { scope, driver, secrets } = options;
+  const result = instead ?? toHyperdriveError(error, { driver, secrets, inRequest: true });
+  if (isHyperdriveError(result) && result !== error) scope.emit({ type: "error", driver, error: result });
+  return result;
 }
 
 /** The name `apply` wraps a callable object's own calls under. */

@@ -1,5 +1,5 @@
 import { Buffer } from "node:buffer";
-import { HyperdriveError, toHyperdriveError } from "@hyperdrive-kit/core";
+import { HyperdriveError } from "@hyperdrive-kit/core";
 import {
   type Adapter,
   type AttachOptions,
@@ -57,7 +57,7 @@ export const postgresAdapter: Adapter<Sql, PostgresOptions> = {
       ssl: client.ssl,
       connections: { option: "max", value: client.max, suggested: HYPERDRIVE_DEFAULTS.max },
     });
-    const { binding, secrets } = context;
+    const { binding } = context;
     const sockets = socketPool(context.reportIdle);
     const reserves = new ReserveWaits(client.fetch_types !== true);
     // `socket` is a supported option that Postgres.js's types leave out.
@@ -85,30 +85,17 @@ export const postgresAdapter: Adapter<Sql, PostgresOptions> = {
     const sql = postgres(config as postgres.Options<Record<string, never>>) as unknown as Sql;
     refuseUnsupportedDriver(sql);
     const cursors = new Set<OpenCursor>();
-    // `begin()` and `savepoint()` are not one query each (not timed, not bounded by `queryTimeoutMs` as a whole: each
-    // query of the transaction's `sql` is), but their own BEGIN, COMMIT and SAVEPOINT can fail with Hyperdrive's
-    // errors: they map their rejection themselves. Each object gets overrides only for the methods it has.
-    const transaction: GuardSpec = {
-      queryMethods: QUERY_METHODS,
-      overrides: {
-        savepoint(this: TransactionSql, ...args: unknown[]) {
-          return mapRejection(Reflect.apply(this.savepoint, this, args) as Promise<unknown>, secrets);
-        },
-      },
-    };
     return {
       client: sql,
       queryMethods: QUERY_METHODS,
       resolvesBound: ["reserve"],
+      rejectionsMapped: ["begin"],
       overrides: {
-        begin(this: Sql, ...args: unknown[]) {
-          return mapRejection(Reflect.apply(this.begin, this, args) as Promise<unknown>, secrets);
-        },
         reserve(this: Sql) {
           return reserves.track(this.reserve());
         },
       },
-      bind: bindPostgres(cursors, transaction),
+      bind: bindPostgres(cursors),
       abort(error) {
         sockets.destroyAll(error);
       },
@@ -135,6 +122,11 @@ export const postgresAdapter: Adapter<Sql, PostgresOptions> = {
  */
 const QUERY_METHODS = ["unsafe", "reserve", "file"];
 
+/**
+ * A transaction's or a savepoint's `sql`. `savepoint()` is several queries, not one, but its own SAVEPOINT and RELEASE
+ * can meet Hyperdrive's errors: its rejection is mapped (as the handle's `begin()` is).
+ */
+const TRANSACTION: GuardSpec = { queryMethods: QUERY_METHODS, rejectionsMapped: ["savepoint"] };
 /** `reserve()`'s `sql`: the handle's API on one connection, plus `release()`. */
 const RESERVED: GuardSpec = { queryMethods: [...QUERY_METHODS, "release"] };
 /** A query not yet sent (Postgres.js runs it on `then`, `cursor`, `forEach`…): every method is checked. */
@@ -195,13 +187,13 @@ function track(cursors: Set<OpenCursor>, iterator: CursorIterator): void {
  * cursors make are noted in `cursors`, so teardown can close the ones nobody finished.
  */
 const bindPostgres =
-  (cursors: Set<OpenCursor>, transaction: GuardSpec): Binder =>
+  (cursors: Set<OpenCursor>): Binder =>
   (value) => {
     if (typeof value === "function") {
       const sql = value as Partial<TransactionSql>;
       if (typeof sql.unsafe !== "function") return undefined;
       // A transaction's or a savepoint's `sql` has `savepoint()`; `reserve()`'s has `release()`.
-      return typeof sql.savepoint === "function" ? transaction : RESERVED;
+      return typeof sql.savepoint === "function" ? TRANSACTION : RESERVED;
     }
     if (Array.isArray(value)) return undefined;
     const iterator = value as Partial<CursorIterator>;
@@ -318,13 +310,6 @@ class ReserveWaits {
       if (this.#waiting > 0 && socket.readyState === "open") socket.emit("drain");
     }, 0);
   }
-}
-
-/** Maps the rejection of a call that is not itself a query (`begin()`, `savepoint()`): its own statements can fail. */
-function mapRejection(result: Promise<unknown>, secrets: readonly string[]): Promise<unknown> {
-  return result.then(undefined, (error: unknown) => {
-    throw toHyperdriveError(error, { driver: "postgres", secrets, inRequest: true });
-  });
 }
 
 /**

@@ -264,6 +264,7 @@ describe("Postgres.js transactions under Hyperdrive's own errors (58000)", () =>
   it("maps a failed BEGIN to HDK_HYPERDRIVE_POOL_EXHAUSTED, as a plain query is", async () => {
     const ctx = createExecutionContext();
     let ran = false;
+    const events: HyperdriveEvent[] = [];
     const plain = await failure(() => withHyperdrive(env, ctx, (sql) => sql`select 1`, fakeOrigin));
     const inBegin = await failure(() =>
       withHyperdrive(
@@ -274,7 +275,7 @@ describe("Postgres.js transactions under Hyperdrive's own errors (58000)", () =>
             ran = true;
             return tx`select pg_sleep(2)`;
           }),
-        fakeOrigin,
+        { ...fakeOrigin, onEvent: (event) => events.push(event) },
       ),
     );
     const withMode = await failure(() =>
@@ -286,6 +287,8 @@ describe("Postgres.js transactions under Hyperdrive's own errors (58000)", () =>
     expect(inBegin.code).toBe("HDK_HYPERDRIVE_POOL_EXHAUSTED");
     expect(inBegin.message).toContain("Failed to acquire a connection from the pool.");
     expect((inBegin.cause as { code?: string }).code).toBe("58000");
+    // Reported like a query's error: one `error` event with the same typed error.
+    expect(events.filter((event) => event.type === "error").map((event) => event.error)).toEqual([inBegin]);
     expect(withMode.code).toBe("HDK_HYPERDRIVE_POOL_EXHAUSTED");
     expect(ran).toBe(false);
   });
