@@ -257,7 +257,7 @@ function classifyOne(error: unknown): Classification {
  * Workflow step keeps its message, but workerd's default serialization drops its other fields and its name (or puts
  * the name in front of the message): the code is read back from there, and only a catalogued code counts.
  */
-const CROSSED = /^(?:[A-Za-z]*Error: )?\[hyperdrive-kit\](?: \[[a-z0-9]+\])? (HDK_[A-Z0-9_]+): /;
+const CROSSED = /^(?:[A-Za-z]*Error: )*\[hyperdrive-kit\](?: \[[a-z0-9]+\])? (HDK_[A-Z0-9_]+): /;
 
 function crossedCode(message: string): HyperdriveErrorCode | undefined {
   const code = CROSSED.exec(message)?.[1];
@@ -266,7 +266,7 @@ function crossedCode(message: string): HyperdriveErrorCode | undefined {
 
 /** The driver named in a crossed HyperdriveError's message, if any. */
 function crossedDriver(message: string): DriverName | undefined {
-  const driver = /^(?:[A-Za-z]*Error: )?\[hyperdrive-kit\] \[([a-z0-9]+)\] /.exec(message)?.[1];
+  const driver = /^(?:[A-Za-z]*Error: )*\[hyperdrive-kit\] \[([a-z0-9]+)\] /.exec(message)?.[1];
   return driver === "pg" || driver === "postgres" || driver === "mysql2" || driver === "mysql" || driver === "mariadb"
     ? driver
     : undefined;
@@ -281,7 +281,7 @@ function revive(error: unknown): HyperdriveError | undefined {
   const code = crossedCode(message);
   if (code === undefined) return undefined;
   const revived = new HyperdriveError(code, { driver: crossedDriver(message), cause: error });
-  revived.message = message.replace(/^[A-Za-z]*Error: (?=\[hyperdrive-kit\])/, "");
+  revived.message = message.replace(/^(?:[A-Za-z]*Error: )+(?=\[hyperdrive-kit\])/, "");
   return revived;
 }
 

@@ -16,7 +16,20 @@ export interface AdapterTestConfig {
   modulesRules?: Array<{ type: "ESModule" | "CommonJS" | "Text" | "Data" | "CompiledWasm"; include: string[] }>;
   /** Flags besides `nodejs_compat` for the Worker under test (the `mariadb` driver needs `node:os`). */
   extraCompatibilityFlags?: string[];
+  /**
+   * Binds the handler-kind suite's Durable Object, Workflow and queue (handler-kinds.ts): the Worker under test then
+   * exports `HandlerObject`, `HandlerEntrypoint` and `HandlerWorkflow` (`handlerKindClasses()`).
+   */
+  handlerKinds?: boolean;
 }
+
+/** The bindings of the handler-kind suite (see `handler-kinds.ts`). */
+const handlerKindBindings = {
+  durableObjects: { HANDLER_OBJECT: "HandlerObject" },
+  workflows: { HANDLER_WORKFLOW: { name: "handler-workflow", className: "HandlerWorkflow" } },
+  queueProducers: { HANDLER_QUEUE: { queueName: "handler-kinds" } },
+  queueConsumers: { "handler-kinds": { maxBatchTimeout: 0, maxRetries: 0 } },
+};
 
 export function defineAdapterTestConfig({
   main,
@@ -24,6 +37,7 @@ export function defineAdapterTestConfig({
   include,
   modulesRules,
   extraCompatibilityFlags = [],
+  handlerKinds = false,
 }: AdapterTestConfig) {
   return defineConfig({
     plugins: [
@@ -31,11 +45,19 @@ export function defineAdapterTestConfig({
         const hyperdrives = inject("hyperdrives");
         return {
           main,
+          // Exported by destructuring, which the plugin's static look at the exports does not see.
+          ...(handlerKinds ? { additionalExports: { HandlerEntrypoint: "WorkerEntrypoint" as const } } : {}),
           miniflare: {
             compatibilityDate: COMPATIBILITY_DATE,
-            compatibilityFlags: [...COMPATIBILITY_FLAGS, ...extraCompatibilityFlags],
+            compatibilityFlags: [
+              ...COMPATIBILITY_FLAGS,
+              ...extraCompatibilityFlags,
+              // `exports.HandlerEntrypoint` in the handler-kind suite: an RPC call into the Worker's own entrypoint.
+              ...(handlerKinds ? ["enable_ctx_exports"] : []),
+            ],
             hyperdrives,
             ...(modulesRules ? { modulesRules } : {}),
+            ...(handlerKinds ? handlerKindBindings : {}),
             bindings: { NOT_A_BINDING: "a plain string" },
             serviceBindings: { GLOBAL_SCOPE: "global-scope" },
             workers: [
