@@ -10,7 +10,13 @@ import { createExecutionContext, createScheduledController, waitOnExecutionConte
 import { env, exports } from "cloudflare:workers";
 import { classify, findHyperdriveError } from "@hyperdrive-kit/core";
 import { describe, expect, it } from "vitest";
-import { HANDLER_KINDS, type HandlerKind, type KindOrder, type KindReport, type WorkflowReport } from "./handler-kinds.ts";
+import {
+  HANDLER_KINDS,
+  type HandlerKind,
+  type KindOrder,
+  type KindReport,
+  type WorkflowReport,
+} from "./handler-kinds.ts";
 import { call, connections, currentMode, eventually } from "./suite.ts";
 
 interface Bindings {
@@ -26,8 +32,11 @@ interface ObjectStub {
 const objectStub = (name: string) =>
   bindings.HANDLER_OBJECT.get(bindings.HANDLER_OBJECT.idFromName(name)) as unknown as ObjectStub;
 const entrypoint = () =>
-  (exports as unknown as { HandlerEntrypoint: { cases(o: KindOrder): Promise<KindReport>; missingBinding(): Promise<void> } })
-    .HandlerEntrypoint;
+  (
+    exports as unknown as {
+      HandlerEntrypoint: { cases(o: KindOrder): Promise<KindReport>; missingBinding(): Promise<void> };
+    }
+  ).HandlerEntrypoint;
 
 let runs = 0;
 
@@ -75,13 +84,16 @@ async function invoke(
         await bindings.HANDLER_QUEUE.send(order);
         return reported(async () => (await call("/kinds/report", {}, `run=${order.run}`)) as unknown as KindReport);
       case "durable-object-fetch":
-        return (await (await object.fetch(`http://do/cases?order=${encodeURIComponent(JSON.stringify(order))}`)).json()) as KindReport;
+        return (await (
+          await object.fetch(`http://do/cases?order=${encodeURIComponent(JSON.stringify(order))}`)
+        ).json()) as KindReport;
       case "durable-object-rpc":
         return object.cases(order);
       case "durable-object-alarm":
         await object.fetch(`http://do/alarm?order=${encodeURIComponent(JSON.stringify(order))}`);
         return reported(
-          async () => (await (await object.fetch(`http://do/kinds/report?run=${order.run}`)).json()) as KindReport | null,
+          async () =>
+            (await (await object.fetch(`http://do/kinds/report?run=${order.run}`)).json()) as KindReport | null,
         );
       case "durable-object-websocket": {
         const response = await object.fetch("http://do/ws", { headers: { Upgrade: "websocket" } });
@@ -137,7 +149,9 @@ export function describeHandlerKinds(worker: ExportedHandler<unknown>): void {
     }
 
     it("workflow: a handle around step.do fails the step at once (not retried), step as ctx is refused, a step timeout is not HDK_TIMEOUT", async () => {
-      const order: KindOrder = { kind: "workflow-step", run: `workflow-patterns-${Date.now()}`,
+      const order: KindOrder = {
+        kind: "workflow-step",
+        run: `workflow-patterns-${Date.now()}`,
         options: currentMode(),
         patterns: true,
       };

@@ -31,14 +31,16 @@ export interface KindOrder {
   patterns?: boolean;
 }
 
+type Scalar = string | number | boolean | null;
+
 /** What a kind's run reports (JSON, so a Workflow step can return it and a WebSocket can send it). */
 export interface KindReport {
   kind: HandlerKind;
   run: string;
-  one?: unknown;
+  one?: Scalar;
   /** The connection id seen by the two statements of one transaction: equal when the transaction held one. */
-  transaction?: [unknown, unknown];
-  parallel?: unknown[];
+  transaction?: [Scalar, Scalar];
+  parallel?: Scalar[];
   /** With `reuse`: the code the kept handle was refused with, and how long the refusal took. */
   reuse?: { code: string | undefined; ms: number };
   error?: { code: string | undefined; message: string };
@@ -99,14 +101,14 @@ export function kindCases<Db>(driver: ConformanceDriver<Db>, record: (event: Hyp
               report.reuse = { code: findHyperdriveError(error)?.code, ms: Date.now() - started };
             }
           }
-          report.one = (await driver.query(db, "select 1 as one"))[0]?.one;
+          report.one = (await driver.query(db, "select 1 as one"))[0]?.one as Scalar;
           report.transaction = (await transaction(db, async (query) => [
             (await query(driver.backendIdSql))[0]?.id,
             (await query(driver.backendIdSql))[0]?.id,
-          ])) as [unknown, unknown];
-          report.parallel = (
-            await Promise.all([1, 2, 3].map((i) => driver.query(db, `select ${i} as i`)))
-          ).map((rows) => rows[0]?.i);
+          ])) as [Scalar, Scalar];
+          report.parallel = (await Promise.all([1, 2, 3].map((i) => driver.query(db, `select ${i} as i`)))).map(
+            (rows) => rows[0]?.i as Scalar,
+          );
           kept.set(order.kind, db);
           return new Response(null);
         },
