@@ -4,7 +4,7 @@
  * Counts per request what it ended in, samples the servers' connections and workerd's memory, probes every route
  * after each fault for the time to recover, and exits 1 on any miss (`report.ts` lists them).
  *
- * Environment: HDK_SOAK_REQUESTS (load requests, 10,000; `pnpm test` runs 2,000), HDK_SOAK_CONCURRENCY (8),
+ * Environment: HDK_SOAK_REQUESTS (load requests, 10,000; `pnpm test` runs 2,000), HDK_SOAK_CONCURRENCY (12),
  * HDK_SOAK_FAULTS (each fault class at least this many times, 5), HDK_SOAK_IDLE_MS (the wait before the second
  * leak count, 30,000), HDK_SOAK_OUT (a file for the results as JSON).
  */
@@ -23,7 +23,7 @@ const numberFrom = (name: string, fallback: number) => {
   return value;
 };
 const REQUESTS = numberFrom("HDK_SOAK_REQUESTS", 10_000);
-const CONCURRENCY = numberFrom("HDK_SOAK_CONCURRENCY", 8);
+const CONCURRENCY = numberFrom("HDK_SOAK_CONCURRENCY", 12);
 const FAULTS_EACH = numberFrom("HDK_SOAK_FAULTS", 5);
 const IDLE_MS = numberFrom("HDK_SOAK_IDLE_MS", 30_000);
 /** How often each scenario comes up in the load, out of 11. */

@@ -15,7 +15,7 @@ const targets = { ...adapters, ...integrations };
 const unhandled = { handle: [] as string[], runtimeSocketLoss: 0 };
 addEventListener("unhandledrejection", (event) => {
   if (isRuntimeSocketLoss(event.reason)) unhandled.runtimeSocketLoss++;
-  else unhandled.handle.push(String((event.reason as Error)?.stack ?? event.reason).slice(0, 500));
+  else unhandled.handle.push(String((event.reason as Error)?.stack ?? event.reason).slice(0, 1500));
 });
 
 export default {

@@ -44,7 +44,11 @@ export function outcomeOf(error: unknown): Outcome {
   return {
     kind: "untyped",
     code: typeof first?.code === "string" ? first.code : String(first?.name ?? typeof error),
-    message: String(first?.message ?? error).slice(0, 300),
+    // The whole chain: an ORM's wrapper says little, what it wraps says what happened.
+    message: [...chain(error)]
+      .map((link) => String((link as { message?: unknown })?.message ?? link))
+      .join(" ← ")
+      .slice(0, 400),
   };
 }
 
