@@ -17,6 +17,8 @@ interface Fields {
   name: string;
   /** The error ended the connection: mysqljs marks handshake errors `fatal`; for mysql2, core notes them. */
   fatal: boolean;
+  /** The `code` of the error's `cause`, when it has one (Postgres.js 4 wraps why it destroyed a connection). */
+  causeCode: string | undefined;
 }
 
 /** Errors an adapter reported as failing a connection attempt: handshake errors, whether the driver marked them fatal or not. */
@@ -39,6 +41,7 @@ function fieldsOf(error: unknown): Fields {
     sqlState: typeof e.sqlState === "string" ? e.sqlState : typeof e.sqlstate === "string" ? e.sqlstate : undefined,
     name: typeof e.name === "string" ? e.name : "",
     fatal: e.fatal === true || (typeof error === "object" && error !== null && connectFailures.has(error)),
+    causeCode: text((e.cause as { code?: unknown } | undefined)?.code),
   };
 }
 
@@ -71,6 +74,7 @@ function prismaPayloadFields(e: Record<string, unknown>): Fields {
     name: "",
     // Prisma keeps no trace of whether the driver's error failed a connection attempt.
     fatal: false,
+    causeCode: undefined,
   };
 }
 
@@ -150,6 +154,19 @@ const rules: ReadonlyArray<readonly [HyperdriveErrorCode, (f: Fields) => boolean
   ["HDK_PG_CLIENT_REUSED", (f) => has(f, "Client has already been connected. You cannot reuse a client.")],
 
   // Postgres.js.
+  // 4.x: no connection within `queue_timeout`, a query past `query_timeout`, a canceled query the server never
+  // answered (the connection is destroyed with that as its cause): each is a wait that ran out.
+  [
+    "HDK_TIMEOUT",
+    (f) =>
+      f.code === "QUEUE_TIMEOUT" ||
+      f.code === "QUERY_TIMEOUT" ||
+      f.code === "CANCEL_UNANSWERED" ||
+      (f.code === "CONNECTION_DESTROYED" && f.causeCode === "CANCEL_UNANSWERED"),
+  ],
+  ["HDK_POSTGRES_UNSAFE_TRANSACTION", (f) => f.code === "UNSAFE_TRANSACTION"],
+  ["HDK_POSTGRES_TRANSACTION_ROLLED_BACK", (f) => f.code === "TRANSACTION_ROLLED_BACK"],
+  ["HDK_POSTGRES_ARRAY_REMOVED", (f) => f.code === "ARRAY_REMOVED"],
   ["HDK_POSTGRES_CONNECTION_ENDED", (f) => f.code === "CONNECTION_ENDED"],
   ["HDK_POSTGRES_CONNECTION_DESTROYED", (f) => f.code === "CONNECTION_DESTROYED"],
   ["HDK_POSTGRES_CONNECTION_CLOSED", (f) => f.code === "CONNECTION_CLOSED"],

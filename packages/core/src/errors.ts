@@ -67,6 +67,24 @@ export class HyperdriveError extends Error {
       cause,
     };
   }
+
+  /**
+   * The code and the fix as a plain object, where ORMs that wrap errors look: Prisma copies a driver adapter error's
+   * `code`, `message` and `meta` into its `PrismaClientKnownRequestError`, so `error.meta.fix` is there too.
+   */
+  get meta(): HyperdriveErrorMeta {
+    const { code, category, retryable, fix, docs } = this;
+    return { code, category, retryable, fix, docs };
+  }
+}
+
+/** `HyperdriveError.meta`: what survives an ORM that keeps only an error's `code`, `message` and `meta`. */
+export interface HyperdriveErrorMeta {
+  code: HyperdriveErrorCode;
+  category: ErrorCategory;
+  retryable: boolean;
+  fix: string;
+  docs: string;
 }
 
 /**

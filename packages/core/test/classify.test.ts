@@ -203,6 +203,37 @@ describe("classify", () => {
     expect(mapped.fix).not.toContain("wrangler hyperdrive get");
   });
 
+  it("maps Postgres.js 4's own errors, as 4.2.0 words them", () => {
+    // Errors.generic(code, message) in postgres@4.2.0 src/errors.js: `${code}: ${message}` with `code`.
+    const generic = (code: string, message: string, fields: Record<string, unknown> = {}) =>
+      error(`${code}: ${message}`, { code, ...fields });
+    const cancelUnanswered = generic("CANCEL_UNANSWERED", "The server sent nothing within cancel_timeout (5 seconds)");
+    const cases: Array<[HyperdriveErrorCode, unknown]> = [
+      ["HDK_TIMEOUT", generic("QUEUE_TIMEOUT", "Waited more than 10.05 seconds for a connection")],
+      ["HDK_TIMEOUT", generic("QUERY_TIMEOUT", "The query did not finish within query_timeout (2 seconds)")],
+      ["HDK_TIMEOUT", cancelUnanswered],
+      [
+        "HDK_TIMEOUT",
+        error("write CONNECTION_DESTROYED h:5432", { code: "CONNECTION_DESTROYED", cause: cancelUnanswered }),
+      ],
+      ["HDK_POSTGRES_UNSAFE_TRANSACTION", generic("UNSAFE_TRANSACTION", "The transaction has ended")],
+      [
+        "HDK_POSTGRES_TRANSACTION_ROLLED_BACK",
+        generic("TRANSACTION_ROLLED_BACK", "The server rolled back the transaction instead of committing it"),
+      ],
+      ["HDK_POSTGRES_ARRAY_REMOVED", generic("ARRAY_REMOVED", "sql.array() is removed in v4, pass the array as it is")],
+      // A destroyed connection without that cause keeps its own entry.
+      [
+        "HDK_POSTGRES_CONNECTION_DESTROYED",
+        error("write CONNECTION_DESTROYED h:5432", { code: "CONNECTION_DESTROYED" }),
+      ],
+    ];
+    for (const [code, driverError] of cases) {
+      const result = classify(driverError);
+      expect(result.type === "catalog" && result.code, String(driverError)).toBe(code);
+    }
+  });
+
   it("maps faults every driver words differently", () => {
     expect(classify(error("write CONNECT_TIMEOUT x:5432", { code: "CONNECT_TIMEOUT" }))).toMatchObject({
       code: "HDK_TIMEOUT",
