@@ -287,12 +287,20 @@ function lintLocalString(
   return findings;
 }
 
+export interface LintOptions {
+  /** The configuration file in the directory (wrangler's `--config`); default: the one wrangler would pick. */
+  config?: string;
+}
+
 /** Lints a Worker project directory. Throws ProjectNotFoundError when it has no Wrangler configuration. */
-export async function lintProject(directory: string): Promise<ProjectLint> {
+export async function lintProject(directory: string, options: LintOptions = {}): Promise<ProjectLint> {
   const dir = resolve(directory);
   if (!existsSync(dir) || !statSync(dir).isDirectory())
     throw new ProjectNotFoundError(`${directory} is not a directory`);
-  const file = findConfig(dir);
+  if (options.config !== undefined && !existsSync(join(dir, options.config))) {
+    throw new ProjectNotFoundError(`${join(directory, options.config)}: no such file`);
+  }
+  const file = options.config ?? findConfig(dir);
   if (!file) {
     throw new ProjectNotFoundError(`${directory} has no wrangler.jsonc, wrangler.json or wrangler.toml`);
   }
