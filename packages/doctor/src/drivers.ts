@@ -2,8 +2,8 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join, relative } from "node:path";
-import semver from "semver";
 import { parse as parseJsonc } from "jsonc-parser";
+import semver from "semver";
 import { parse as parseYaml } from "yaml";
 import { type Finding, pass, problem } from "./findings.ts";
 import { upwards } from "./workspace.ts";
@@ -80,7 +80,9 @@ function yarnLocked(text: string, name: string, range: string): string | undefin
 
 /** bun.lock (text, JSONC): `"packages": { "pg": ["pg@8.16.3", …], "worker/pg": [...] }`. */
 function bunLocked(text: string, name: string, workspacePath: string): string | undefined {
-  const lock = parseJsonc(text, [], { allowTrailingComma: true }) as { packages?: Record<string, unknown[]> } | undefined;
+  const lock = parseJsonc(text, [], { allowTrailingComma: true }) as
+    | { packages?: Record<string, unknown[]> }
+    | undefined;
   const packages = lock?.packages ?? {};
   const workspaceName = (lock as { workspaces?: Record<string, { name?: string }> } | undefined)?.workspaces?.[
     workspacePath

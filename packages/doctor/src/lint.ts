@@ -206,7 +206,11 @@ function lintBinding(
     const deprecated = `${DEPRECATED_PREFIX}${name}`;
     // Each under the name it is set with: the deprecated one is shown as itself, not as the new name.
     const named = (values: Record<string, string | undefined>) =>
-      values[variable] ? { value: values[variable], as: variable } : values[deprecated] ? { value: values[deprecated], as: deprecated } : undefined;
+      values[variable]
+        ? { value: values[variable], as: variable }
+        : values[deprecated]
+          ? { value: values[deprecated], as: deprecated }
+          : undefined;
     const fromProcess = named(process.env);
     const fromEnvFile = named(files.env);
     const devVarsName = files.devVars[variable] !== undefined ? variable : deprecated;
@@ -425,7 +429,10 @@ export async function lintProject(directory: string, options: LintOptions = {}):
     });
     if (findings.length === 0 && !env.name) {
       findings.push(
-        pass("config", "no Hyperdrive binding and no database driver: nothing here for Hyperdrive (config not checked further)"),
+        pass(
+          "config",
+          "no Hyperdrive binding and no database driver: nothing here for Hyperdrive (config not checked further)",
+        ),
       );
     }
     if (findings.length > 0) {

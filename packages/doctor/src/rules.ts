@@ -8,7 +8,8 @@ import type { CatalogEntry } from "@hyperdrive-kit/core";
 export const LOCAL_DEV = "https://developers.cloudflare.com/hyperdrive/configuration/local-development/";
 const BINDING = "https://developers.cloudflare.com/workers/wrangler/configuration/#hyperdrive";
 /** Cloudflare's page on a Worker's Hyperdrive binding (core's catalogue links the library's README instead). */
-export const BINDING_DOCS = "https://developers.cloudflare.com/hyperdrive/get-started/#3-bind-your-worker-to-hyperdrive";
+export const BINDING_DOCS =
+  "https://developers.cloudflare.com/hyperdrive/get-started/#3-bind-your-worker-to-hyperdrive";
 const PRIVATE_DB = "https://developers.cloudflare.com/hyperdrive/configuration/connect-to-private-database/";
 const TLS = "https://developers.cloudflare.com/hyperdrive/configuration/tls-ssl-certificates-for-hyperdrive/";
 const DRIVERS = "https://developers.cloudflare.com/hyperdrive/reference/supported-databases-and-features/";

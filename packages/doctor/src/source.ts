@@ -33,12 +33,21 @@ const DRIVERS: Record<Driver, Maker> = {
     construct: [],
     call: ["createConnection", "createPool", "createPoolCluster"],
   },
-  mysql: { label: "mysql", driver: "mysql", construct: [], call: ["createConnection", "createPool", "createPoolCluster"] },
+  mysql: {
+    label: "mysql",
+    driver: "mysql",
+    construct: [],
+    call: ["createConnection", "createPool", "createPoolCluster"],
+  },
 };
 
 const DRIZZLE: Maker = { label: "Drizzle", construct: [], call: ["drizzle"] };
 const PRISMA_ADAPTER: Maker = { label: "Prisma", construct: ["PrismaPg", "PrismaMariaDb"], call: [] };
-const KYSELY_DIALECT: Maker = { label: "Kysely", construct: ["PostgresDialect", "MysqlDialect", "PostgresJSDialect"], call: [] };
+const KYSELY_DIALECT: Maker = {
+  label: "Kysely",
+  construct: ["PostgresDialect", "MysqlDialect", "PostgresJSDialect"],
+  call: [],
+};
 
 /** Module name → what it makes. Drizzle only over the TCP drivers Hyperdrive serves (not its HTTP drivers). */
 const MODULES: Record<string, Maker> = {
@@ -432,14 +441,16 @@ export function lintAst(file: string, ast: AstNode, context: SourceContext = {})
       if (isNew && name === "PrismaClient" && (prismaWithAdapter || hasAdapter(expr))) {
         return { label: "Prisma", spelled: "new PrismaClient()", node: expr };
       }
-      if (isNew && name === "Kysely" && kyselyWithDialect) return { label: "Kysely", spelled: "new Kysely()", node: expr };
+      if (isNew && name === "Kysely" && kyselyWithDialect)
+        return { label: "Kysely", spelled: "new Kysely()", node: expr };
       const helper = helpers.get(name);
       if (helper && !isNew && !shadowed(name)) return { label: helper, spelled: `${name}()`, node: expr };
       const binding = imports.get(name);
       if (!binding || shadowed(name)) return undefined;
       const { maker, imported } = binding;
       if (!isNew && imported === "default" && maker.callDefault) return made(maker, `${name}()`);
-      if ((isNew ? maker.construct : maker.call).includes(imported)) return made(maker, `${isNew ? "new " : ""}${name}()`);
+      if ((isNew ? maker.construct : maker.call).includes(imported))
+        return made(maker, `${isNew ? "new " : ""}${name}()`);
       return undefined;
     }
     if (callee.type === "MemberExpression" && !callee.computed) {
@@ -477,7 +488,8 @@ export function lintAst(file: string, ast: AstNode, context: SourceContext = {})
     if (!expr) return undefined;
     const made = creation(expr);
     if (made) return made;
-    if (expr.type === "LogicalExpression") return clientValue(expr.right as AstNode) ?? clientValue(expr.left as AstNode);
+    if (expr.type === "LogicalExpression")
+      return clientValue(expr.right as AstNode) ?? clientValue(expr.left as AstNode);
     if (expr.type === "ConditionalExpression") {
       return clientValue(expr.consequent as AstNode) ?? clientValue(expr.alternate as AstNode);
     }
@@ -706,16 +718,16 @@ function destructure(pattern: AstNode, add: (local: string, key: string) => void
  */
 function makesClient(fn: AstNode, creation: (node: AstNode) => Creation | undefined): string | undefined {
   const holders = new Map<string, string>();
-  const valueOf = (node: AstNode | undefined): string | undefined => {
+  const madeBy = (node: AstNode | undefined): string | undefined => {
     const expr = unwrap(node);
     if (!expr) return undefined;
     const made = creation(expr);
     if (made) return made.label;
-    if (expr.type === "LogicalExpression") return valueOf(expr.right as AstNode) ?? valueOf(expr.left as AstNode);
+    if (expr.type === "LogicalExpression") return madeBy(expr.right as AstNode) ?? madeBy(expr.left as AstNode);
     if (expr.type === "ConditionalExpression") {
-      return valueOf(expr.consequent as AstNode) ?? valueOf(expr.alternate as AstNode);
+      return madeBy(expr.consequent as AstNode) ?? madeBy(expr.alternate as AstNode);
     }
-    if (expr.type === "AssignmentExpression") return valueOf(expr.right as AstNode);
+    if (expr.type === "AssignmentExpression") return madeBy(expr.right as AstNode);
     const name = nameOf(expr);
     return name && expr.type === "Identifier" ? holders.get(name) : undefined;
   };
@@ -724,7 +736,7 @@ function makesClient(fn: AstNode, creation: (node: AstNode) => Creation | undefi
     if (FUNCTIONS.has(node.type) && node !== fn) return;
     if (node.type === "VariableDeclarator" || node.type === "AssignmentExpression") {
       const target = nameOf(node.type === "VariableDeclarator" ? node.id : node.left);
-      const value = valueOf((node.type === "VariableDeclarator" ? node.init : node.right) as AstNode | undefined);
+      const value = madeBy((node.type === "VariableDeclarator" ? node.init : node.right) as AstNode | undefined);
       if (target && value) holders.set(target, value);
     }
     if (node.type === "ReturnStatement" && isNode(node.argument)) returned.push(node.argument);
@@ -735,7 +747,7 @@ function makesClient(fn: AstNode, creation: (node: AstNode) => Creation | undefi
   }
   visit(fn);
   for (const value of returned) {
-    const made = valueOf(value);
+    const made = madeBy(value);
     if (made) return made;
   }
   return undefined;

@@ -107,7 +107,9 @@ function packageEntry(dir: string, manifest: PackageJson, subpath: string): stri
     unknown
   >;
   const target =
-    key === "." && typeof manifest.exports === "string" ? manifest.exports : (exported[key] ?? (key === "." ? undefined : undefined));
+    key === "." && typeof manifest.exports === "string"
+      ? manifest.exports
+      : (exported[key] ?? (key === "." ? undefined : undefined));
   const candidates: string[] = [];
   const conditions = (value: unknown): void => {
     if (typeof value === "string") candidates.push(value);
@@ -119,7 +121,8 @@ function packageEntry(dir: string, manifest: PackageJson, subpath: string): stri
     }
   };
   conditions(target);
-  if (key === ".") candidates.push(...[manifest.source, manifest.module, manifest.main].filter((v): v is string => !!v));
+  if (key === ".")
+    candidates.push(...[manifest.source, manifest.module, manifest.main].filter((v): v is string => !!v));
   // A built entry (dist/index.js) has its source beside it in src/ in nearly every workspace package.
   const fromSource = resolveFile(join(dir, "src", subpath || "index"));
   for (const candidate of candidates) {
@@ -187,7 +190,10 @@ async function sourceOfBuild(projectDir: string, manifest: PackageJson | undefin
     .map((match) => resolve(projectDir, match[1] as string))
     .filter((file) => fileAt(file) && !inBuildOutput(projectDir, file) && !isTest(file));
   if (fromScripts.length > 0) {
-    return { files: [...new Set(fromScripts)], how: `the build script's ${fromScripts.map((f) => relative(projectDir, f)).join(", ")}` };
+    return {
+      files: [...new Set(fromScripts)],
+      how: `the build script's ${fromScripts.map((f) => relative(projectDir, f)).join(", ")}`,
+    };
   }
   const deps = dependencies(manifest);
   const framework = FRAMEWORKS.find((candidate) => candidate.dependency in deps);
@@ -196,7 +202,10 @@ async function sourceOfBuild(projectDir: string, manifest: PackageJson | undefin
     if (folders.length > 0) {
       const files: string[] = [];
       for (const folder of folders) await collect(join(projectDir, folder), files);
-      return { files, how: `${framework.name}'s source folder${folders.length > 1 ? "s" : ""} ${folders.map((f) => `${f}/`).join(", ")}` };
+      return {
+        files,
+        how: `${framework.name}'s source folder${folders.length > 1 ? "s" : ""} ${folders.map((f) => `${f}/`).join(", ")}`,
+      };
     }
   }
   if (/\btsc\b/.test(scripts) && tsconfig) {
@@ -334,7 +343,10 @@ export async function lintSources(
   const inPackages = [...paths.reached.keys()];
   if (count > 0 && !findings.some((finding) => finding.check !== "source.entry")) {
     const from = start.described.join("; ");
-    const packages = inPackages.length > 0 ? `, with workspace package${inPackages.length > 1 ? "s" : ""} ${inPackages.join(", ")}` : "";
+    const packages =
+      inPackages.length > 0
+        ? `, with workspace package${inPackages.length > 1 ? "s" : ""} ${inPackages.join(", ")}`
+        : "";
     const skipped = unread.size > 0 ? ` (${[...unread].join(", ")} files not read)` : "";
     findings.push(
       pass(

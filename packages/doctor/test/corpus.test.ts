@@ -30,7 +30,9 @@ const projects = readdirSync(CORPUS).sort();
 const results: { name: string; shape: string; expected: string[]; found: string[] }[] = [];
 
 function key(finding: JsonFinding): string {
-  const place = finding.location ? `${finding.location.file}${finding.location.line ? `:${finding.location.line}` : ""}` : "";
+  const place = finding.location
+    ? `${finding.location.file}${finding.location.line ? `:${finding.location.line}` : ""}`
+    : "";
   return `${finding.status} ${finding.code} ${place}`.trim();
 }
 
