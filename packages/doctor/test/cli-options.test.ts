@@ -240,3 +240,39 @@ describe("--config <file>", () => {
     expect(run.stderr).toMatch(/nope\.toml: no such file/);
   });
 });
+
+describe("a port that is not PostgreSQL or MySQL", () => {
+  it.each([
+    ["postgres", "HTTP/1.1 400 Bad Request\r\n\r\n", "PostgreSQL"],
+    ["postgres", "SSH-2.0-OpenSSH_9.6\r\n", "PostgreSQL"],
+    ["mysql", "HTTP/1.1 400 Bad Request\r\n\r\n", "MySQL"],
+  ])(
+    "%s URL, a server that answers %j: the fix says it is not the database, not to open a support ticket",
+    async (scheme, banner, server) => {
+      const other = createServer((socket) => {
+        socket.on("error", () => {});
+        socket.write(banner);
+        socket.on("data", () => socket.end());
+      });
+      await new Promise<void>((resolve) => other.listen(0, "127.0.0.1", resolve));
+      try {
+        const { port: otherPort } = other.address() as AddressInfo;
+        const run = await cli(
+          ["doctor", "--url", `${scheme}://app:pw@127.0.0.1:${otherPort}/app`, "--timeout", "2000", "--json"],
+          empty,
+        );
+        expect(run.code).toBe(1);
+        const failed = sections(run.stdout)
+          .flatMap((s) => s.findings)
+          .filter((f) => f.status === "fail") as (JsonFinding & { fix?: string })[];
+        expect(failed).toHaveLength(1);
+        expect(failed[0]?.fix).not.toMatch(/support ticket|public DNS/);
+        expect(failed[0]?.fix).toContain(
+          `127.0.0.1:${otherPort} accepted the connection but did not answer as a ${server} server does`,
+        );
+      } finally {
+        other.close();
+      }
+    },
+  );
+});
