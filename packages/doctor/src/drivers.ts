@@ -138,10 +138,14 @@ async function locked(
 }
 
 /** The drivers a project declares in its package.json, each with the best version information there is. */
-export async function driverVersions(dir: string): Promise<DriverVersion[]> {
+export async function driverVersions(dir: string, { dev = true } = {}): Promise<DriverVersion[]> {
   const manifest = await readJson<PackageJson>(join(dir, "package.json"));
   if (!manifest) return [];
-  const declared = { ...manifest.optionalDependencies, ...manifest.devDependencies, ...manifest.dependencies };
+  const declared = {
+    ...manifest.optionalDependencies,
+    ...(dev ? manifest.devDependencies : {}),
+    ...manifest.dependencies,
+  };
   const out: DriverVersion[] = [];
   for (const driver of Object.keys(DRIVER_MINIMUMS) as Driver[]) {
     const range = declared[driver];
@@ -164,10 +168,16 @@ export async function driverVersions(dir: string): Promise<DriverVersion[]> {
   return out;
 }
 
-/** Checks the drivers `dir`'s package.json declares; with `only`, just those (the ones the Worker's source uses). */
-export async function lintDrivers(dir: string, only?: ReadonlySet<string>): Promise<Finding[]> {
+/**
+ * Checks the drivers `dir`'s package.json declares; with `only`, just those (the ones the Worker's source uses); without
+ * `dev`, not its devDependencies (a workspace library's test tools are not what the Worker gets).
+ */
+export async function lintDrivers(
+  dir: string,
+  { only, dev = true }: { only?: ReadonlySet<string> | undefined; dev?: boolean } = {},
+): Promise<Finding[]> {
   const findings: Finding[] = [];
-  for (const { driver, version: read, source, range } of await driverVersions(dir)) {
+  for (const { driver, version: read, source, range } of await driverVersions(dir, { dev })) {
     if (only && !only.has(driver)) continue;
     const minimum = DRIVER_MINIMUMS[driver];
     // A version field semver cannot read (a hand-edited package.json in node_modules) is said, not thrown.

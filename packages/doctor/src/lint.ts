@@ -457,9 +457,9 @@ async function lintCode(
   const source = await lintSources(dir, configFile, mains, { usesDatabase: hasBindings || declared.length > 0 });
   // Judged by what the Worker uses: a driver only a migration script imports is not the Worker's.
   const used = source.drivers;
-  const drivers = await lintDrivers(dir, used);
+  const drivers = await lintDrivers(dir, { only: used });
   for (const packageDir of source.packageDirs) {
-    for (const finding of await lintDrivers(packageDir, used)) {
+    for (const finding of await lintDrivers(packageDir, { only: used, dev: false })) {
       const where = relative(dir, packageDir);
       drivers.push({
         ...finding,
