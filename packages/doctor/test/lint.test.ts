@@ -480,3 +480,61 @@ describe("lint: every independent problem in one run", () => {
     ]);
   });
 });
+
+describe("lint: where things are named", () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "hdk-doctor-names-"));
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  const worker = async (config: object, files: Record<string, string> = {}) => {
+    const project = await mkdtemp(join(dir, "p-"));
+    const binding = { binding: "HYPERDRIVE", id: "5d3c1e8a9b7f4e2a8c6d0f1b3a5e7c9d" };
+    await writeFile(
+      join(project, "wrangler.json"),
+      JSON.stringify({
+        name: "x",
+        compatibility_date: "2025-09-01",
+        compatibility_flags: ["nodejs_compat"],
+        hyperdrive: [binding],
+        ...config,
+      }),
+    );
+    for (const [name, text] of Object.entries(files)) {
+      await mkdir(dirname(join(project, name)), { recursive: true });
+      await writeFile(join(project, name), text);
+    }
+    return lintProject(project);
+  };
+
+  it("shows the deprecated WRANGLER_HYPERDRIVE_LOCAL_CONNECTION_STRING_<BINDING> under its own name", async () => {
+    const lint = await worker(
+      { main: "src/index.ts" },
+      {
+        ".env": "WRANGLER_HYPERDRIVE_LOCAL_CONNECTION_STRING_HYPERDRIVE=postgres://app:pw@127.0.0.1:5432/app\n",
+        "src/index.ts": 'export default { fetch: () => new Response("ok") };\n',
+      },
+    );
+    expect(rows(section(lint, "wrangler.json"))).toContainEqual([
+      "pass",
+      null,
+      "binding HYPERDRIVE: .env: WRANGLER_HYPERDRIVE_LOCAL_CONNECTION_STRING_HYPERDRIVE postgres://app:[redacted]@127.0.0.1:5432/app",
+    ]);
+    expect(lint.localStrings[0]?.source).toBe(".env: WRANGLER_HYPERDRIVE_LOCAL_CONNECTION_STRING_HYPERDRIVE");
+  });
+
+  it.each([
+    ["src/worker.ts", 'main "src/worker.ts" does not exist: the Worker\'s source was not checked'],
+    [
+      "@acme/worker/entry.js",
+      'main "@acme/worker/entry.js" is a package name, not a file in the project: the Worker\'s source was not checked',
+    ],
+  ])("a main of %s is reported as not checked, never passed", async (main, title) => {
+    const lint = await worker(
+      { main },
+      { "src/index.ts": 'import pg from "pg";\nexport const pool = new pg.Pool();\n' },
+    );
+    expect(rows(section(lint, "source"))).toEqual([["warn", "HDK_DOCTOR_SOURCE_NOT_FOUND", title]]);
+  });
+});
