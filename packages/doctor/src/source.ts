@@ -67,7 +67,8 @@ const MODULES: Record<string, Maker> = {
 
 /** Modules whose import alone means the Worker talks to a database through Hyperdrive's drivers. */
 export function isDatabaseModule(specifier: string): boolean {
-  return specifier in MODULES || specifier.startsWith("@hyperdrive-kit/") || specifier === "@prisma/client";
+  // Not `kysely` or `@prisma/client` alone: over D1 or an HTTP driver they are no business of Hyperdrive's.
+  return (specifier in MODULES && specifier !== "kysely") || specifier.startsWith("@hyperdrive-kit/");
 }
 
 /**
