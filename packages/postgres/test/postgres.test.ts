@@ -138,16 +138,101 @@ describe("Postgres.js cursor streams that end early", () => {
     const reader = ((await cursorResponse(ctx, events, 1_000_000)).body as ReadableStream<Uint8Array>).getReader();
     await reader.read();
     await control("/server/halt");
+    let outcome = "ended";
     try {
-      // The body errors (or ends) once the connection is gone; either way the stream is over.
       for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read());
-    } catch {}
+    } catch {
+      outcome = "errored";
+    }
     try {
       await waitOnExecutionContext(ctx);
     } finally {
       await control("/server/resume");
     }
+    // A body cut short by the database ends in an error, never as if the rows were all there (issue 32, item 2).
+    expect(outcome).toBe("errored");
     expect(teardowns(events)).toEqual(["closed"]);
+  });
+});
+
+describe("Postgres.js cursors under queryTimeoutMs and faults (issue 32: items 2 and 3)", () => {
+  const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  it("reads a cursor slower than queryTimeoutMs to its end, and the handle still answers after it", async () => {
+    const ctx = createExecutionContext();
+    const events: HyperdriveEvent[] = [];
+    const result = await withHyperdrive(
+      env,
+      ctx,
+      async (sql) => {
+        const rows: number[] = [];
+        // The reader's pace, not the server's: 6 reads 400 ms apart outlast the 1 s bound on one wait.
+        for await (const batch of sql`select generate_series(1, 6) as n`.cursor(1)) {
+          rows.push(...batch.map((row) => Number(row.n)));
+          await pause(400);
+        }
+        const [after] = await sql`select 1 as one`;
+        return { rows, after };
+      },
+      { queryTimeoutMs: 1000, onEvent: (event) => events.push(event) },
+    );
+    await waitOnExecutionContext(ctx);
+    // It used to end after 2 or 3 rows without an error, and the next query failed with a false HDK_TIMEOUT.
+    expect(result).toEqual({ rows: [1, 2, 3, 4, 5, 6], after: { one: 1 } });
+    expect(events.filter((event) => event.type === "error")).toEqual([]);
+    expect(await noConnectionsLeft()).toBe(0);
+  });
+
+  it("bounds each read of a cursor: one the server does not answer in time throws HDK_TIMEOUT", async () => {
+    const ctx = createExecutionContext();
+    const rows: number[] = [];
+    const error = await failure(() =>
+      withHyperdrive(
+        env,
+        ctx,
+        async (sql) => {
+          const slowThird = sql`select n, pg_sleep(case when n = 3 then 4 else 0 end) from generate_series(1, 5) n`;
+          for await (const batch of slowThird.cursor(1)) rows.push(...batch.map((row) => Number(row.n)));
+          return rows;
+        },
+        { queryTimeoutMs: 1500 },
+      ),
+    );
+    await waitOnExecutionContext(ctx);
+    expect(rows).toEqual([1, 2]);
+    expect(isHyperdriveError(error) && error.code).toBe("HDK_TIMEOUT");
+    // The server runs the sleep out before it notices the connection is gone.
+    expect(await noConnectionsLeft()).toBe(0);
+  });
+
+  it("throws a typed error, never ends early, when the cursor's connection is reset between two reads", async () => {
+    const ctx = createExecutionContext();
+    const rows: number[] = [];
+    const setProxy = (resetAll: boolean) =>
+      fetch(`${inject("controlUrl")}/proxy/mode`, {
+        method: "POST",
+        body: JSON.stringify({ mode: { kind: "pass" }, resetAll }),
+      });
+    const error = await failure(() =>
+      withHyperdrive(
+        env,
+        ctx,
+        async (sql) => {
+          for await (const batch of sql`select generate_series(1, 100000) as n`.cursor(100)) {
+            rows.push(...batch.map((row) => Number(row.n)));
+            // Between the first and the second read: the reader is busy, no read is pending.
+            if (rows.length === 100) await setProxy(true);
+          }
+          return rows.length;
+        },
+        { binding: "VIA_PROXY" },
+      ),
+    );
+    await waitOnExecutionContext(ctx);
+    await setProxy(false);
+    // It used to end after the first batch with no error (3.x), or reject untyped ("Network connection lost.").
+    expect(rows.length).toBeLessThan(100000);
+    expect(isHyperdriveError(error), String(error)).toBe(true);
   });
 });
 
