@@ -236,6 +236,66 @@ describe("Postgres.js cursors under queryTimeoutMs and faults (issue 32: items 2
   });
 });
 
+describe("Postgres.js begin() when its connection dies (issue 32: item 6)", () => {
+  /** Ends the backend `pid` from a handle of its own, as a failover or `pg_terminate_backend` would. */
+  const kill = async (pid: number) => {
+    const ctx = createExecutionContext();
+    await withHyperdrive(env, ctx, (sql) => sql`select pg_terminate_backend(${pid})`);
+    await waitOnExecutionContext(ctx);
+  };
+
+  /**
+   * Runs `work` noting what microtask callbacks throw (Postgres.js 3's `setImmediate` is a `queueMicrotask`): such a
+   * throw is an uncaught exception the runtime logs, and no promise of the request sees it.
+   */
+  async function noteUncaught<T>(work: () => Promise<T>): Promise<{ result: T; uncaught: string[] }> {
+    const uncaught: string[] = [];
+    const original = globalThis.queueMicrotask;
+    globalThis.queueMicrotask = (callback) =>
+      original(() => {
+        try {
+          callback();
+        } catch (error) {
+          uncaught.push(String(error));
+        }
+      });
+    try {
+      return { result: await work(), uncaught };
+    } finally {
+      globalThis.queueMicrotask = original;
+    }
+  }
+
+  it("rejects typed, in the driver's own idiom, and nothing goes uncaught", async () => {
+    const outcomes: string[] = [];
+    const { uncaught } = await noteUncaught(async () => {
+      for (let i = 0; i < 6; i++) {
+        const ctx = createExecutionContext();
+        const error = await failure(() =>
+          withHyperdrive(env, ctx, (sql) =>
+            sql.begin(async (tx) => {
+              const [row] = await tx`select pg_backend_pid() as pid`;
+              const running = tx`select pg_sleep(5)`;
+              // The kill lands on the running query: the error reaches the transaction, which then sends ROLLBACK.
+              setTimeout(() => void kill(Number(row?.pid)), 100 + i * 20);
+              return running;
+            }),
+          ),
+        );
+        await waitOnExecutionContext(ctx);
+        outcomes.push(String(error.code));
+      }
+    });
+    console.log(`[begin] connection killed in a transaction: ${outcomes.join(", ")}; uncaught: ${uncaught.length}`);
+    // 3.4.10 threw "TypeError: Cannot read properties of null (reading 'write')" here, once per transaction.
+    expect(uncaught).toEqual([]);
+    // 57P01 (admin shutdown) until class 57 is mapped; never an untyped driver error, never a hang.
+    for (const outcome of outcomes)
+      expect(["57P01", "HDK_POSTGRES_CONNECTION_CLOSED", "HDK_CONNECT_REFUSED"]).toContain(outcome);
+    expect(await noConnectionsLeft()).toBe(0);
+  });
+});
+
 /** Fails a test fast instead of at its 60 s timeout when `work` hangs (what these tests guard against). */
 function within<T>(ms: number, work: Promise<T>): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
