@@ -470,7 +470,7 @@ export const catalog = {
     message: "No ExecutionContext",
     details:
       "`withHyperdrive` needs the handler's `ctx` (an object with `waitUntil`) to tie the handle to the request and to schedule its teardown.",
-    fix: "Pass the third argument of your `fetch(request, env, ctx)` handler (Hono: `c.executionCtx`). In tests, use `createExecutionContext()` from `cloudflare:test`.",
+    fix: "Pass the handler's execution context: `ctx`, the third argument of `fetch(request, env, ctx)`, `scheduled(controller, env, ctx)` and `queue(batch, env, ctx)`; `this.ctx` in a Durable Object, a `WorkerEntrypoint` (RPC) or a `WorkflowEntrypoint` (not the Workflow's `step`, an RPC stub). Hono: `c.executionCtx`. In tests, use `createExecutionContext()` from `cloudflare:test`.",
     docs: `${README}`,
     retryable: false,
   },
@@ -481,6 +481,15 @@ export const catalog = {
       "This handle was used outside the `withHyperdrive` callback that created it: after the callback returned, from another request, or from code that runs outside the request (for example a handle kept in a global variable).",
     fix: NEW_CLIENT_PER_REQUEST,
     docs: LIFECYCLE,
+    retryable: false,
+  },
+  HDK_HANDLE_OUTSIDE_ASYNC_CONTEXT: {
+    category: "usage",
+    message: "Handle used outside its callback's async context",
+    details:
+      "This handle was used while its `withHyperdrive` callback was still running, but from code that does not run in that callback's async context, so the handle cannot tell it from another request. Most often a Workflow `step.do` callback: the Workflows engine calls it back over RPC, and workerd runs that call in the same invocation but without the async context of `run()`. Also a function passed to an RPC method and called back, or another request using a handle kept in a global variable. Thrown with the name `NonRetryableError`, so Workflows fail the step at once instead of retrying it.",
+    fix: 'Open the handle inside the step: `await step.do("name", () => withHyperdrive(this.env, this.ctx, async (db) => …))`, one handle per step with all its queries in that step (Cloudflare\'s Workflows guidance). Elsewhere, open it inside the callback that the runtime calls; never keep a handle in a global variable.',
+    docs: `${README}#in-every-handler`,
     retryable: false,
   },
   HDK_HANDLE_CROSS_REQUEST: {

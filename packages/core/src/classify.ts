@@ -232,6 +232,8 @@ function* causeChain(error: unknown): Generator<unknown> {
 export function findHyperdriveError(error: unknown): HyperdriveError | undefined {
   for (const link of causeChain(error)) {
     if (isHyperdriveError(link)) return link;
+    const revived = revive(link);
+    if (revived !== undefined) return revived;
     const result = classifyOne(link);
     if (result.type === "database") return undefined;
     if (result.type === "catalog") return toHyperdriveError(link) as HyperdriveError;
@@ -244,6 +246,16 @@ function classifyOne(error: unknown): Classification {
   const f = fieldsOf(error);
   // A HyperdriveError's code and message copied into another error (Prisma does this).
   if (f.code !== undefined && Object.hasOwn(catalog, f.code)) return catalogued(f.code as HyperdriveErrorCode);
+  const crossed = crossedCode(f.message);
+  if (crossed !== undefined) return catalogued(crossed);
+  // A Workflow step that ran past its `timeout`: the engine's verdict on the step, not a database timeout.
+  if (
+    f.name === "WorkflowTimeoutError" ||
+    f.message.startsWith("WorkflowTimeoutError") ||
+    /^Execution timed out after \d+ ?ms$/.test(f.message)
+  ) {
+    return { type: "unknown" };
+  }
   if (typeof error === "object" && error !== null && isPrismaClientError(error as Record<string, unknown>)) {
     return { type: "unknown" };
   }
@@ -255,6 +267,39 @@ function classifyOne(error: unknown): Classification {
   }
   for (const [code, test] of faultRules) if (test(f)) return catalogued(code);
   return { type: "unknown" };
+}
+
+/**
+ * A HyperdriveError's message starts with `[hyperdrive-kit] [driver] CODE:`. An error that crossed an RPC call or a
+ * Workflow step keeps its message, but workerd's default serialization drops its other fields and its name (or puts
+ * the name in front of the message): the code is read back from there, and only a catalogued code counts.
+ */
+const CROSSED = /^(?:[A-Za-z]*Error: )*\[hyperdrive-kit\](?: \[[a-z0-9]+\])? (HDK_[A-Z0-9_]+): /;
+
+function crossedCode(message: string): HyperdriveErrorCode | undefined {
+  const code = CROSSED.exec(message)?.[1];
+  return code !== undefined && Object.hasOwn(catalog, code) ? (code as HyperdriveErrorCode) : undefined;
+}
+
+/** The driver named in a crossed HyperdriveError's message, if any. */
+function crossedDriver(message: string): DriverName | undefined {
+  const driver = /^(?:[A-Za-z]*Error: )*\[hyperdrive-kit\] \[([a-z0-9]+)\] /.exec(message)?.[1];
+  return driver === "pg" || driver === "postgres" || driver === "mysql2" || driver === "mysql" || driver === "mariadb"
+    ? driver
+    : undefined;
+}
+
+/**
+ * A HyperdriveError again, from one that crossed an RPC call or a Workflow step as a plain `Error`: the catalogue's
+ * fields for its code, its own message (which says what this occurrence added), the crossed error as `cause`.
+ */
+function revive(error: unknown): HyperdriveError | undefined {
+  const message = fieldsOf(error).message;
+  const code = crossedCode(message);
+  if (code === undefined) return undefined;
+  const revived = new HyperdriveError(code, { driver: crossedDriver(message), cause: error });
+  revived.message = message.replace(/^(?:[A-Za-z]*Error: )+(?=\[hyperdrive-kit\])/, "");
+  return revived;
 }
 
 function catalogued(code: HyperdriveErrorCode): Classification {
@@ -279,6 +324,8 @@ export function toHyperdriveError(
   } = {},
 ): unknown {
   if (isHyperdriveError(error)) return error;
+  const revived = revive(error);
+  if (revived !== undefined) return revived;
   const result = classify(error);
   if (result.type !== "catalog") return error;
   const original = fieldsOf(error).message;
