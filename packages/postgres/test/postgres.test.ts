@@ -1,10 +1,17 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { findHyperdriveError } from "@hyperdrive-kit/core";
 import { describeFaults, postgresJsFaultExpectations } from "@hyperdrive-kit/testing/faults";
 import { connections, describeConformance, eventually, failure } from "@hyperdrive-kit/testing/suite";
 import postgres from "postgres";
 import { describe, expect, inject, it } from "vitest";
-import { type HyperdriveEvent, isHyperdriveError, withHyperdrive } from "../src/index.ts";
+import {
+  type HyperdriveEvent,
+  isHyperdriveError,
+  type PostgresClientOptions,
+  type Sql,
+  withHyperdrive,
+} from "../src/index.ts";
 import { driverMajor, unsupportedDriver } from "../src/postgres.ts";
 
 /** The Postgres.js major this run imports (`vitest.postgres4.config.ts` aliases `postgres` to 4.x). */
@@ -153,6 +160,63 @@ describe("Postgres.js cursor streams that end early", () => {
     expect(outcome).toBe("errored");
     expect(teardowns(events)).toEqual(["closed"]);
   });
+});
+
+describe("Postgres.js connect failures: typed, at once or at the bound, nothing left (issue 34)", () => {
+  const BOUND_MS = 1500;
+  const setOrigin = (options: object) =>
+    fetch(`${inject("controlUrl")}/origin`, { method: "POST", body: JSON.stringify(options) });
+  const setProxy = (mode: object) =>
+    fetch(`${inject("controlUrl")}/proxy/mode`, { method: "POST", body: JSON.stringify({ mode, resetAll: true }) });
+  /** 3.4.x fails at the server's first refusal; 4.x retries 53300 (transient to it) until the bound. */
+  const tooMany = () => (POSTGRES_JS_MAJOR === 4 ? "HDK_TIMEOUT" : "HDK_CONNECT_REFUSED");
+  const cases = [
+    { name: "refused (nothing listens)", binding: "DOWN", code: () => "HDK_CONNECT_REFUSED" },
+    {
+      name: "closed (accepted, then reset)",
+      binding: "VIA_PROXY",
+      code: () => "HDK_CONNECT_REFUSED",
+      before: () => setProxy({ kind: "refuse" }),
+      after: () => setProxy({ kind: "pass" }),
+    },
+    { name: "silent (accepts, never answers)", binding: "HANGS", code: () => "HDK_TIMEOUT" },
+    {
+      name: "53300 too many connections",
+      binding: "FAKE_ORIGIN",
+      code: tooMany,
+      before: () => setOrigin({ error: "sorry, too many clients already", code: "53300", failAt: "startup" }),
+      after: () => setOrigin({}),
+    },
+  ];
+
+  for (const failureCase of cases) {
+    it(`${failureCase.name}: ${failureCase.code === tooMany ? "typed" : failureCase.code()}`, async () => {
+      await failureCase.before?.();
+      const ctx = createExecutionContext();
+      const started = Date.now();
+      try {
+        const error = await within(
+          BOUND_MS + 15_000,
+          failure(() =>
+            withHyperdrive(env, ctx, (sql) => sql`select 1`, {
+              binding: failureCase.binding,
+              connectTimeoutMs: BOUND_MS,
+            }),
+          ),
+        );
+        const ms = Date.now() - started;
+        await waitOnExecutionContext(ctx);
+        console.log(`[connect] Postgres.js ${POSTGRES_JS_MAJOR}: ${failureCase.name} → ${error.code} in ${ms} ms`);
+        expect(isHyperdriveError(error), String(error)).toBe(true);
+        expect(error.code).toBe(failureCase.code());
+        // A timeout comes at the bound (plus scheduling slack), never later: a failure the driver retries included.
+        if (error.code === "HDK_TIMEOUT") expect(ms).toBeLessThan(BOUND_MS + 5_000);
+      } finally {
+        await failureCase.after?.();
+      }
+      expect(await noConnectionsLeft()).toBe(0);
+    });
+  }
 });
 
 describe("Postgres.js cursors under queryTimeoutMs and faults (issue 32: items 2 and 3)", () => {
@@ -498,6 +562,66 @@ describe("Postgres.js transactions under Hyperdrive's own errors (58000)", () =>
     expect(queries).toHaveLength(1);
     // It used to report begin() with the transaction's `sql` as its error.
     expect(queries[0]?.error).toBeUndefined();
+  });
+});
+
+describe("Postgres.js 4's user-visible changes and new entry points (issue 34)", () => {
+  it("types a parameter as the server decides on 4.x: select ${true} is the text 'true'", async () => {
+    const ctx = createExecutionContext();
+    const row = await withHyperdrive(env, ctx, async (sql) => (await sql`select ${true} as x`)[0]);
+    await waitOnExecutionContext(ctx);
+    expect(row).toEqual({ x: POSTGRES_JS_MAJOR === 4 ? "true" : true });
+  });
+
+  it("has no sql.array() on 4.x: its error reads as HDK_POSTGRES_ARRAY_REMOVED", async () => {
+    const ctx = createExecutionContext();
+    const outcome = await withHyperdrive(env, ctx, async (sql) => {
+      try {
+        return (await sql`select ${sql.array([1, 2])}::int[] as xs`)[0];
+      } catch (error) {
+        return findHyperdriveError(error)?.code;
+      }
+    });
+    await waitOnExecutionContext(ctx);
+    expect(outcome).toEqual(POSTGRES_JS_MAJOR === 4 ? "HDK_POSTGRES_ARRAY_REMOVED" : { xs: [1, 2] });
+  });
+
+  it("refuses min above 0 unless allowed", async () => {
+    const ctx = createExecutionContext();
+    const refused = await failure(() =>
+      withHyperdrive(env, ctx, async () => 1, { client: { min: 2 } as PostgresClientOptions }),
+    );
+    const allowed = await withHyperdrive(env, ctx, async (sql) => (await sql`select 1 as one`)[0], {
+      client: { min: 1 } as PostgresClientOptions,
+      allowUnsafe: ["min"],
+    });
+    await waitOnExecutionContext(ctx);
+    expect(refused.code).toBe("HDK_UNSAFE_OPTION");
+    expect(refused.message).toContain("`min: 2`");
+    expect(allowed).toEqual({ one: 1 });
+    expect(await noConnectionsLeft()).toBe(0);
+  });
+
+  it.runIf(POSTGRES_JS_MAJOR === 4)("guards sql.close() and Symbol.asyncDispose like sql.end()", async () => {
+    type Closable = Sql & { close(): Promise<unknown>; [Symbol.asyncDispose](): Promise<unknown> };
+    const ctx = createExecutionContext();
+    let kept: Closable | undefined;
+    const answered = await withHyperdrive(env, ctx, async (sql) => {
+      const handle = sql as Closable;
+      kept = handle;
+      await handle`select 1`;
+      // Closes the connections; the handle opens a new one for the next query.
+      await handle.close();
+      const [row] = await handle`select 2 as two`;
+      await handle[Symbol.asyncDispose]();
+      return row;
+    });
+    await waitOnExecutionContext(ctx);
+    expect(answered).toEqual({ two: 2 });
+    const closed = await failure(async () => kept?.close());
+    const disposed = await failure(async () => kept?.[Symbol.asyncDispose]());
+    expect([closed.code, disposed.code]).toEqual(["HDK_HANDLE_AFTER_TEARDOWN", "HDK_HANDLE_AFTER_TEARDOWN"]);
+    expect(await noConnectionsLeft()).toBe(0);
   });
 });
 
