@@ -348,7 +348,7 @@ export const catalog = {
     category: "usage",
     message: "ARRAY_REMOVED: sql.array() is removed in v4, pass the array as it is",
     details: "`sql.array()` was called: Postgres.js 4 removed it. Error code: `ARRAY_REMOVED`.",
-    fix: "Pass the array itself as the parameter (for example `where id = any(${ids})`): the server decides its type.",
+    fix: "Pass the array itself where `sql.array(…)` was: Postgres.js 4 sends it as a parameter whose type the server decides.",
     docs: README,
     retryable: false,
     drivers: ["postgres"],

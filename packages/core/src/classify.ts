@@ -131,6 +131,8 @@ const rules: ReadonlyArray<readonly [HyperdriveErrorCode, (f: Fields) => boolean
   // missing database and for one not granted to it alike. Only at the handshake (fatal): `CREATE DATABASE` without
   // the privilege is also 1044, a database error about a query.
   ["HDK_CONFIG_DATABASE_NOT_FOUND", (f) => f.code === "3D000" || f.errno === 1049 || (f.errno === 1044 && f.fatal)],
+  // PostgreSQL's "too many connections" (53300) comes only at connect: the connection was refused.
+  ["HDK_CONNECT_REFUSED", (f) => f.code === "53300"],
 
   // Workers runtime.
   ["HDK_NODEJS_COMPAT_MISSING", (f) => /No such module "node:/.test(f.message)],
