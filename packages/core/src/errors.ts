@@ -25,7 +25,7 @@ export interface HyperdriveErrorOptions {
  * strings.
  */
 export class HyperdriveError extends Error {
-  override readonly name = "HyperdriveError";
+  override readonly name: string = "HyperdriveError";
   readonly code: HyperdriveErrorCode;
   readonly category: ErrorCategory;
   readonly details: string;
@@ -87,13 +87,27 @@ export interface HyperdriveErrorMeta {
   docs: string;
 }
 
-/** True for errors made by hyperdrive-kit, also across bundles (checks the shape, not `instanceof`). */
+/**
+ * A HyperdriveError named `NonRetryableError`, the name the Workflows engine reads to fail a step without retrying
+ * it (workerd's own `NonRetryableError` from `cloudflare:workflows` is an `Error` with that name; importing it would
+ * tie core to workerd). Only for errors that no retry can cure inside a Workflow step.
+ */
+export class NonRetryableHyperdriveError extends HyperdriveError {
+  override readonly name: string = "NonRetryableError";
+}
+
+/**
+ * True for errors made by hyperdrive-kit, also across bundles (checks the shape, not `instanceof`) and across an RPC
+ * call or a Workflow step whose runtime keeps an error's own properties (workerd's `enhanced_error_serialization`).
+ * An error that kept only its message classifies all the same: see `classify()`.
+ */
 export function isHyperdriveError(error: unknown): error is HyperdriveError {
+  if (error instanceof HyperdriveError) return true;
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
   return (
-    error instanceof HyperdriveError ||
-    (error instanceof Error &&
-      error.name === "HyperdriveError" &&
-      typeof (error as { code?: unknown }).code === "string")
+    (error.name === "HyperdriveError" && typeof code === "string") ||
+    (error.name === "NonRetryableError" && typeof code === "string" && code.startsWith("HDK_"))
   );
 }
 

@@ -5,7 +5,10 @@ import { connections, describeConformance, eventually, failure } from "@hyperdri
 import postgres from "postgres";
 import { describe, expect, inject, it } from "vitest";
 import { type HyperdriveEvent, isHyperdriveError, withHyperdrive } from "../src/index.ts";
-import { refuseUnsupportedDriver } from "../src/postgres.ts";
+import { driverMajor, unsupportedDriver } from "../src/postgres.ts";
+
+/** The Postgres.js major this run imports (`vitest.postgres4.config.ts` aliases `postgres` to 4.x). */
+const POSTGRES_JS_MAJOR = (env as unknown as { POSTGRES_JS_MAJOR: 3 | 4 }).POSTGRES_JS_MAJOR;
 
 /** The fault control server of the test setup (stops and starts the database). */
 const control = async (path: string) => {
@@ -353,21 +356,24 @@ describe("Postgres.js transactions under Hyperdrive's own errors (58000)", () =>
   });
 });
 
-describe("Postgres.js 4.x", () => {
-  it("is refused with a typed error before any I/O", () => {
-    // Postgres.js 4.x's `sql` has `batch()` and `identifier()`; 3.x has neither.
-    const fourX = Object.assign(() => {}, { batch() {}, identifier() {} });
-    let refused: unknown;
-    try {
-      refuseUnsupportedDriver(fourX);
-    } catch (error) {
-      refused = error;
-    }
-    expect(isHyperdriveError(refused) && refused.code).toBe("HDK_INVALID_OPTION");
-    expect((refused as Error).message).toContain("postgres@3");
+describe("Postgres.js versions", () => {
+  it("tells 3.4.x and 4.x apart, and anything else as unsupported", () => {
+    // 4.x's `sql` has `batch()` and `identifier()`; 3.4.x has `reserve()` and neither; 2.x has no `reserve()`.
+    const shape = (...methods: string[]) =>
+      Object.assign(() => {}, Object.fromEntries(methods.map((name) => [name, () => {}])));
+    expect(driverMajor(shape("begin", "reserve"))).toBe(3);
+    expect(driverMajor(shape("begin", "reserve", "batch", "identifier"))).toBe(4);
+    expect(driverMajor(shape("begin"))).toBeUndefined();
+    expect(driverMajor(shape("begin", "reserve", "batch"))).toBeUndefined();
+    // The installed one (3.4.x or 4.x, per the run) is supported.
+    expect(driverMajor(postgres({ fetch_types: false }))).toBe(POSTGRES_JS_MAJOR);
+  });
+
+  it("gives an unsupported driver its own code, not a misspelt option's", () => {
+    const refused = unsupportedDriver();
+    expect(refused.code).toBe("HDK_DRIVER_UNSUPPORTED");
+    expect(refused.message).toContain(">=3.4.5 <5");
     // The fix names what to do (code that shows only `fix`, such as Hono's `exposeFix`, reads this).
-    expect((refused as { fix?: string }).fix).toMatch(/^Install Postgres\.js 3: `npm i postgres@3`/);
-    // The installed 3.x passes.
-    expect(() => refuseUnsupportedDriver(postgres({ fetch_types: false }))).not.toThrow();
+    expect(refused.fix).toMatch(/^Install a supported Postgres\.js \(`npm i postgres@4`/);
   });
 });
