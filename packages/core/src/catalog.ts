@@ -182,7 +182,7 @@ export const catalog = {
     message: 'Uncaught Error: No such module "node:<module>"',
     details:
       "Your Cloudflare Workers project or a library that it imports is trying to access a Node module that is not available.",
-    fix: 'Enable Node.js compatibility (https://developers.cloudflare.com/workers/runtime-apis/nodejs/) for your Cloudflare Workers project to maximize compatibility: add `"compatibility_flags": ["nodejs_compat"]` to your Wrangler configuration.',
+    fix: 'Enable Node.js compatibility (https://developers.cloudflare.com/workers/runtime-apis/nodejs/) for your Cloudflare Workers project to maximize compatibility: add `"compatibility_flags": ["nodejs_compat"]` to your Wrangler configuration (it is on by default from `"compatibility_date": "2026-08-04"` on, unless `no_nodejs_compat` turns it off).',
     docs: `${TROUBLESHOOTING}#node-errors`,
     retryable: false,
   },
