@@ -16,6 +16,7 @@ import { unavailable } from "./unavailable.ts";
 export { classify, findHyperdriveError, HyperdriveError, isHyperdriveError } from "@hyperdrive-kit/core";
 
 /** What the middleware puts on `c.var`: the handle under `Name`, its request scope under `${Name}Scope`. */
+export { durableObjectContext } from "./durable-object.ts";
 export type HyperdriveVariables<Name extends string, Handle> = { [K in Name]: Handle } & {
   [K in `${Name}Scope`]: RequestScope;
 };
