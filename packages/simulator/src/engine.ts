@@ -24,5 +24,6 @@ export interface EngineConfig {
 export interface Engine {
   pool: Pool<PooledConnection>;
   clearCache(): void;
+  cacheStats(): { entries: number; bytes: number };
   accept(socket: Socket): void;
 }

@@ -16,8 +16,8 @@ export interface Simulator {
   port: number;
   /** Empties the query cache. */
   clearCache(): void;
-  /** Origin connections: open in total, idle, and statements waiting for one. */
-  stats(): { total: number; idle: number; waiting: number };
+  /** Origin connections (open in total, idle, statements waiting for one) and the cache's entries and bytes. */
+  stats(): { total: number; idle: number; waiting: number; cache: { entries: number; bytes: number } };
   close(): Promise<void>;
 }
 
@@ -106,7 +106,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     host: local.hostname,
     port: address.port,
     clearCache: () => engine.clearCache(),
-    stats: () => engine.pool.stats,
+    stats: () => ({ ...engine.pool.stats, cache: engine.cacheStats() }),
     close: async () => {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

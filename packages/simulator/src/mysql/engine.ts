@@ -50,6 +50,7 @@ export function mysqlEngine(config: EngineConfig): Engine {
   return {
     pool,
     clearCache: () => cache?.clear(),
+    cacheStats: () => cache?.stats ?? { entries: 0, bytes: 0 },
     accept(socket: Socket) {
       const { Connection, ConnectionConfig } = mysql as unknown as {
         Connection: new (options: { config: unknown }) => ServerSide;

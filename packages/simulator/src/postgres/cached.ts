@@ -24,15 +24,20 @@ export async function fetchCached(
   kind: "simple" | "extended",
   /** Runs on the same origin connection after the read, before it goes back: the function lookups. */
   after?: (server: PostgresOrigin) => Promise<void>,
+  /** Told which origin connection runs the read while it runs, so that a client that leaves can cancel it. */
+  running?: (server: PostgresOrigin | undefined) => void,
 ): Promise<CachedResult | { error: Buffer }> {
   const server = await pool.acquire();
   let messages: Buffer[];
+  running?.(server);
   try {
     messages = await server.run(request);
     await after?.(server);
   } catch (error) {
     pool.release(server, { broken: true });
     throw error;
+  } finally {
+    running?.(undefined);
   }
   server.unnamed = undefined; // the batch parsed an unnamed statement of its own
   pool.release(server);

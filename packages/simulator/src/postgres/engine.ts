@@ -52,6 +52,7 @@ export function postgresEngine(config: EngineConfig): Engine {
   return {
     pool,
     clearCache: () => cache?.clear(),
+    cacheStats: () => cache?.stats ?? { entries: 0, bytes: 0 },
     accept(socket: Socket) {
       const session = new PostgresSession(socket, context);
       const key = randomBytes(8);

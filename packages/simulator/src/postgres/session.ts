@@ -66,6 +66,8 @@ export class PostgresSession {
   /** Portal name to the statement bound to it, for the query log. */
   private readonly portals = new Map<string, { text: string; unnamedDescribed: boolean | undefined }>();
   private server: PostgresOrigin | undefined;
+  /** The origin connection running this client's read on the cache path, while it runs. */
+  private fetching: PostgresOrigin | undefined;
   private pending: Pending[] = [];
   private drainWaiters: Array<() => void> = [];
   private status: "I" | "T" | "E" = "I";
@@ -85,6 +87,12 @@ export class PostgresSession {
 
   /** A frontend message after authentication. Handled strictly in order. */
   receive(message: Buffer): void {
+    // Terminate does not wait behind a statement still running: the client is gone, what it runs is cancelled.
+    if (message[0] === Frontend.Terminate) {
+      this.close();
+      this.socket.end();
+      return;
+    }
     this.chain = this.chain
       .then(() => this.handle(message))
       .catch((error: unknown) => {
@@ -102,6 +110,8 @@ export class PostgresSession {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    // A read on the cache path runs on a connection of its own: stop it too (it goes back once it answered).
+    this.fetching?.cancel();
     const server = this.server;
     if (!server) return;
     this.server = undefined;
@@ -112,6 +122,7 @@ export class PostgresSession {
 
   /** The client's CancelRequest: forwarded to the origin connection running its statement, if any. */
   cancel(): void {
+    this.fetching?.cancel();
     if (this.server && this.pending.length > 0) this.server.cancel();
   }
 
@@ -254,7 +265,9 @@ export class PostgresSession {
     }
     let result: CachedResult | { error: Buffer };
     try {
-      result = await fetchCached(this.context.pool, request(), kind, lookups);
+      result = await fetchCached(this.context.pool, request(), kind, lookups, (server) => {
+        this.fetching = server;
+      });
     } catch (error) {
       const acquiring = error instanceof PoolTimeoutError || error instanceof OriginConnectError;
       this.send(acquiring ? this.context.acquireError(error) : errorResponse("58000", "Server connection lost"));
