@@ -131,12 +131,20 @@ const rules: ReadonlyArray<readonly [HyperdriveErrorCode, (f: Fields) => boolean
   // missing database and for one not granted to it alike. Only at the handshake (fatal): `CREATE DATABASE` without
   // the privilege is also 1044, a database error about a query.
   ["HDK_CONFIG_DATABASE_NOT_FOUND", (f) => f.code === "3D000" || f.errno === 1049 || (f.errno === 1044 && f.fatal)],
+  // PostgreSQL's "too many connections" (53300) comes only at connect: the connection was refused.
+  ["HDK_CONNECT_REFUSED", (f) => f.code === "53300"],
 
   // Workers runtime.
   ["HDK_NODEJS_COMPAT_MISSING", (f) => /No such module "node:/.test(f.message)],
   ["HDK_EVAL_DISALLOWED", (f) => has(f, "Code generation from strings disallowed")],
   ["HDK_GLOBAL_SCOPE", (f) => has(f, "Disallowed operation called within global scope")],
-  ["HDK_CROSS_REQUEST_IO", (f) => has(f, "Cannot perform I/O on behalf of a different request")],
+  // In a Durable Object workerd says "a different Durable Object": one object's I/O used from another's code.
+  [
+    "HDK_CROSS_REQUEST_IO",
+    (f) =>
+      has(f, "Cannot perform I/O on behalf of a different request") ||
+      has(f, "Cannot perform I/O on behalf of a different Durable Object"),
+  ],
 
   // node-postgres.
   ["HDK_PG_CONNECTION_TERMINATED_UNEXPECTEDLY", (f) => has(f, "Connection terminated unexpectedly")],

@@ -203,7 +203,7 @@ describe("classify", () => {
     expect(mapped.fix).not.toContain("wrangler hyperdrive get");
   });
 
-  it("maps Postgres.js 4's own errors, as 4.2.0 words them", () => {
+  it("maps Postgres.js 4's own errors, as 4.2.0 words them, and a refused connection's 53300", () => {
     // Errors.generic(code, message) in postgres@4.2.0 src/errors.js: `${code}: ${message}` with `code`.
     const generic = (code: string, message: string, fields: Record<string, unknown> = {}) =>
       error(`${code}: ${message}`, { code, ...fields });
@@ -222,6 +222,11 @@ describe("classify", () => {
         generic("TRANSACTION_ROLLED_BACK", "The server rolled back the transaction instead of committing it"),
       ],
       ["HDK_POSTGRES_ARRAY_REMOVED", generic("ARRAY_REMOVED", "sql.array() is removed in v4, pass the array as it is")],
+      // PostgreSQL refuses a connection past max_connections (3.x rejects with it at once; 4.x retries it).
+      [
+        "HDK_CONNECT_REFUSED",
+        error("sorry, too many clients already", { code: "53300", severity: "FATAL", name: "PostgresError" }),
+      ],
       // A destroyed connection without that cause keeps its own entry.
       [
         "HDK_POSTGRES_CONNECTION_DESTROYED",
