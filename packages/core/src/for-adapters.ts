@@ -20,7 +20,7 @@ export {
 export { bindValuesOf, objectValuesRefusal } from "./bind-values.ts";
 export type { BindingOption, HyperdriveBinding } from "./binding.ts";
 export type { Binder, GuardOptions, GuardSpec } from "./guard.ts";
-export { guard, unwrap } from "./guard.ts";
+export { guard, SELF_CALL, unwrap } from "./guard.ts";
 export { REDACTED, redact } from "./redact.ts";
 export type { ExecutionContextLike, ScopeOptions, ScopeState, TeardownPolicy } from "./scope.ts";
 export { BUFFERED_BODY_LIMIT, openScope, RequestScope } from "./scope.ts";

@@ -29,6 +29,17 @@ export interface GuardSpec {
    * lifecycle error (used out of scope, after teardown) through that callback, as callback code expects, not thrown.
    */
   readonly nodeCallbacks?: boolean;
+  /**
+   * Which calls (without a callback) return a promise: a lifecycle error then comes as a rejection, never a
+   * synchronous throw, so `db.query(…).catch(fn)` catches it. `property` is {@link SELF_CALL} for calling the object
+   * itself. Calls that return neither a promise nor take a callback throw. Default: none.
+   */
+  readonly returnsPromise?: (property: PropertyKey, args: readonly unknown[]) => boolean;
+  /**
+   * The promise-returning calls give out a lazy query object (Postgres.js's PendingQuery: `.values()`, `.cursor()`…):
+   * a refused call's rejection answers those methods too, each with the same rejection.
+   */
+  readonly lazyQueries?: boolean;
 }
 
 /**
@@ -118,15 +129,16 @@ class Guard {
     return {
       [name](this: unknown, ...args: unknown[]) {
         const callback = callbacks ? args[args.length - 1] : undefined;
-        if (typeof callback === "function") {
-          try {
-            scope.assertUsable(driver);
-          } catch (error) {
+        try {
+          scope.assertUsable(driver);
+        } catch (error) {
+          // A promise API rejects, a callback API calls back; only a call that does neither throws.
+          if (typeof callback === "function") {
             queueMicrotask(() => (callback as (error: unknown) => void)(error));
             return undefined;
           }
-        } else {
-          scope.assertUsable(driver);
+          if (spec.returnsPromise?.(property, args) === true) return rejected(error, spec.lazyQueries === true);
+          throw error;
         }
         const self = unwrap(this);
         const driverArgs = guard.driverArgs(args);
@@ -216,7 +228,7 @@ class GuardHandler implements ProxyHandler<object> {
   apply(_target: object, thisArg: unknown, args: unknown[]): unknown {
     // Calling the object itself is guarded like a method named after it.
     this.#call ??= this.#guard.method(
-      CALL,
+      SELF_CALL,
       this.#target as (...a: unknown[]) => unknown,
       this.#spec.callIsQuery ?? true,
       false,
@@ -253,6 +265,8 @@ class QueryRun {
   #timedOut: HyperdriveError | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #reported = false;
+  /** Counted in the scope's queries in flight, which teardown waits for. */
+  #inFlight = false;
 
   /**
    * Callback style (pg, mysql; `nodeCallbacks` in the spec): the callback that ends `args` is replaced by one that maps
@@ -287,6 +301,7 @@ class QueryRun {
    */
   follow(result: unknown): unknown {
     if (this.#callbackStyle) {
+      this.start();
       this.arm();
       return result;
     }
@@ -298,6 +313,7 @@ class QueryRun {
     this.arm();
     const run = this;
     if (result instanceof Promise && result.constructor === Promise) {
+      this.start();
       return result.then(
         (value: unknown) => {
           run.done();
@@ -315,6 +331,8 @@ class QueryRun {
       configurable: true,
       writable: true,
       value(onFulfilled?: (value: unknown) => unknown, onRejected?: (error: unknown) => unknown) {
+        // A lazy query (Postgres.js) runs once awaited: only then is it in flight (a fragment never awaited is not).
+        run.start();
         return originalThen.call(
           result,
           (value: unknown) => {
@@ -337,8 +355,19 @@ class QueryRun {
     return mapped(this.options, error, this.#timedOut);
   }
 
+  /** Counts the query in flight in its scope: teardown waits for it (work handed to `ctx.waitUntil`, not awaited). */
+  start(): void {
+    if (this.#inFlight || this.#reported) return;
+    this.#inFlight = true;
+    this.options.scope.queryStarted();
+  }
+
   done(error?: unknown): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (this.#inFlight) {
+      this.#inFlight = false;
+      this.options.scope.queryEnded();
+    }
     if (this.#reported) return;
     this.#reported = true;
     const { scope, driver } = this.options;
@@ -369,8 +398,30 @@ function mapped(options: GuardOptions, error: unknown, instead?: HyperdriveError
   return result;
 }
 
-/** The name `apply` wraps a callable object's own calls under. */
-const CALL = Symbol("call");
+/** The property `returnsPromise` is asked about when the guarded object itself is called (Postgres.js's `sql```). */
+export const SELF_CALL: unique symbol = Symbol("call");
+
+/**
+ * A refused call's result: a rejected promise. It is marked handled: it is rejected before the caller can subscribe,
+ * and `return db.query(…)` from an async function subscribes a microtask later, which workerd already reported as an
+ * unhandled rejection (the refusal is also an `error` event). For lazy query objects, every method that is not the
+ * promise's own (`.values()`, `.cursor()`, `[Symbol.asyncIterator]`) returns the same rejection, so the chain user
+ * code writes still ends in a rejection, not in a TypeError.
+ */
+function rejected(error: unknown, lazy: boolean): Promise<never> {
+  const promise = Promise.reject(error);
+  promise.catch(ignore);
+  if (!lazy) return promise;
+  const query: Promise<never> = new Proxy(promise, {
+    get(target, property) {
+      const own = Reflect.get(target, property, target);
+      if (typeof own === "function") return own.bind(target);
+      if (own !== undefined) return own;
+      return () => query;
+    },
+  });
+  return query;
+}
 
 /** EventEmitter methods: their function argument is a listener, not a callback to hand errors to. */
 const LISTENER_METHODS = new Set<PropertyKey>([
@@ -382,6 +433,8 @@ const LISTENER_METHODS = new Set<PropertyKey>([
   "prependOnceListener",
   "removeListener",
 ]);
+
+function ignore(): void {}
 
 function isThenable(value: unknown): value is { then: (...args: unknown[]) => unknown } {
   return (

@@ -66,6 +66,10 @@ export class RequestScope {
   #pending: Set<Promise<unknown>> | undefined;
   #state: ScopeState = "open";
   #resolveClosed!: () => void;
+  /** Queries started through this scope's handles and not settled yet (see `queryStarted`). */
+  #queries = 0;
+  /** Resolves the wait of teardown for the queries in flight, once there are none. */
+  #queriesSettled: (() => void) | undefined;
 
   constructor(ctx: ExecutionContextLike, options: ScopeOptions = {}) {
     this.#ctx = ctx;
@@ -122,6 +126,35 @@ export class RequestScope {
     pending.add(tracked);
     void tracked.then(() => pending.delete(tracked));
     this.#ctx.waitUntil(promise);
+  }
+
+  /**
+   * A query started on one of this scope's handles (the guard calls it): teardown waits for it to settle, bounded by
+   * `teardownTimeoutMs`, so work started in the callback and not awaited (`ctx.waitUntil(db.query(…))`) finishes
+   * instead of being cut by the client's close.
+   */
+  queryStarted(): void {
+    this.#queries++;
+  }
+
+  /** The query counted by `queryStarted` settled. */
+  queryEnded(): void {
+    if (--this.#queries > 0) return;
+    const settled = this.#queriesSettled;
+    this.#queriesSettled = undefined;
+    settled?.();
+  }
+
+  /** Resolves once no query is in flight, or after `teardownTimeoutMs`; `undefined` when none is in flight now. */
+  #untilQueriesSettle(): Promise<void> | undefined {
+    if (this.#queries === 0) return undefined;
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, this.teardownTimeoutMs);
+      this.#queriesSettled = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
   }
 
   /** Registers how to close a client attached to this scope. */
@@ -193,10 +226,19 @@ export class RequestScope {
     return this.closed;
   }
 
-  /** Tears down once the work passed to `waitUntil` has settled (at once when there is none). */
+  /**
+   * Tears down once the work passed to `waitUntil` has settled and no query is in flight on the scope's handles
+   * (at once when there is none).
+   */
   #finish(): Promise<void> {
     const pending = this.#pending;
-    return pending?.size ? this.#drain(pending).then(() => this.#closeAll()) : this.#closeAll();
+    if (pending?.size) return this.#drain(pending).then(() => this.#afterQueries());
+    return this.#afterQueries();
+  }
+
+  #afterQueries(): Promise<void> {
+    const queries = this.#untilQueriesSettle();
+    return queries === undefined ? this.#closeAll() : queries.then(() => this.#closeAll());
   }
 
   async #drain(pending: Set<Promise<unknown>>): Promise<void> {

@@ -60,5 +60,6 @@ export default createConformanceWorker<Sql>({
   withHyperdrive,
   attach: (scope, env, options) => attach(postgresAdapter, scope, env, options),
   query: async (sql, text) => [...(await sql.unsafe(text))],
+  rawQuery: (sql, text) => sql.unsafe(text),
   derived: () => derived,
 });
