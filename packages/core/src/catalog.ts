@@ -511,7 +511,7 @@ export const catalog = {
     category: "lifecycle",
     message: "Teardown timed out",
     details:
-      "Closing the client did not finish within `teardownTimeoutMs` (known driver bugs: pg `Client.end()` hangs when the socket never connected, Postgres.js `sql.end()` hangs).",
+      "Teardown ran out of `teardownTimeoutMs`: closing the client did not finish in time (known driver bugs: pg `Client.end()` hangs when the socket never connected, Postgres.js `sql.end()` hangs), or a query still in flight when the request's work ended was cut by the close.",
     fix: 'Nothing to do for correctness: the Workers runtime closes the socket when the invocation ends. Set `teardown: "none"` to skip explicit closing, or raise `teardownTimeoutMs`.',
     docs: LIFECYCLE,
     retryable: false,

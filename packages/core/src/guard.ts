@@ -1,6 +1,6 @@
 import { callbackThrew } from "./callback-errors.ts";
 import type { DriverName } from "./catalog.ts";
-import { toHyperdriveError } from "./classify.ts";
+import { classify, toHyperdriveError } from "./classify.ts";
 import { HyperdriveError, isHyperdriveError } from "./errors.ts";
 import type { RequestScope } from "./scope.ts";
 
@@ -393,9 +393,27 @@ class QueryRun {
  */
 function mapped(options: GuardOptions, error: unknown, instead?: HyperdriveError): unknown {
   const { scope, driver, secrets } = options;
-  const result = instead ?? toHyperdriveError(error, { driver, secrets, inRequest: true });
+  const result =
+    instead ??
+    (scope.queriesCut ? cutByTeardown(options, error) : undefined) ??
+    toHyperdriveError(error, { driver, secrets, inRequest: true });
   if (isHyperdriveError(result) && result !== error) scope.emit({ type: "error", driver, error: result });
   return result;
+}
+
+/**
+ * A query that was still running when teardown stopped waiting for it (`teardownTimeoutMs`) and closed its client:
+ * that, not the driver's words about a closed client (whose fix blames reuse). The database's own errors pass.
+ */
+function cutByTeardown({ scope, driver, secrets }: GuardOptions, error: unknown): HyperdriveError | undefined {
+  if (isHyperdriveError(error) || classify(error).type === "database") return undefined;
+  return new HyperdriveError("HDK_TEARDOWN_TIMEOUT", {
+    driver,
+    secrets,
+    cause: error,
+    context: `A query was still running when the request's work had ended and ${scope.teardownTimeoutMs} ms (teardownTimeoutMs) had passed; teardown closed its connection.`,
+    fix: "Await the query inside the callback, or pass it to the scope's `waitUntil` (`withHyperdrive(env, ctx, async (db, scope) => scope.waitUntil(work(db)))`), whose work teardown waits for in full; or raise `teardownTimeoutMs`.",
+  });
 }
 
 /** The property `returnsPromise` is asked about when the guarded object itself is called (Postgres.js's `sql```). */

@@ -70,6 +70,7 @@ export class RequestScope {
   #queries = 0;
   /** Resolves the wait of teardown for the queries in flight, once there are none. */
   #queriesSettled: (() => void) | undefined;
+  #queriesCut = false;
 
   constructor(ctx: ExecutionContextLike, options: ScopeOptions = {}) {
     this.#ctx = ctx;
@@ -145,11 +146,22 @@ export class RequestScope {
     settled?.();
   }
 
+  /**
+   * True once teardown stopped waiting for queries still in flight (`teardownTimeoutMs` ran out): closing the client
+   * then cuts them, and the guard reports what they fail with as that, not as the driver's words about a closed client.
+   */
+  get queriesCut(): boolean {
+    return this.#queriesCut;
+  }
+
   /** Resolves once no query is in flight, or after `teardownTimeoutMs`; `undefined` when none is in flight now. */
   #untilQueriesSettle(): Promise<void> | undefined {
     if (this.#queries === 0) return undefined;
     return new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, this.teardownTimeoutMs);
+      const timer = setTimeout(() => {
+        this.#queriesCut = true;
+        resolve();
+      }, this.teardownTimeoutMs);
       this.#queriesSettled = () => {
         clearTimeout(timer);
         resolve();
