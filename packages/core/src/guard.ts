@@ -144,6 +144,9 @@ class Guard {
         const driverArgs = guard.driverArgs(args);
         if (!isQuery) {
           const result = Reflect.apply(fn, self, driverArgs);
+          // Work on the handle that is not one query (a transaction, an ORM's request, a pool's connect): teardown
+          // waits for it as for a query.
+          if (typeof callback !== "function" && spec.returnsPromise?.(property, args) === true) inFlight(scope, result);
           return guard.out(mapsRejection && result instanceof Promise ? guard.mapRejection(result) : result, resolves);
         }
         const run = new QueryRun(guard.options, driverArgs, callbacks);
@@ -399,6 +402,47 @@ function mapped(options: GuardOptions, error: unknown, instead?: HyperdriveError
     toHyperdriveError(error, { driver, secrets, inRequest: true });
   if (isHyperdriveError(result) && result !== error) scope.emit({ type: "error", driver, error: result });
   return result;
+}
+
+/**
+ * Counts `result` (a promise a call returned) in the scope's work in flight until it settles. A lazy thenable (Prisma's
+ * PrismaPromise, Postgres.js's PendingQuery) runs only once subscribed: it is counted from its first `then`, `catch`
+ * or `finally`. The settlement is observed with a handler that swallows nothing the caller sees: the caller's own
+ * subscription is the driver's.
+ */
+function inFlight(scope: RequestScope, result: unknown): void {
+  if (!isThenable(result)) return;
+  const originalThen = result.then;
+  let ended = false;
+  const end = () => {
+    if (ended) return;
+    ended = true;
+    scope.queryEnded();
+  };
+  const start = () => {
+    scope.queryStarted();
+    originalThen.call(result, end, end);
+  };
+  if (result instanceof Promise && result.constructor === Promise) {
+    start();
+    return;
+  }
+  const target = result as unknown as Record<string, unknown>;
+  const subscribers = ["then", "catch", "finally"].filter((name) => typeof target[name] === "function");
+  const originals = new Map(subscribers.map((name) => [name, target[name] as (...a: unknown[]) => unknown]));
+  for (const name of subscribers) {
+    Object.defineProperty(result, name, {
+      configurable: true,
+      writable: true,
+      value(this: unknown, ...args: unknown[]) {
+        // Back to the driver's own methods first: `start()` subscribes through the original `then`.
+        for (const [key, original] of originals)
+          Object.defineProperty(result, key, { configurable: true, writable: true, value: original });
+        start();
+        return (originals.get(name) as (...a: unknown[]) => unknown).apply(this, args);
+      },
+    });
+  }
 }
 
 /**
