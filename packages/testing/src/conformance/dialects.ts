@@ -9,7 +9,8 @@ export type Dialect = Pick<
 export const postgresDialect: Dialect = {
   countConnectionsSql:
     "select count(*)::int as n from pg_stat_activity where datname = current_database() and backend_type = 'client backend' and pid <> pg_backend_pid()",
-  sleepSql: (seconds) => `select pg_sleep(${seconds})`,
+  // Cast: Prisma cannot read a `void` column.
+  sleepSql: (seconds) => `select pg_sleep(${seconds})::text as slept`,
   backendIdSql: "select pg_backend_pid() as id",
   killSql: (id) => `select pg_terminate_backend(${id})`,
   sleepingSql: (id) =>
