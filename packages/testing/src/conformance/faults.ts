@@ -351,43 +351,43 @@ export function describeFaults(expected: FaultExpectations): void {
     it("types PostgreSQL's class 57 answers alike, SQLSTATE kept: 57P03 at connect is refused, 57P01 is a lost connection", async () => {
       const cases = [
         {
-          sqlState: "57P03",
+          code: "57P03",
           failAt: "startup",
           error: "the database system is starting up",
-          code: "HDK_CONNECT_REFUSED",
+          expect: "HDK_CONNECT_REFUSED",
         },
         {
-          sqlState: "57P03",
+          code: "57P03",
           failAt: "startup",
           error: "the database system is shutting down",
-          code: "HDK_CONNECT_REFUSED",
+          expect: "HDK_CONNECT_REFUSED",
         },
         {
-          sqlState: "57P01",
+          code: "57P01",
           failAt: "query",
           error: "terminating connection due to administrator command",
-          code: "HDK_CONNECTION_LOST",
+          expect: "HDK_CONNECTION_LOST",
         },
         {
-          sqlState: "57P02",
+          code: "57P02",
           failAt: "query",
           error: "terminating connection because of crash of another server process",
-          code: "HDK_CONNECTION_LOST",
+          expect: "HDK_CONNECTION_LOST",
         },
       ] as const;
-      for (const { code, ...answer } of cases) {
+      for (const { expect: code, ...answer } of cases) {
         const body = await provoke({
           name: answer.error,
           options: { binding: "FAKE_ORIGIN" },
           before: () => setOrigin(answer),
           codes: [code],
         });
-        console.log(`[faults] ${answer.sqlState} at ${answer.failAt} → ${outcomeOf(body)} (sqlState ${body.sqlState})`);
+        console.log(`[faults] ${answer.code} at ${answer.failAt} → ${outcomeOf(body)} (sqlState ${body.sqlState})`);
         // Postgres.js keeps a FATAL ErrorResponse until a ReadyForQuery that never comes, and reports the close
         // (CONNECTION_CLOSED, the same lost-connection fix) without the SQLSTATE.
         const codes = code === "HDK_CONNECTION_LOST" ? expected.killedMidQuery : [code];
         expect.soft(codes, JSON.stringify(body)).toContain(body.code);
-        if (body.code === code) expect.soft(body.sqlState, JSON.stringify(body)).toBe(answer.sqlState);
+        if (body.code === code) expect.soft(body.sqlState, JSON.stringify(body)).toBe(answer.code);
         expect.soft(body.retryable, JSON.stringify(body)).toBe(true);
         expectFixThatFits(answer.error, body);
       }

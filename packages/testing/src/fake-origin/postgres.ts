@@ -13,10 +13,11 @@ export interface FakeOriginOptions {
    */
   failAt?: "query" | "startup";
   /**
-   * The SQLSTATE of the answer; default 58000 (Hyperdrive's). A class 57 code (57P01 admin shutdown, 57P03 cannot
-   * connect now…) is sent as PostgreSQL sends it: FATAL, and the connection closed.
+   * The SQLSTATE of the error; defaults to Hyperdrive's 58000 (e.g. 53300, too many connections, at startup). A class
+   * 57 code (57P01 admin shutdown, 57P03 cannot connect now…) is sent as PostgreSQL sends it: FATAL, and the
+   * connection closed.
    */
-  sqlState?: string;
+  code?: string;
 }
 
 export interface FakeOrigin {
@@ -28,7 +29,7 @@ export interface FakeOrigin {
 }
 
 // SQLSTATE class 58, system_error: trouble outside the database itself, not a bad query.
-const HYPERDRIVE_SQLSTATE = "58000";
+const SQLSTATE = "58000";
 const CANCEL_REQUEST_CODE = 80877102;
 
 /** Frontend message type bytes. */
@@ -89,8 +90,7 @@ export async function startFakePostgresOrigin(initial: FakeOriginOptions = {}): 
     socket.on("error", () => {});
     // In the extended protocol, after an error the backend skips messages until Sync, then sends ReadyForQuery.
     let skippingToSync = false;
-    // Fixed for this connection.
-    const { error: message = HYPERDRIVE_POOL_ERROR, failAt, sqlState: code = HYPERDRIVE_SQLSTATE } = options;
+    const { error: message = HYPERDRIVE_POOL_ERROR, failAt, code = SQLSTATE } = options; // fixed for this connection
     const fatal = code.startsWith("57");
     const connection: FramedConnection = new FramedConnection(socket, {
       serverVersion: "16.0 (hyperdrive-kit fake origin)",
