@@ -182,7 +182,7 @@ export const catalog = {
     message: 'Uncaught Error: No such module "node:<module>"',
     details:
       "Your Cloudflare Workers project or a library that it imports is trying to access a Node module that is not available.",
-    fix: 'Enable Node.js compatibility (https://developers.cloudflare.com/workers/runtime-apis/nodejs/) for your Cloudflare Workers project to maximize compatibility: add `"compatibility_flags": ["nodejs_compat"]` to your Wrangler configuration.',
+    fix: 'Enable Node.js compatibility (https://developers.cloudflare.com/workers/runtime-apis/nodejs/) for your Cloudflare Workers project to maximize compatibility: add `"compatibility_flags": ["nodejs_compat"]` to your Wrangler configuration (it is on by default from `"compatibility_date": "2026-08-04"` on, unless `no_nodejs_compat` turns it off).',
     docs: `${TROUBLESHOOTING}#node-errors`,
     retryable: false,
   },
@@ -496,7 +496,7 @@ export const catalog = {
     category: "usage",
     message: "Handle reused by another request",
     details:
-      'A handle created for one request was used while another request\'s scope was active. Workers forbid I/O across requests: in production a raw client reused this way fails with "Cannot perform I/O on behalf of a different request" (locally, raw Postgres.js and mysql2 throw the same, raw node-postgres and mysql are canceled by the runtime); the handle fails first, before any I/O.',
+      'A handle created for one request was used while another request\'s scope was active. Workers forbid I/O across requests: in production a raw client reused this way fails with "Cannot perform I/O on behalf of a different request" (locally, raw Postgres.js and mysql2 throw the same, raw node-postgres and mysql are canceled by the runtime); the handle fails first, before any I/O. (A Durable Object is the exception: its requests share one I/O context, so a connection may outlive a request there, but a `withHyperdrive` handle still ends with its call; `objectHyperdrive(this.ctx, this.env)` is the handle that lives with the object.)',
     fix: NEW_CLIENT_PER_REQUEST,
     docs: LIFECYCLE,
     retryable: false,

@@ -138,7 +138,13 @@ const rules: ReadonlyArray<readonly [HyperdriveErrorCode, (f: Fields) => boolean
   ["HDK_NODEJS_COMPAT_MISSING", (f) => /No such module "node:/.test(f.message)],
   ["HDK_EVAL_DISALLOWED", (f) => has(f, "Code generation from strings disallowed")],
   ["HDK_GLOBAL_SCOPE", (f) => has(f, "Disallowed operation called within global scope")],
-  ["HDK_CROSS_REQUEST_IO", (f) => has(f, "Cannot perform I/O on behalf of a different request")],
+  // In a Durable Object workerd says "a different Durable Object": one object's I/O used from another's code.
+  [
+    "HDK_CROSS_REQUEST_IO",
+    (f) =>
+      has(f, "Cannot perform I/O on behalf of a different request") ||
+      has(f, "Cannot perform I/O on behalf of a different Durable Object"),
+  ],
 
   // node-postgres.
   ["HDK_PG_CONNECTION_TERMINATED_UNEXPECTEDLY", (f) => has(f, "Connection terminated unexpectedly")],

@@ -169,6 +169,58 @@ export function describeHandlerKinds(worker: ExportedHandler<unknown>): void {
       expect(unhandled).toEqual([]);
     });
 
+    it("durable object: an object-lifetime handle keeps one connection across the object's requests, closes it when idle, opens a new one after", async () => {
+      const object = objectStub(`object-lifetime-${JSON.stringify(currentMode())}-${Date.now()}`);
+      const options = encodeURIComponent(JSON.stringify(currentMode()));
+      const get = async (path: string, query = "") =>
+        (await (await object.fetch(`http://do${path}?options=${options}${query}`)).json()) as Record<string, unknown>;
+      const first = await get("/object/run", "&idleMs=500");
+      const second = await get("/object/run");
+      // One connection for both requests: the same server-side connection answered.
+      expect(second.backend).toBe(first.backend);
+      expect(await get("/object/lifecycle")).toEqual(["object:connect"]);
+      // One handle per object; the client kept outside run() is refused before any I/O.
+      expect(await get("/object/second")).toMatchObject({ code: "HDK_INVALID_OPTION" });
+      expect((await get("/object/kept")).code).toMatch(/^HDK_HANDLE_/);
+      // Idle for 500 ms: closed, and nothing left on the server.
+      expect(
+        await eventually(
+          () => get("/object/lifecycle"),
+          (l) => (l as unknown as string[]).length === 2,
+        ),
+      ).toEqual(["object:connect", "object:teardown:closed"]);
+      expect(await eventually(connections, (n) => n === 0)).toBe(0);
+      const third = await get("/object/run");
+      expect(third.backend).not.toBe(first.backend);
+      expect(await get("/object/lifecycle")).toEqual(["object:connect", "object:teardown:closed", "object:connect"]);
+      const { unhandled } = (await call("/unhandled")) as { unhandled: string[] };
+      expect(unhandled).toEqual([]);
+    });
+
+    it("durable object: what the object-lifetime handle saves against a handle per request (figures)", async () => {
+      const object = objectStub(`object-figures-${JSON.stringify(currentMode())}-${Date.now()}`);
+      const options = encodeURIComponent(JSON.stringify(currentMode()));
+      const timed = async (path: string) => {
+        const ms: number[] = [];
+        for (let i = 0; i < 30; i++) {
+          const started = performance.now();
+          await object.fetch(`http://do${path}?options=${options}`);
+          ms.push(performance.now() - started);
+        }
+        return ms.sort((a, b) => a - b)[15] ?? Number.NaN;
+      };
+      const perRequest = await timed("/object/per-request");
+      const objectLifetime = await timed("/object/run");
+      await object.fetch("http://do/object/close");
+      const lifecycle = (await (await object.fetch("http://do/object/lifecycle")).json()) as string[];
+      const connects = (prefix: string) => lifecycle.filter((entry) => entry === `${prefix}connect`).length;
+      console.log(
+        `object-lifetime figures ${JSON.stringify(currentMode())}: p50 per request ${perRequest.toFixed(2)} ms, object handle ${objectLifetime.toFixed(2)} ms; connections opened for 30 requests: ${connects("request:")} vs ${connects("object:")}`,
+      );
+      expect(connects("request:")).toBe(30);
+      expect(connects("object:")).toBe(1);
+    });
+
     it("rpc: a HyperdriveError thrown by an entrypoint keeps its code across the call", async () => {
       let caught: unknown;
       try {

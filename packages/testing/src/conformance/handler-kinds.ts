@@ -6,6 +6,7 @@
  */
 import { DurableObject, WorkerEntrypoint, WorkflowEntrypoint, type WorkflowStep } from "cloudflare:workers";
 import { classify, findHyperdriveError, type HyperdriveEvent } from "@hyperdrive-kit/core";
+import { ObjectHandle } from "@hyperdrive-kit/core/adapter";
 import type { ConformanceDriver, Rows } from "./worker.ts";
 
 export const HANDLER_KINDS = [
@@ -150,8 +151,67 @@ export function createHandlerKindClasses<Db>(
   const cases = kindCases(driver, record);
 
   class HandlerObject extends DurableObject<Record<string, unknown>> {
+    #handle: ObjectHandle<object> | undefined;
+    #kept: unknown;
+    /** Connections opened and teardown outcomes, by the object handle and by handles per request. */
+    #lifecycle: string[] = [];
+
+    /** The object-lifetime handle's routes (`/object/…`) and the per-request handle they are measured against. */
+    async #lifetime(url: URL): Promise<Response> {
+      const options = JSON.parse(url.searchParams.get("options") ?? "{}") as Record<string, unknown>;
+      const onEvent = (prefix: string) => (event: HyperdriveEvent) => {
+        record(event);
+        if (event.type === "connect") this.#lifecycle.push(`${prefix}connect`);
+        if (event.type === "teardown") this.#lifecycle.push(`${prefix}teardown:${event.outcome}`);
+      };
+      const make = () =>
+        new ObjectHandle(this.ctx, (scope) => driver.attach(scope, this.env, options) as object, {
+          idleMs: Number(url.searchParams.get("idleMs") ?? 30_000),
+          onEvent: onEvent("object:"),
+        });
+      const backend = async (db: object) => (await driver.query(db as Db, driver.backendIdSql))[0]?.id as Scalar;
+      const started = performance.now();
+      try {
+        switch (url.pathname) {
+          case "/object/run": {
+            this.#handle ??= make();
+            const id = await this.#handle.run(async (db) => {
+              this.#kept = db;
+              return backend(db);
+            });
+            return Response.json({ backend: id, ms: performance.now() - started });
+          }
+          case "/object/per-request": {
+            const id = await driver.withHyperdrive(
+              this.env,
+              this.ctx as unknown as ExecutionContext,
+              async (db) => Response.json(await backend(db as object)),
+              { ...options, onEvent: onEvent("request:") },
+            );
+            return Response.json({ backend: await id.json(), ms: performance.now() - started });
+          }
+          case "/object/second":
+            make();
+            return Response.json({ code: undefined });
+          case "/object/kept":
+            await driver.query(this.#kept as Db, "select 1 as one");
+            return Response.json({ code: undefined });
+          case "/object/close":
+            await this.#handle?.close();
+            return Response.json({ closed: true });
+          case "/object/lifecycle":
+            return Response.json(this.#lifecycle);
+          default:
+            return new Response("not found", { status: 404 });
+        }
+      } catch (error) {
+        return Response.json(errorOf(error));
+      }
+    }
+
     override async fetch(request: Request): Promise<Response> {
       const url = new URL(request.url);
+      if (url.pathname.startsWith("/object/")) return this.#lifetime(url);
       const order = JSON.parse(url.searchParams.get("order") ?? "{}") as KindOrder;
       if (url.pathname === "/kinds/report") return Response.json(reportOf(url.searchParams.get("run") ?? "") ?? null);
       if (url.pathname === "/kinds/teardowns") return Response.json(teardownsOf(url.searchParams.get("run") ?? ""));
