@@ -106,10 +106,7 @@ function packageEntry(dir: string, manifest: PackageJson, subpath: string): stri
     string,
     unknown
   >;
-  const target =
-    key === "." && typeof manifest.exports === "string"
-      ? manifest.exports
-      : (exported[key] ?? (key === "." ? undefined : undefined));
+  const target = key === "." && typeof manifest.exports === "string" ? manifest.exports : exported[key];
   const candidates: string[] = [];
   const conditions = (value: unknown): void => {
     if (typeof value === "string") candidates.push(value);

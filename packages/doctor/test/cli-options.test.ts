@@ -276,3 +276,37 @@ describe("a port that is not PostgreSQL or MySQL", () => {
     },
   );
 });
+
+describe("the remaining options", () => {
+  it("--mtls-certificate-id is taken with the other origin fields", async () => {
+    const run = await cli(
+      [
+        "doctor",
+        "--host",
+        "db.tunnel.example.com",
+        "--database",
+        "app",
+        "--user",
+        "app",
+        "--password",
+        "pw",
+        "--access-client-id",
+        "id",
+        "--access-client-secret",
+        "s",
+        "--mtls-certificate-id",
+        "mtls-1",
+        "--json",
+      ],
+      empty,
+    );
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(0);
+  });
+
+  it("--version prints the package's version", async () => {
+    const run = await cli(["--version"], empty);
+    expect(run.code).toBe(0);
+    expect(run.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+  });
+});
