@@ -9,17 +9,24 @@
  * inspector's 200 frames) rather than `Error.stackTraceLimit`'s 10, and a deployed Worker has no such session: the
  * cost of a stack trace, and of a deeper stack, is then closer to production's.
  */
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { type FaultProxy, startFaultProxy } from "@hyperdrive-kit/testing/proxy";
-import { freePort, startMariadb, startPostgres } from "@hyperdrive-kit/testing/servers";
-import { fromWrangler, wranglerBin, wranglerEnv } from "./wrangler.ts";
+import type { FaultProxy } from "@hyperdrive-kit/testing/proxy";
+import { freePort } from "@hyperdrive-kit/testing/servers";
+import {
+  type Engine,
+  fromWrangler,
+  startProxiedServer,
+  startWranglerDev,
+  wranglerBin,
+  wranglerEnv,
+} from "@hyperdrive-kit/testing/wrangler-dev";
 
-export type Engine = "postgres" | "mysql";
+export type { Engine };
 
 export interface Bench {
   proxies: Partial<Record<Engine, FaultProxy>>;
@@ -64,15 +71,9 @@ export async function startBench(engines: readonly Engine[], options: BenchOptio
     const proxies: Partial<Record<Engine, FaultProxy>> = {};
     const urls: Partial<Record<Engine, string>> = {};
     for (const engine of new Set(engines)) {
-      const server = engine === "postgres" ? await startPostgres() : await startMariadb();
-      cleanups.push(() => server.stop());
-      const url = new URL(server.url);
-      const proxy = await startFaultProxy({ target: { host: url.hostname, port: Number(url.port) } });
-      cleanups.push(() => proxy.close());
-      url.hostname = "127.0.0.1";
-      url.port = String(proxy.port);
+      const { proxy, url } = await startProxiedServer(engine, cleanups);
       proxies[engine] = proxy;
-      urls[engine] = url.toString();
+      urls[engine] = url;
     }
     const dir = await mkdtemp(join(tmpdir(), "hdk-bench-"));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
@@ -99,65 +100,13 @@ export async function startBench(engines: readonly Engine[], options: BenchOptio
       const miniflare = await startMiniflare(config, dir, hyperdrives, port, inspectorPort);
       cleanups.push(() => miniflare.dispose());
     } else {
-      const wrangler = await startWrangler(config, origin, port, inspectorPort, options);
+      const wrangler = await startWranglerDev({ config, port, inspectorPort, ...options });
       cleanups.push(() => wrangler.kill());
     }
     return { proxies, origin, inspectorPort, dir, close };
   } catch (error) {
     await close();
     throw error;
-  }
-}
-
-async function startWrangler(
-  config: string,
-  origin: string,
-  port: number,
-  inspectorPort: number,
-  { v8Flags = [], onOutput }: BenchOptions,
-): Promise<ChildProcess> {
-  const child = spawn(
-    process.execPath,
-    [
-      wranglerBin,
-      "dev",
-      "--config",
-      config,
-      "--ip",
-      "127.0.0.1",
-      "--port",
-      String(port),
-      "--inspector-port",
-      String(inspectorPort),
-      "--log-level",
-      // workerd's own output (V8's traces among it) reaches wrangler's only at its debug level.
-      onOutput ? "debug" : "error",
-    ],
-    {
-      env: wranglerEnv(v8Flags.length > 0 ? { MINIFLARE_WORKERD_V8_FLAGS: v8Flags.join(" ") } : {}),
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
-  let output = "";
-  let started = false;
-  const take = (chunk: Buffer) => {
-    if (started) onOutput?.(chunk.toString());
-    else output += chunk;
-  };
-  child.stdout?.on("data", take);
-  child.stderr?.on("data", take);
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    try {
-      if ((await fetch(`${origin}/none/none/none`)).status === 404) {
-        started = true;
-        return child;
-      }
-    } catch {
-      // Not listening yet.
-    }
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`wrangler dev did not start:\n${output}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }
 

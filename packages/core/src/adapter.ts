@@ -2,7 +2,7 @@ import { type BindingOption, type HyperdriveBinding, resolveBinding } from "./bi
 import type { DriverName, HyperdriveErrorCode } from "./catalog.ts";
 import { classify, markConnectFailure, toHyperdriveError } from "./classify.ts";
 import { HyperdriveError, isHyperdriveError } from "./errors.ts";
-import { type Binder, type GuardSpec, guard } from "./guard.ts";
+import { type Binder, type GuardOptions, type GuardSpec, guard, serverWait } from "./guard.ts";
 import {
   allowUnsafeOption,
   COMMON_OPTION_KEYS,
@@ -32,6 +32,11 @@ export interface AdapterContext {
   connecting(abort: (error: HyperdriveError) => void, timeoutMs?: number): ConnectAttempt;
   /** An error the driver raised outside any call (an idle connection dropped): reported, never thrown. */
   reportIdle(error: unknown): void;
+  /**
+   * One wait for the server inside a query, not a query call (a cursor's next batch): bounded by `queryTimeoutMs`
+   * (a bound covers one wait, not a cursor's life), its rejection mapped like a query's.
+   */
+  serverWait<T>(wait: Promise<T>): Promise<T>;
 }
 
 /** One connection attempt, as the adapter reports it to core; the first report wins. */
@@ -117,6 +122,8 @@ export function attach<Client extends object, Options extends AttachOptions>(
   const queryTimeoutMs =
     options.queryTimeoutMs === undefined ? undefined : timeoutOption("queryTimeoutMs", options.queryTimeoutMs, 0);
   const secrets = secretsOf(binding);
+  // Set once the adapter has opened its client; read only by calls made after that.
+  let guardOptions: GuardOptions | undefined;
   // Method shorthand, not arrows: see the note on `keep_names` in guard.ts.
   const context: AdapterContext = {
     binding,
@@ -139,6 +146,9 @@ export function attach<Client extends object, Options extends AttachOptions>(
       });
       if (isHyperdriveError(mapped)) scope.emit({ type: "error", driver, error: mapped });
     },
+    serverWait(wait) {
+      return guardOptions === undefined ? wait : serverWait(guardOptions, wait);
+    },
   };
   const opened = adapter.open(context, options);
   if (queryTimeoutMs !== undefined && opened.abort === undefined) {
@@ -148,14 +158,15 @@ export function attach<Client extends object, Options extends AttachOptions>(
     });
   }
   scope.onTeardown(driver, opened.close);
-  return guard(opened.client, opened, {
+  guardOptions = {
     driver,
     scope,
     secrets,
     bind: opened.bind,
     queryTimeoutMs,
     abort: opened.abort?.bind(opened),
-  });
+  };
+  return guard(opened.client, opened, guardOptions);
 }
 
 /**

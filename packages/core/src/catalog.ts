@@ -182,7 +182,7 @@ export const catalog = {
     message: 'Uncaught Error: No such module "node:<module>"',
     details:
       "Your Cloudflare Workers project or a library that it imports is trying to access a Node module that is not available.",
-    fix: 'Enable Node.js compatibility (https://developers.cloudflare.com/workers/runtime-apis/nodejs/) for your Cloudflare Workers project to maximize compatibility: add `"compatibility_flags": ["nodejs_compat"]` to your Wrangler configuration.',
+    fix: 'Enable Node.js compatibility (https://developers.cloudflare.com/workers/runtime-apis/nodejs/) for your Cloudflare Workers project to maximize compatibility: add `"compatibility_flags": ["nodejs_compat"]` to your Wrangler configuration (it is on by default from `"compatibility_date": "2026-08-04"` on, unless `no_nodejs_compat` turns it off).',
     docs: `${TROUBLESHOOTING}#node-errors`,
     retryable: false,
   },
@@ -323,6 +323,36 @@ export const catalog = {
     drivers: ["postgres"],
     fixInRequest: DROPPED_IN_REQUEST,
   },
+  // Postgres.js 4's own errors about how it was used (not on the seed's page).
+  HDK_POSTGRES_UNSAFE_TRANSACTION: {
+    category: "usage",
+    message: "UNSAFE_TRANSACTION: The transaction has ended",
+    details:
+      "Postgres.js 4 refused a query: a transaction's (or a reserved connection's) `sql` was used after its transaction ended or it was released, a cursor outlived its transaction, or `BEGIN` was sent through the handle's own `sql` instead of `sql.begin()`. Nothing was sent. Error code: `UNSAFE_TRANSACTION`.",
+    fix: "Run a transaction's queries inside its `sql.begin(async (tx) => …)` callback and await them before it returns; start transactions with `sql.begin()` (or `sql.reserve()`), never with a plain `BEGIN`.",
+    docs: README,
+    retryable: false,
+    drivers: ["postgres"],
+  },
+  HDK_POSTGRES_TRANSACTION_ROLLED_BACK: {
+    category: "usage",
+    message: "TRANSACTION_ROLLED_BACK: The server rolled back the transaction instead of committing it",
+    details:
+      "Postgres.js 4: the transaction did not commit. Either `COMMIT` was answered with `ROLLBACK` (a statement in the transaction failed and its error was caught, so the rest was void), or a query was made after `tx.rollback()`. Error code: `TRANSACTION_ROLLED_BACK`.",
+    fix: "Let a failed statement's error end the transaction's callback (do not catch it inside `sql.begin()`, or use `tx.savepoint()` around the statement that may fail), and make no queries after `tx.rollback()`.",
+    docs: README,
+    retryable: false,
+    drivers: ["postgres"],
+  },
+  HDK_POSTGRES_ARRAY_REMOVED: {
+    category: "usage",
+    message: "ARRAY_REMOVED: sql.array() is removed in v4, pass the array as it is",
+    details: "`sql.array()` was called: Postgres.js 4 removed it. Error code: `ARRAY_REMOVED`.",
+    fix: "Pass the array itself where `sql.array(…)` was: Postgres.js 4 sends it as a parameter whose type the server decides.",
+    docs: README,
+    retryable: false,
+    drivers: ["postgres"],
+  },
 
   // mysql2 (seed 000, "mysql2 errors").
   HDK_MYSQL2_CONNECTION_CLOSED: {
@@ -440,7 +470,7 @@ export const catalog = {
     message: "No ExecutionContext",
     details:
       "`withHyperdrive` needs the handler's `ctx` (an object with `waitUntil`) to tie the handle to the request and to schedule its teardown.",
-    fix: "Pass the third argument of your `fetch(request, env, ctx)` handler (Hono: `c.executionCtx`). In tests, use `createExecutionContext()` from `cloudflare:test`.",
+    fix: "Pass the handler's execution context: `ctx`, the third argument of `fetch(request, env, ctx)`, `scheduled(controller, env, ctx)` and `queue(batch, env, ctx)`; `this.ctx` in a Durable Object, a `WorkerEntrypoint` (RPC) or a `WorkflowEntrypoint` (not the Workflow's `step`, an RPC stub). Hono: `c.executionCtx`. In tests, use `createExecutionContext()` from `cloudflare:test`.",
     docs: `${README}`,
     retryable: false,
   },
@@ -453,11 +483,20 @@ export const catalog = {
     docs: LIFECYCLE,
     retryable: false,
   },
+  HDK_HANDLE_OUTSIDE_ASYNC_CONTEXT: {
+    category: "usage",
+    message: "Handle used outside its callback's async context",
+    details:
+      "This handle was used while its `withHyperdrive` callback was still running, but from code that does not run in that callback's async context, so the handle cannot tell it from another request. Most often a Workflow `step.do` callback: the Workflows engine calls it back over RPC, and workerd runs that call in the same invocation but without the async context of `run()`. Also a function passed to an RPC method and called back, or another request using a handle kept in a global variable. Thrown with the name `NonRetryableError`, so Workflows fail the step at once instead of retrying it.",
+    fix: 'Open the handle inside the step: `await step.do("name", () => withHyperdrive(this.env, this.ctx, async (db) => …))`, one handle per step with all its queries in that step (Cloudflare\'s Workflows guidance). Elsewhere, open it inside the callback that the runtime calls; never keep a handle in a global variable.',
+    docs: `${README}#in-every-handler`,
+    retryable: false,
+  },
   HDK_HANDLE_CROSS_REQUEST: {
     category: "usage",
     message: "Handle reused by another request",
     details:
-      'A handle created for one request was used while another request\'s scope was active. Workers forbid I/O across requests: in production a raw client reused this way fails with "Cannot perform I/O on behalf of a different request" (locally, raw Postgres.js and mysql2 throw the same, raw node-postgres and mysql are canceled by the runtime); the handle fails first, before any I/O.',
+      'A handle created for one request was used while another request\'s scope was active. Workers forbid I/O across requests: in production a raw client reused this way fails with "Cannot perform I/O on behalf of a different request" (locally, raw Postgres.js and mysql2 throw the same, raw node-postgres and mysql are canceled by the runtime); the handle fails first, before any I/O. (A Durable Object is the exception: its requests share one I/O context, so a connection may outlive a request there, but a `withHyperdrive` handle still ends with its call; `objectHyperdrive(this.ctx, this.env)` is the handle that lives with the object.)',
     fix: NEW_CLIENT_PER_REQUEST,
     docs: LIFECYCLE,
     retryable: false,
@@ -496,6 +535,15 @@ export const catalog = {
       "An option has a name nothing reads or a value it cannot use (for example a misspelt key, or a timeout that is not a positive number).",
     fix: "Pass a value of the documented type and range; the message names the option and what it got.",
     docs: `${README}#options`,
+    retryable: false,
+  },
+  HDK_DRIVER_UNSUPPORTED: {
+    category: "usage",
+    message: "Unsupported driver version",
+    details:
+      "The installed driver is a version this adapter does not support (the message names what was found and the supported range): it was not used, and nothing was sent.",
+    fix: "Install a driver version in the adapter's peer range (`npm ls <driver>` shows what is installed; npm only warns about a peer range it cannot meet), or an adapter version that supports yours.",
+    docs: `${README}`,
     retryable: false,
   },
   HDK_TEARDOWN_TIMEOUT: {

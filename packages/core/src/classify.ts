@@ -17,6 +17,8 @@ interface Fields {
   name: string;
   /** The error ended the connection: mysqljs marks handshake errors `fatal`; for mysql2, core notes them. */
   fatal: boolean;
+  /** The `code` of the error's `cause`, when it has one (Postgres.js 4 wraps why it destroyed a connection). */
+  causeCode: string | undefined;
 }
 
 /** Errors an adapter reported as failing a connection attempt: handshake errors, whether the driver marked them fatal or not. */
@@ -39,6 +41,7 @@ function fieldsOf(error: unknown): Fields {
     sqlState: typeof e.sqlState === "string" ? e.sqlState : typeof e.sqlstate === "string" ? e.sqlstate : undefined,
     name: typeof e.name === "string" ? e.name : "",
     fatal: e.fatal === true || (typeof error === "object" && error !== null && connectFailures.has(error)),
+    causeCode: text((e.cause as { code?: unknown } | undefined)?.code),
   };
 }
 
@@ -71,6 +74,7 @@ function prismaPayloadFields(e: Record<string, unknown>): Fields {
     name: "",
     // Prisma keeps no trace of whether the driver's error failed a connection attempt.
     fatal: false,
+    causeCode: undefined,
   };
 }
 
@@ -127,12 +131,20 @@ const rules: ReadonlyArray<readonly [HyperdriveErrorCode, (f: Fields) => boolean
   // missing database and for one not granted to it alike. Only at the handshake (fatal): `CREATE DATABASE` without
   // the privilege is also 1044, a database error about a query.
   ["HDK_CONFIG_DATABASE_NOT_FOUND", (f) => f.code === "3D000" || f.errno === 1049 || (f.errno === 1044 && f.fatal)],
+  // PostgreSQL's "too many connections" (53300) comes only at connect: the connection was refused.
+  ["HDK_CONNECT_REFUSED", (f) => f.code === "53300"],
 
   // Workers runtime.
   ["HDK_NODEJS_COMPAT_MISSING", (f) => /No such module "node:/.test(f.message)],
   ["HDK_EVAL_DISALLOWED", (f) => has(f, "Code generation from strings disallowed")],
   ["HDK_GLOBAL_SCOPE", (f) => has(f, "Disallowed operation called within global scope")],
-  ["HDK_CROSS_REQUEST_IO", (f) => has(f, "Cannot perform I/O on behalf of a different request")],
+  // In a Durable Object workerd says "a different Durable Object": one object's I/O used from another's code.
+  [
+    "HDK_CROSS_REQUEST_IO",
+    (f) =>
+      has(f, "Cannot perform I/O on behalf of a different request") ||
+      has(f, "Cannot perform I/O on behalf of a different Durable Object"),
+  ],
 
   // node-postgres.
   ["HDK_PG_CONNECTION_TERMINATED_UNEXPECTEDLY", (f) => has(f, "Connection terminated unexpectedly")],
@@ -144,6 +156,19 @@ const rules: ReadonlyArray<readonly [HyperdriveErrorCode, (f: Fields) => boolean
   ["HDK_PG_CLIENT_REUSED", (f) => has(f, "Client has already been connected. You cannot reuse a client.")],
 
   // Postgres.js.
+  // 4.x: no connection within `queue_timeout`, a query past `query_timeout`, a canceled query the server never
+  // answered (the connection is destroyed with that as its cause): each is a wait that ran out.
+  [
+    "HDK_TIMEOUT",
+    (f) =>
+      f.code === "QUEUE_TIMEOUT" ||
+      f.code === "QUERY_TIMEOUT" ||
+      f.code === "CANCEL_UNANSWERED" ||
+      (f.code === "CONNECTION_DESTROYED" && f.causeCode === "CANCEL_UNANSWERED"),
+  ],
+  ["HDK_POSTGRES_UNSAFE_TRANSACTION", (f) => f.code === "UNSAFE_TRANSACTION"],
+  ["HDK_POSTGRES_TRANSACTION_ROLLED_BACK", (f) => f.code === "TRANSACTION_ROLLED_BACK"],
+  ["HDK_POSTGRES_ARRAY_REMOVED", (f) => f.code === "ARRAY_REMOVED"],
   ["HDK_POSTGRES_CONNECTION_ENDED", (f) => f.code === "CONNECTION_ENDED"],
   ["HDK_POSTGRES_CONNECTION_DESTROYED", (f) => f.code === "CONNECTION_DESTROYED"],
   ["HDK_POSTGRES_CONNECTION_CLOSED", (f) => f.code === "CONNECTION_CLOSED"],
@@ -215,6 +240,8 @@ function* causeChain(error: unknown): Generator<unknown> {
 export function findHyperdriveError(error: unknown): HyperdriveError | undefined {
   for (const link of causeChain(error)) {
     if (isHyperdriveError(link)) return link;
+    const revived = revive(link);
+    if (revived !== undefined) return revived;
     const result = classifyOne(link);
     if (result.type === "database") return undefined;
     if (result.type === "catalog") return toHyperdriveError(link) as HyperdriveError;
@@ -227,6 +254,16 @@ function classifyOne(error: unknown): Classification {
   const f = fieldsOf(error);
   // A HyperdriveError's code and message copied into another error (Prisma does this).
   if (f.code !== undefined && Object.hasOwn(catalog, f.code)) return catalogued(f.code as HyperdriveErrorCode);
+  const crossed = crossedCode(f.message);
+  if (crossed !== undefined) return catalogued(crossed);
+  // A Workflow step that ran past its `timeout`: the engine's verdict on the step, not a database timeout.
+  if (
+    f.name === "WorkflowTimeoutError" ||
+    f.message.startsWith("WorkflowTimeoutError") ||
+    /^Execution timed out after \d+ ?ms$/.test(f.message)
+  ) {
+    return { type: "unknown" };
+  }
   if (typeof error === "object" && error !== null && isPrismaClientError(error as Record<string, unknown>)) {
     return { type: "unknown" };
   }
@@ -238,6 +275,39 @@ function classifyOne(error: unknown): Classification {
   }
   for (const [code, test] of faultRules) if (test(f)) return catalogued(code);
   return { type: "unknown" };
+}
+
+/**
+ * A HyperdriveError's message starts with `[hyperdrive-kit] [driver] CODE:`. An error that crossed an RPC call or a
+ * Workflow step keeps its message, but workerd's default serialization drops its other fields and its name (or puts
+ * the name in front of the message): the code is read back from there, and only a catalogued code counts.
+ */
+const CROSSED = /^(?:[A-Za-z]*Error: )*\[hyperdrive-kit\](?: \[[a-z0-9]+\])? (HDK_[A-Z0-9_]+): /;
+
+function crossedCode(message: string): HyperdriveErrorCode | undefined {
+  const code = CROSSED.exec(message)?.[1];
+  return code !== undefined && Object.hasOwn(catalog, code) ? (code as HyperdriveErrorCode) : undefined;
+}
+
+/** The driver named in a crossed HyperdriveError's message, if any. */
+function crossedDriver(message: string): DriverName | undefined {
+  const driver = /^(?:[A-Za-z]*Error: )*\[hyperdrive-kit\] \[([a-z0-9]+)\] /.exec(message)?.[1];
+  return driver === "pg" || driver === "postgres" || driver === "mysql2" || driver === "mysql" || driver === "mariadb"
+    ? driver
+    : undefined;
+}
+
+/**
+ * A HyperdriveError again, from one that crossed an RPC call or a Workflow step as a plain `Error`: the catalogue's
+ * fields for its code, its own message (which says what this occurrence added), the crossed error as `cause`.
+ */
+function revive(error: unknown): HyperdriveError | undefined {
+  const message = fieldsOf(error).message;
+  const code = crossedCode(message);
+  if (code === undefined) return undefined;
+  const revived = new HyperdriveError(code, { driver: crossedDriver(message), cause: error });
+  revived.message = message.replace(/^(?:[A-Za-z]*Error: )+(?=\[hyperdrive-kit\])/, "");
+  return revived;
 }
 
 function catalogued(code: HyperdriveErrorCode): Classification {
@@ -262,6 +332,8 @@ export function toHyperdriveError(
   } = {},
 ): unknown {
   if (isHyperdriveError(error)) return error;
+  const revived = revive(error);
+  if (revived !== undefined) return revived;
   const result = classify(error);
   if (result.type !== "catalog") return error;
   const original = fieldsOf(error).message;

@@ -25,7 +25,7 @@ export interface HyperdriveErrorOptions {
  * strings.
  */
 export class HyperdriveError extends Error {
-  override readonly name = "HyperdriveError";
+  override readonly name: string = "HyperdriveError";
   readonly code: HyperdriveErrorCode;
   readonly category: ErrorCategory;
   readonly details: string;
@@ -67,15 +67,47 @@ export class HyperdriveError extends Error {
       cause,
     };
   }
+
+  /**
+   * The code and the fix as a plain object, where ORMs that wrap errors look: Prisma copies a driver adapter error's
+   * `code`, `message` and `meta` into its `PrismaClientKnownRequestError`, so `error.meta.fix` is there too.
+   */
+  get meta(): HyperdriveErrorMeta {
+    const { code, category, retryable, fix, docs } = this;
+    return { code, category, retryable, fix, docs };
+  }
 }
 
-/** True for errors made by hyperdrive-kit, also across bundles (checks the shape, not `instanceof`). */
+/** `HyperdriveError.meta`: what survives an ORM that keeps only an error's `code`, `message` and `meta`. */
+export interface HyperdriveErrorMeta {
+  code: HyperdriveErrorCode;
+  category: ErrorCategory;
+  retryable: boolean;
+  fix: string;
+  docs: string;
+}
+
+/**
+ * A HyperdriveError named `NonRetryableError`, the name the Workflows engine reads to fail a step without retrying
+ * it (workerd's own `NonRetryableError` from `cloudflare:workflows` is an `Error` with that name; importing it would
+ * tie core to workerd). Only for errors that no retry can cure inside a Workflow step.
+ */
+export class NonRetryableHyperdriveError extends HyperdriveError {
+  override readonly name: string = "NonRetryableError";
+}
+
+/**
+ * True for errors made by hyperdrive-kit, also across bundles (checks the shape, not `instanceof`) and across an RPC
+ * call or a Workflow step whose runtime keeps an error's own properties (workerd's `enhanced_error_serialization`).
+ * An error that kept only its message classifies all the same: see `classify()`.
+ */
 export function isHyperdriveError(error: unknown): error is HyperdriveError {
+  if (error instanceof HyperdriveError) return true;
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
   return (
-    error instanceof HyperdriveError ||
-    (error instanceof Error &&
-      error.name === "HyperdriveError" &&
-      typeof (error as { code?: unknown }).code === "string")
+    (error.name === "HyperdriveError" && typeof code === "string") ||
+    (error.name === "NonRetryableError" && typeof code === "string" && code.startsWith("HDK_"))
   );
 }
 

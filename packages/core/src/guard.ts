@@ -22,6 +22,12 @@ export interface GuardSpec {
    * and SAVEPOINT can meet Hyperdrive's errors.
    */
   readonly rejectionsMapped?: readonly PropertyKey[];
+  /**
+   * Methods that turn a query not yet run into a cursor read at the reader's pace (Postgres.js's `cursor()`): the
+   * query's own bound and `query` event end when the cursor is made, since its life is the reader's, not one wait for
+   * the server. The adapter bounds each wait of the cursor with `AdapterContext.serverWait`.
+   */
+  readonly cursorMethods?: readonly PropertyKey[];
   /** Calling the object itself (Postgres.js's tagged template) is a query. Default: true. */
   readonly callIsQuery?: boolean;
   /**
@@ -83,6 +89,8 @@ class Guard {
   readonly #proxies = new WeakMap<object, object>();
   /** A user's callback → its binding wrapper, stable so `removeListener(fn)` finds what `on(fn)` added. */
   readonly #callbacks = new WeakMap<(...args: never[]) => unknown, (...args: unknown[]) => unknown>();
+  /** A query call's own result (a lazy query object) → its run, for `cursorMethods`. */
+  readonly runs = new WeakMap<object, QueryRun>();
 
   constructor(options: GuardOptions) {
     this.options = options;
@@ -113,6 +121,7 @@ class Guard {
     const guard = this;
     const callbacks = spec.nodeCallbacks === true && !LISTENER_METHODS.has(property);
     const mapsRejection = !isQuery && spec.rejectionsMapped?.includes(property) === true;
+    const makesCursor = !isQuery && spec.cursorMethods?.includes(property) === true;
     // A computed method name: the wrapper is called like the driver's method, without a defineProperty.
     const name = typeof property === "string" ? property : fn.name;
     return {
@@ -131,6 +140,7 @@ class Guard {
         const self = unwrap(this);
         const driverArgs = guard.driverArgs(args);
         if (!isQuery) {
+          if (makesCursor) guard.runs.get(self as object)?.done();
           const result = Reflect.apply(fn, self, driverArgs);
           return guard.out(mapsRejection && result instanceof Promise ? guard.mapRejection(result) : result, resolves);
         }
@@ -142,7 +152,9 @@ class Guard {
           run.done(error);
           throw run.map(error);
         }
-        return guard.out(run.follow(result), resolves);
+        const followed = run.follow(result);
+        if (followed === result && typeof result === "object" && result !== null) guard.runs.set(result, run);
+        return guard.out(followed, resolves);
       },
     }[name] as (...args: unknown[]) => unknown;
   }
@@ -253,14 +265,17 @@ class QueryRun {
   #timedOut: HyperdriveError | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #reported = false;
+  /** Reports no `query` event: a wait inside a query (a cursor's next batch), not a query call. */
+  readonly #silent: boolean;
 
   /**
    * Callback style (pg, mysql; `nodeCallbacks` in the spec): the callback that ends `args` is replaced by one that maps
    * the error it gets. Elsewhere a function last is an argument like any other (Postgres.js's `begin(fn)`), and the
    * returned promise is what gets mapped.
    */
-  constructor(options: GuardOptions, args: unknown[], nodeCallbacks: boolean) {
+  constructor(options: GuardOptions, args: unknown[], nodeCallbacks: boolean, silent = false) {
     this.options = options;
+    this.#silent = silent;
     this.#started = options.scope.observed ? performance.now() : 0;
     const last = args.length - 1;
     const callback = args[last];
@@ -342,7 +357,8 @@ class QueryRun {
     if (this.#reported) return;
     this.#reported = true;
     const { scope, driver } = this.options;
-    if (scope.observed) scope.emit({ type: "query", driver, durationMs: performance.now() - this.#started, error });
+    if (scope.observed && !this.#silent)
+      scope.emit({ type: "query", driver, durationMs: performance.now() - this.#started, error });
   }
 
   arm(): void {
@@ -356,6 +372,15 @@ class QueryRun {
       abort(this.#timedOut);
     }, queryTimeoutMs);
   }
+}
+
+/**
+ * One wait for the server inside a query (a cursor's next batch): bounded by the query timeout like a query (on
+ * timeout the connections are discarded and the wait fails with `HDK_TIMEOUT`), its rejection mapped like a query's.
+ * No scope check (a body's pull may run outside the request's context) and no `query` event.
+ */
+export function serverWait<T>(options: GuardOptions, wait: Promise<T>): Promise<T> {
+  return new QueryRun(options, [], false, true).follow(wait) as Promise<T>;
 }
 
 /**

@@ -6,7 +6,7 @@ export type { CatalogEntry, DriverName, ErrorCategory, HyperdriveErrorCode } fro
 export { catalog, fixFor } from "./catalog.ts";
 export type { Classification } from "./classify.ts";
 export { classify, findHyperdriveError, toHyperdriveError } from "./classify.ts";
-export type { HyperdriveErrorOptions } from "./errors.ts";
+export type { HyperdriveErrorMeta, HyperdriveErrorOptions } from "./errors.ts";
 export { HyperdriveError, isHyperdriveError } from "./errors.ts";
 export type { ConnectEvent, ErrorEvent, EventHook, HyperdriveEvent, QueryEvent, TeardownEvent } from "./events.ts";
 export type { ExecutionContextLike, RequestScope, ScopeOptions, ScopeState, TeardownPolicy } from "./scope.ts";

@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { DriverName, HyperdriveErrorCode } from "./catalog.ts";
-import { HyperdriveError } from "./errors.ts";
+import { HyperdriveError, NonRetryableHyperdriveError } from "./errors.ts";
 import type { EventHook, HyperdriveEvent } from "./events.ts";
 import { teardownOption, timeoutOption } from "./options.ts";
 
@@ -36,6 +36,7 @@ export const storage = new AsyncLocalStorage<Frame>();
 
 /** The frame that makes `scope` the active one, nested in the current one if there is one. */
 export function frameOf(scope: RequestScope): Frame {
+  scope.entered = true;
   return { scope, parent: storage.getStore() };
 }
 
@@ -66,6 +67,11 @@ export class RequestScope {
   #pending: Set<Promise<unknown>> | undefined;
   #state: ScopeState = "open";
   #resolveClosed!: () => void;
+  /**
+   * Set once the scope has been made active (`run`, `withHyperdrive`): a handle used before that (an integration that
+   * attaches before `run`) is plainly out of scope, one used afterwards without the scope's context is not.
+   */
+  entered = false;
 
   constructor(ctx: ExecutionContextLike, options: ScopeOptions = {}) {
     this.#ctx = ctx;
@@ -89,7 +95,14 @@ export class RequestScope {
   /** Throws the typed error that says why this scope's handles cannot be used here, if they cannot. */
   assertUsable(driver?: DriverName): void {
     const code = this.#unusableBecause();
-    if (code !== undefined) throw this.#report(new HyperdriveError(code, { driver }));
+    if (code === undefined) return;
+    // Named `NonRetryableError` for the Workflows engine, which fails a step at once on that name (and retries
+    // anything else): retrying a step whose callback cannot reach the handle only repeats the error.
+    const error =
+      code === "HDK_HANDLE_OUTSIDE_ASYNC_CONTEXT"
+        ? new NonRetryableHyperdriveError(code, { driver })
+        : new HyperdriveError(code, { driver });
+    throw this.#report(error);
   }
 
   /** Throws `HDK_HANDLE_AFTER_TEARDOWN` once teardown has begun: a scope that is closing takes no new handle. */
@@ -108,7 +121,10 @@ export class RequestScope {
     }
     if (active) return "HDK_HANDLE_CROSS_REQUEST";
     if (this.#state === "closing" || this.#state === "closed") return "HDK_HANDLE_AFTER_TEARDOWN";
-    return isGlobalScope() ? "HDK_GLOBAL_SCOPE" : "HDK_HANDLE_OUT_OF_SCOPE";
+    if (isGlobalScope()) return "HDK_GLOBAL_SCOPE";
+    // The callback is still running, yet this code runs outside its async context: workerd calls a function passed
+    // over RPC (a Workflow's `step.do` callback) in the same invocation but without the caller's async context.
+    return this.#state === "open" && this.entered ? "HDK_HANDLE_OUTSIDE_ASYNC_CONTEXT" : "HDK_HANDLE_OUT_OF_SCOPE";
   }
 
   /** Keeps the scope (and the invocation) alive until `promise` settles; teardown waits for it. */
@@ -286,7 +302,21 @@ export function openScope(ctx: ExecutionContextLike, options: ScopeOptions = {})
       context: `Got ${ctx === null ? "null" : typeof ctx} instead.`,
     });
   }
+  if (isRpcStub(ctx)) {
+    // Taken, its `waitUntil` would be an RPC call that cannot carry a promise: a DataCloneError at teardown.
+    throw new HyperdriveError("HDK_NO_EXECUTION_CONTEXT", {
+      context: "Got an RPC stub instead (it answers to every method name, as a Workflow's `step` does).",
+    });
+  }
   return new RequestScope(ctx, options);
+}
+
+/**
+ * An RPC stub (workerd's `JsRpcStub`, a Workflow's `step`) has a method of every name; an execution context has
+ * none of this one.
+ */
+function isRpcStub(ctx: ExecutionContextLike): boolean {
+  return typeof (ctx as unknown as Record<string, unknown>).hyperdriveKitNotAMethod === "function";
 }
 
 const probe = new Uint8Array(1);

@@ -5,6 +5,7 @@ import {
   findHyperdriveError,
   HyperdriveError,
   type HyperdriveErrorCode,
+  isHyperdriveError,
   toHyperdriveError,
 } from "../src/index.ts";
 
@@ -202,6 +203,42 @@ describe("classify", () => {
     expect(mapped.fix).not.toContain("wrangler hyperdrive get");
   });
 
+  it("maps Postgres.js 4's own errors, as 4.2.0 words them, and a refused connection's 53300", () => {
+    // Errors.generic(code, message) in postgres@4.2.0 src/errors.js: `${code}: ${message}` with `code`.
+    const generic = (code: string, message: string, fields: Record<string, unknown> = {}) =>
+      error(`${code}: ${message}`, { code, ...fields });
+    const cancelUnanswered = generic("CANCEL_UNANSWERED", "The server sent nothing within cancel_timeout (5 seconds)");
+    const cases: Array<[HyperdriveErrorCode, unknown]> = [
+      ["HDK_TIMEOUT", generic("QUEUE_TIMEOUT", "Waited more than 10.05 seconds for a connection")],
+      ["HDK_TIMEOUT", generic("QUERY_TIMEOUT", "The query did not finish within query_timeout (2 seconds)")],
+      ["HDK_TIMEOUT", cancelUnanswered],
+      [
+        "HDK_TIMEOUT",
+        error("write CONNECTION_DESTROYED h:5432", { code: "CONNECTION_DESTROYED", cause: cancelUnanswered }),
+      ],
+      ["HDK_POSTGRES_UNSAFE_TRANSACTION", generic("UNSAFE_TRANSACTION", "The transaction has ended")],
+      [
+        "HDK_POSTGRES_TRANSACTION_ROLLED_BACK",
+        generic("TRANSACTION_ROLLED_BACK", "The server rolled back the transaction instead of committing it"),
+      ],
+      ["HDK_POSTGRES_ARRAY_REMOVED", generic("ARRAY_REMOVED", "sql.array() is removed in v4, pass the array as it is")],
+      // PostgreSQL refuses a connection past max_connections (3.x rejects with it at once; 4.x retries it).
+      [
+        "HDK_CONNECT_REFUSED",
+        error("sorry, too many clients already", { code: "53300", severity: "FATAL", name: "PostgresError" }),
+      ],
+      // A destroyed connection without that cause keeps its own entry.
+      [
+        "HDK_POSTGRES_CONNECTION_DESTROYED",
+        error("write CONNECTION_DESTROYED h:5432", { code: "CONNECTION_DESTROYED" }),
+      ],
+    ];
+    for (const [code, driverError] of cases) {
+      const result = classify(driverError);
+      expect(result.type === "catalog" && result.code, String(driverError)).toBe(code);
+    }
+  });
+
   it("maps faults every driver words differently", () => {
     expect(classify(error("write CONNECT_TIMEOUT x:5432", { code: "CONNECT_TIMEOUT" }))).toMatchObject({
       code: "HDK_TIMEOUT",
@@ -353,5 +390,64 @@ describe("Prisma's errors", () => {
     expect(classify(known("P2025", { modelName: "User" }))).toEqual({ type: "unknown" });
     // PL/pgSQL's RAISE (P0001) is a real SQLSTATE, and stays one.
     expect(classify(error("boom", { code: "P0001" }))).toMatchObject({ type: "database", sqlState: "P0001" });
+  });
+});
+
+describe("errors that crossed an RPC call or a Workflow step", () => {
+  // What workerd's default serialization delivers: a plain Error with the message (the name dropped, or put in front).
+  const crossed = (original: HyperdriveError, prefix = "") => new Error(`${prefix}${original.message}`);
+
+  it.each([
+    ["HDK_BINDING_MISSING", undefined],
+    ["HDK_HANDLE_CROSS_REQUEST", "pg"],
+    ["HDK_HANDLE_OUTSIDE_ASYNC_CONTEXT", "mysql2"],
+    ["HDK_TIMEOUT", "postgres"],
+  ] as const)("%s keeps its code and driver", (code, driver) => {
+    const original = new HyperdriveError(code, { driver, context: "Some context." });
+    for (const error of [
+      crossed(original),
+      crossed(original, "HyperdriveError: "),
+      crossed(original, "NonRetryableError: "),
+    ]) {
+      expect(classify(error)).toMatchObject({ type: "catalog", code });
+      const found = findHyperdriveError(error);
+      expect(found).toBeInstanceOf(HyperdriveError);
+      expect(found).toMatchObject({ code, driver, message: original.message });
+      expect(found?.cause).toBeInstanceOf(Error);
+      expect(toHyperdriveError(error)).toMatchObject({ code, message: original.message });
+    }
+  });
+
+  it("keeps own properties where the runtime serializes them (enhanced_error_serialization)", () => {
+    const original = new HyperdriveError("HDK_BINDING_MISSING");
+    const copy = Object.assign(new Error(original.message), { ...original.toJSON(), name: "HyperdriveError" });
+    expect(isHyperdriveError(copy)).toBe(true);
+    expect(classify(copy)).toMatchObject({ code: "HDK_BINDING_MISSING" });
+  });
+
+  it("mistakes nothing else for one", () => {
+    for (const message of [
+      "HDK_BINDING_MISSING: something",
+      "[hyperdrive-kit] HDK_NOT_A_CODE: x",
+      "an error that mentions [hyperdrive-kit] HDK_TIMEOUT: inside",
+      "[hyperdrive-kit] [pg] HDK_TIMEOUT without a colon",
+    ]) {
+      expect(classify(new Error(message)).type === "catalog" && classify(new Error(message))).not.toMatchObject({
+        code: "HDK_BINDING_MISSING",
+      });
+      expect(findHyperdriveError(new Error(message))?.code).not.toBe("HDK_BINDING_MISSING");
+    }
+    expect(classify(new Error("[hyperdrive-kit] HDK_NOT_A_CODE: x"))).toEqual({ type: "unknown" });
+    expect(isHyperdriveError(Object.assign(new Error("x"), { name: "NonRetryableError", code: "OTHER" }))).toBe(false);
+  });
+
+  it("does not take a Workflow step timeout for the handle's HDK_TIMEOUT", () => {
+    const timeout = Object.assign(new Error("Execution timed out after 1000ms"), { name: "WorkflowTimeoutError" });
+    expect(classify(timeout)).toEqual({ type: "unknown" });
+    expect(classify(new Error("WorkflowTimeoutError: Execution timed out after 1000ms"))).toEqual({ type: "unknown" });
+    expect(classify(new Error("Execution timed out after 1000ms"))).toEqual({ type: "unknown" });
+    expect(findHyperdriveError(timeout)).toBeUndefined();
+    // A driver's own timeout still is one.
+    expect(classify(new Error("Query read timeout"))).toMatchObject({ code: "HDK_TIMEOUT" });
   });
 });

@@ -76,9 +76,9 @@ describe("guard: everything a handle gives out is bound to its scope", () => {
     // One stand-in per driver object.
     expect(resolved).toBe(returned);
     expect(returned).toBe(viaCallback);
-    // Outside the scope, the client fails before it reaches the driver.
-    expect(await codeOf(() => (resolved as FakeClient).query("select 1"))).toBe("HDK_HANDLE_OUT_OF_SCOPE");
-    expect(await codeOf(() => (resolved as FakeClient).release())).toBe("HDK_HANDLE_OUT_OF_SCOPE");
+    // Outside the scope's context (still open), the client fails before it reaches the driver.
+    expect(await codeOf(() => (resolved as FakeClient).query("select 1"))).toBe("HDK_HANDLE_OUTSIDE_ASYNC_CONTEXT");
+    expect(await codeOf(() => (resolved as FakeClient).release())).toBe("HDK_HANDLE_OUTSIDE_ASYNC_CONTEXT");
     expect(pool.client.released).toBe(false);
   });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { openScope, type RequestScope } from "../src/for-adapters.ts";
-import type { HyperdriveEvent } from "../src/index.ts";
+import { type HyperdriveEvent, isHyperdriveError } from "../src/index.ts";
 
 function context() {
   const pending: Promise<unknown>[] = [];
@@ -41,8 +41,11 @@ describe("RequestScope", () => {
 
   it("is usable inside run, and nowhere else", () => {
     const { scope } = scopeWith();
-    expect(scope.run(() => codeOf(scope))).toBeUndefined();
+    // Attached before the scope was ever entered (an integration's middleware): plainly out of scope.
     expect(codeOf(scope)).toBe("HDK_HANDLE_OUT_OF_SCOPE");
+    expect(scope.run(() => codeOf(scope))).toBeUndefined();
+    // Entered and still open, but called outside its context: what a Workflow's step.do callback meets.
+    expect(codeOf(scope)).toBe("HDK_HANDLE_OUTSIDE_ASYNC_CONTEXT");
     const other = scopeWith().scope;
     expect(other.run(() => codeOf(scope))).toBe("HDK_HANDLE_CROSS_REQUEST");
     // Nested scopes (two bindings in one request) see each other's handles.
@@ -51,6 +54,45 @@ describe("RequestScope", () => {
 
   it("refuses a missing execution context", () => {
     expect(() => openScope(undefined as never)).toThrow(expect.objectContaining({ code: "HDK_NO_EXECUTION_CONTEXT" }));
+  });
+
+  it("names this.ctx and ctx in the fix for a missing execution context", () => {
+    expect(() => openScope(undefined as never)).toThrow(
+      expect.objectContaining({
+        fix: expect.stringMatching(/`this\.ctx` in a Durable Object, a `WorkerEntrypoint`.*`WorkflowEntrypoint`/),
+      }),
+    );
+    expect(() => openScope(undefined as never)).toThrow(
+      expect.objectContaining({
+        fix: expect.stringContaining("`scheduled(controller, env, ctx)` and `queue(batch, env, ctx)`"),
+      }),
+    );
+  });
+
+  it("refuses an RPC stub as ctx (a Workflow's step has every method)", () => {
+    // workerd's stubs answer every property name with a callable; a Proxy stands in for one here.
+    const stub = new Proxy({}, { get: () => () => Promise.resolve() }) as never;
+    expect(() => openScope(stub)).toThrow(
+      expect.objectContaining({ code: "HDK_NO_EXECUTION_CONTEXT", message: expect.stringContaining("RPC stub") }),
+    );
+  });
+
+  it("throws the outside-async-context refusal under the name Workflows do not retry", () => {
+    const { scope } = scopeWith();
+    scope.run(() => undefined);
+    let thrown: unknown;
+    try {
+      scope.assertUsable("pg");
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toMatchObject({
+      name: "NonRetryableError",
+      code: "HDK_HANDLE_OUTSIDE_ASYNC_CONTEXT",
+      retryable: false,
+    });
+    expect((thrown as Error).message).toContain('step.do("name", () => withHyperdrive(this.env, this.ctx');
+    expect(isHyperdriveError(thrown)).toBe(true);
   });
 
   it("closes through waitUntil after settle, and refuses use afterwards", async () => {

@@ -1,5 +1,5 @@
 /** What a Drizzle user does on PostgreSQL, through the handle: the same for node-postgres and Postgres.js. */
-import { classify, findHyperdriveError } from "@hyperdrive-kit/core";
+import { classify, findHyperdriveError, isHyperdriveError } from "@hyperdrive-kit/core";
 import type { Outcome } from "@hyperdrive-kit/testing/suite";
 import { eq, relations, sql } from "drizzle-orm";
 import { DrizzleQueryError } from "drizzle-orm/errors";
@@ -95,6 +95,18 @@ export function describePgDrizzleCases(scoped: Scoped): void {
     expect(error).toBeInstanceOf(DrizzleQueryError);
     expect(findHyperdriveError(error)?.code).toBe("HDK_HANDLE_CROSS_REQUEST");
     expect(classify(error)).toMatchObject({ type: "catalog", code: "HDK_HANDLE_CROSS_REQUEST" });
+  });
+
+  it("keeps the code and the fix on DrizzleQueryError's cause, where Drizzle keeps the driver's error", async () => {
+    const { error } = await scoped((db) => db.execute(sql`select 1`), { binding: "DOWN", connectTimeoutMs: 5_000 });
+    expect(error).toBeInstanceOf(DrizzleQueryError);
+    // Drizzle's own message names the query only: an app that shows `error.message` must look at `cause`.
+    expect((error as Error).message).toMatch(/^Failed query: select 1/);
+    const { cause } = error as DrizzleQueryError;
+    expect(isHyperdriveError(cause)).toBe(true);
+    expect(cause).toMatchObject({ code: "HDK_CONNECT_REFUSED", retryable: true, fix: expect.any(String) });
+    expect((cause as Error).message).toContain(`HDK_CONNECT_REFUSED`);
+    expect(findHyperdriveError(error)).toBe(cause);
   });
 
   it("lets the database's own errors through Drizzle's wrapper, classified as the database's", async () => {

@@ -4,13 +4,19 @@ import {
   findHyperdriveError,
   type HyperdriveError,
   type HyperdriveEvent,
+  isHyperdriveError,
   type RequestScope,
   type ScopeOptions,
 } from "@hyperdrive-kit/core";
 import { type Adapter, attach, checkOptions, openScope } from "@hyperdrive-kit/core/adapter";
 import type { Context, Env, ErrorHandler, MiddlewareHandler } from "hono";
+import { unavailable } from "./unavailable.ts";
+
+// Errors and their classification, for handlers that answer them themselves.
+export { classify, findHyperdriveError, HyperdriveError, isHyperdriveError } from "@hyperdrive-kit/core";
 
 /** What the middleware puts on `c.var`: the handle under `Name`, its request scope under `${Name}Scope`. */
+export { durableObjectContext } from "./durable-object.ts";
 export type HyperdriveVariables<Name extends string, Handle> = { [K in Name]: Handle } & {
   [K in `${Name}Scope`]: RequestScope;
 };
@@ -79,9 +85,8 @@ export function hyperdrive<
         }
       : attachOptions;
     const scope = openScope(executionContextOf(c), scopeOptions);
-    const client = attach(adapter, scope, c.env, scopeOptions as Options);
     const vars = c as unknown as { set(key: string, value: unknown): void };
-    vars.set(as, map ? map(client) : client);
+    vars.set(as, handleOf(adapter, scope, c.env, scopeOptions as Options, map));
     vars.set(`${as}Scope`, scope);
     try {
       await scope.run(next);
@@ -93,6 +98,28 @@ export function hyperdrive<
     const settled = await scope.settle(c.res);
     if (settled !== c.res) c.res = settled;
   };
+}
+
+/**
+ * The request's handle, or, when it cannot be made (no Hyperdrive binding in `env`, or not a binding), a stand-in
+ * that throws that typed error where a route first uses it: an app without a database (a no-database mode, a health
+ * check, a 404) does not answer 500 on every route. `map` runs only on a real client: an ORM's constructor reads it.
+ */
+function handleOf<Client extends object, Options extends AttachOptions, Handle>(
+  adapter: Adapter<Client, Options>,
+  scope: RequestScope,
+  env: unknown,
+  options: Options,
+  map: ((client: Client) => Handle) | undefined,
+): Client | Handle {
+  let client: Client;
+  try {
+    client = attach(adapter, scope, env, options);
+  } catch (error) {
+    if (isHyperdriveError(error)) return unavailable<Client>(error);
+    throw error;
+  }
+  return map ? map(client) : client;
 }
 
 /** Query and connection time of one request, from the scope's events. */

@@ -1,5 +1,6 @@
 /** Type tests (checked by `tsc`, never run): `c.var.db` is typed through `Variables` and `ContextVariableMap`. */
 
+import { DurableObject } from "cloudflare:workers";
 import { type MysqlConnection, mysqlAdapter } from "@hyperdrive-kit/mysql";
 import { type Mysql2Connection, mysql2ConnectionAdapter, mysql2PoolAdapter } from "@hyperdrive-kit/mysql2";
 import { pgClientAdapter, pgPoolAdapter } from "@hyperdrive-kit/pg";
@@ -8,7 +9,7 @@ import { type Context, Hono } from "hono";
 import type { Connection, Pool as Mysql2Pool } from "mysql2/promise";
 import type { Client, Pool } from "pg";
 import { expectTypeOf } from "vitest";
-import { type HyperdriveVariables, hyperdrive } from "../src/index.ts";
+import { durableObjectContext, type HyperdriveVariables, hyperdrive } from "../src/index.ts";
 
 // 1. The app's Variables.
 const app = new Hono<{ Variables: HyperdriveVariables<"db", Sql> }>();
@@ -64,3 +65,14 @@ new Hono().get("/", (c) => {
 
 // @ts-expect-error: a misspelt option key is a type error (and HDK_INVALID_OPTION at run time)
 hyperdrive(postgresAdapter, { bindng: "DB" });
+
+// In a Durable Object's fetch: the object's `this.ctx` through `durableObjectContext()`, without a cast.
+export class Counter extends DurableObject<{ HYPERDRIVE: Hyperdrive }> {
+  readonly app = new Hono<{ Variables: HyperdriveVariables<"db", Sql> }>()
+    .use(hyperdrive(postgresAdapter))
+    .get("/", async (c) => c.json(await c.var.db`select 1`));
+
+  override fetch(request: Request): Response | Promise<Response> {
+    return this.app.fetch(request, this.env, durableObjectContext(this.ctx));
+  }
+}

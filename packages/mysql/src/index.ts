@@ -3,3 +3,4 @@ export type * from "@hyperdrive-kit/core";
 export { classify, HyperdriveError, isHyperdriveError } from "@hyperdrive-kit/core";
 export type { MysqlConnection, MysqlOptions, MysqlPromises } from "./mysql.ts";
 export { mysqlAdapter, withHyperdrive } from "./mysql.ts";
+export { objectHyperdrive } from "./object.ts";

@@ -1,8 +1,10 @@
 import type { Readable } from "node:stream";
 import { attach } from "@hyperdrive-kit/core/adapter";
 import {
+  type ConformanceDriver,
   createConformanceWorker,
   type DerivedObject,
+  handlerKindClasses,
   mysqlDialect,
   type Rows,
 } from "@hyperdrive-kit/testing/conformance";
@@ -35,7 +37,7 @@ const derived: Record<string, DerivedObject<MysqlConnection>> = {
   },
 };
 
-export default createConformanceWorker<MysqlConnection>({
+const driver: ConformanceDriver<MysqlConnection> = {
   ...mysqlDialect,
   withHyperdrive,
   attach: (scope, env, options) => attach(mysqlAdapter, scope, env, options),
@@ -45,4 +47,7 @@ export default createConformanceWorker<MysqlConnection>({
       db.query(text, (error, rows: Rows) => (error ? reject(error) : resolve(rows))),
     ),
   derived: () => derived,
-});
+};
+
+export default createConformanceWorker(driver);
+export const { HandlerObject, HandlerEntrypoint, HandlerWorkflow } = handlerKindClasses(driver);

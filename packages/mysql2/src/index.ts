@@ -8,3 +8,4 @@ export {
   mysql2PoolAdapter,
   withHyperdrive,
 } from "./mysql2.ts";
+export { objectHyperdrive } from "./object.ts";

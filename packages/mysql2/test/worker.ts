@@ -1,7 +1,9 @@
 import { attach } from "@hyperdrive-kit/core/adapter";
 import {
+  type ConformanceDriver,
   createConformanceWorker,
   type DerivedObject,
+  handlerKindClasses,
   mysqlDialect,
   type Rows,
 } from "@hyperdrive-kit/testing/conformance";
@@ -31,7 +33,7 @@ const pooled = (use: (connection: PromisePoolConnection) => unknown): DerivedObj
 /** What both modes give out: the callback twin of the handle and its promise() wrapper. */
 const twins = (db: Db) => db as unknown as { connection?: CallbackConnection; pool?: CallbackPool };
 
-export default createConformanceWorker<Db>({
+const driver: ConformanceDriver<Db> = {
   ...mysqlDialect,
   // Options come from the test's URL; `{ pool: true }` picks the Pool at run time.
   withHyperdrive: (env, ctx, fn, options) =>
@@ -86,4 +88,20 @@ export default createConformanceWorker<Db>({
             use: (promised) => (promised as Connection).query("select 1"),
           },
         },
-});
+  // A pool runs each query on any of its connections: a transaction takes one.
+  async transaction(db, body) {
+    const connection = "getConnection" in db ? await db.getConnection() : undefined;
+    const on = connection ?? (db as Connection);
+    try {
+      await on.query("begin");
+      const result = await body(async (text) => (await on.query(text))[0] as Rows);
+      await on.query("commit");
+      return result;
+    } finally {
+      connection?.release();
+    }
+  },
+};
+
+export default createConformanceWorker(driver);
+export const { HandlerObject, HandlerEntrypoint, HandlerWorkflow } = handlerKindClasses(driver);

@@ -1,5 +1,11 @@
 import { attach } from "@hyperdrive-kit/core/adapter";
-import { createConformanceWorker, type DerivedObject, postgresDialect } from "@hyperdrive-kit/testing/conformance";
+import {
+  type ConformanceDriver,
+  createConformanceWorker,
+  type DerivedObject,
+  handlerKindClasses,
+  postgresDialect,
+} from "@hyperdrive-kit/testing/conformance";
 import type { Client, Pool, PoolClient } from "pg";
 import { pgClientAdapter, pgPoolAdapter, withHyperdrive } from "../src/index.ts";
 
@@ -16,7 +22,7 @@ const poolClient = (use: (client: PoolClient) => unknown): DerivedObject<Db> => 
   use: async (client) => use(client as PoolClient),
 });
 
-export default createConformanceWorker<Db>({
+const driver: ConformanceDriver<Db> = {
   ...postgresDialect,
   withHyperdrive: (env, ctx, fn, options) => withHyperdrive(env, ctx, fn as never, options),
   attach: (scope, env, options) =>
@@ -49,4 +55,25 @@ export default createConformanceWorker<Db>({
           },
         }
       : {},
-});
+  // A pool runs each query on any of its clients: a transaction takes one.
+  async transaction(db, body) {
+    if (!("totalCount" in db)) {
+      await db.query("begin");
+      const result = await body(async (text) => (await db.query(text)).rows);
+      await db.query("commit");
+      return result;
+    }
+    const client = await db.connect();
+    try {
+      await client.query("begin");
+      const result = await body(async (text) => (await client.query(text)).rows);
+      await client.query("commit");
+      return result;
+    } finally {
+      client.release();
+    }
+  },
+};
+
+export default createConformanceWorker<Db>(driver);
+export const { HandlerObject, HandlerEntrypoint, HandlerWorkflow } = handlerKindClasses(driver);

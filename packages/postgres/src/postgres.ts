@@ -1,7 +1,8 @@
 import { Buffer } from "node:buffer";
-import { HyperdriveError } from "@hyperdrive-kit/core";
+import { catalog, classify, HyperdriveError, isHyperdriveError } from "@hyperdrive-kit/core";
 import {
   type Adapter,
+  type AdapterContext,
   type AttachOptions,
   type Binder,
   type ConnectAttempt,
@@ -47,7 +48,7 @@ export const HYPERDRIVE_DEFAULTS = { max: 5, fetch_types: false, prepare: true }
 export const postgresAdapter: Adapter<Sql, PostgresOptions> = {
   driver: "postgres",
   optionKeys: ["client"],
-  unsafeOptions: ["prepare", "max", "ssl"],
+  unsafeOptions: ["prepare", "max", "ssl", "min"],
   open(context, options): OpenedClient<Sql> {
     const client = options.client ?? {};
     if (client.prepare === false) {
@@ -57,33 +58,52 @@ export const postgresAdapter: Adapter<Sql, PostgresOptions> = {
       ssl: client.ssl,
       connections: { option: "max", value: client.max, suggested: HYPERDRIVE_DEFAULTS.max },
     });
+    const { min } = client as { min?: number };
+    if (min !== undefined && min > 0) {
+      refuseUnsafe(
+        context,
+        "postgres",
+        "min",
+        `\`min: ${min}\` (Postgres.js 4) opens and keeps connections the request may never use; each is a Hyperdrive connection and counts towards the Workers limit of six per request. Remove it (the safe value is 0, the default).`,
+      );
+    }
     const { binding } = context;
     const sockets = socketPool(context.reportIdle);
-    const reserves = new ReserveWaits(client.fetch_types !== true);
+    // Core's bound on one connect attempt: `client.connect_timeout` (seconds) when given, else `connectTimeoutMs`.
+    const connectBoundMs = client.connect_timeout === undefined ? undefined : client.connect_timeout * 1000;
+    const watch = new HandleWatch(context);
     // `socket` is a supported option that Postgres.js's types leave out.
     const config = {
       ...HYPERDRIVE_DEFAULTS,
       ...client,
       ...connectionFields(binding),
       ssl: client.ssl ?? false,
-      // Core bounds the whole connect (connectTimeoutMs); Postgres.js's own timer (30 s by default) is off.
-      connect_timeout: 0,
+      // Core bounds each connect attempt (connectTimeoutMs). Postgres.js 4 also ends its retries of a failing connect
+      // after `connect_timeout` (0 retries a transient failure forever): just above core's bound, so core's typed
+      // error comes first. 3.x only arms its own timer with it, which core's outruns too.
+      connect_timeout: ((connectBoundMs ?? context.connectTimeoutMs) + DRIVER_MARGIN_MS) / 1000,
       // Method shorthand and classes, not named arrows, in what runs per request: wrangler bundles with esbuild's
       // `keep_names`, which gives every named closure an `Object.defineProperty` call (see core's guard.ts).
       async socket() {
+        // Raised when the database is first used, not when the handle is made: a handle that is never used works.
+        if (watch.unsupported !== undefined) throw watch.unsupported;
         // Postgres.js writes its startup message as soon as it gets the socket; writes wait for the connection.
         // Postgres.js names the peer in its errors ("write CONNECTION_CLOSED host:port") from the socket's fields.
         const socket = Object.assign(sockets.create(), { host: binding.host, port: binding.port });
-        const attempt = context.connecting(
-          (error) => socket.destroy(error),
-          client.connect_timeout === undefined ? undefined : client.connect_timeout * 1000,
-        );
-        new ReadyWatch(socket, attempt, reserves);
+        const attempt = context.connecting((error) => socket.destroy(error), connectBoundMs);
+        new ReadyWatch(socket, attempt, watch);
         return socket.connect(binding.port, binding.host);
       },
     };
     const sql = postgres(config as postgres.Options<Record<string, never>>) as unknown as Sql;
-    refuseUnsupportedDriver(sql);
+    const major = driverMajor(sql);
+    watch.major = major;
+    watch.unsupported = major === undefined ? unsupportedDriver() : undefined;
+    // 3.4.x with `fetch_types: false` never hands a first connection to `reserve()` (see ReserveWaits).
+    watch.reserves = new ReserveWaits(major === 3 && client.fetch_types !== true);
+    if (major === 4 && (client as { queue_timeout?: number }).queue_timeout === undefined) {
+      boundConnectionWaits(sql, (connectBoundMs ?? context.connectTimeoutMs) + DRIVER_MARGIN_MS, watch);
+    }
     const cursors = new Set<OpenCursor>();
     return {
       client: sql,
@@ -92,11 +112,15 @@ export const postgresAdapter: Adapter<Sql, PostgresOptions> = {
       rejectionsMapped: ["begin"],
       overrides: {
         reserve(this: Sql) {
-          return reserves.track(this.reserve());
+          return watch.reserves.track(this.reserve());
+        },
+        begin(this: Sql, ...args: unknown[]) {
+          return major === 3 ? holdingLostConnection(this, "begin", args) : Reflect.apply(this.begin, this, args);
         },
       },
-      bind: bindPostgres(cursors),
+      bind: bindPostgres(cursors, watch),
       abort(error) {
+        watch.aborted = error;
         sockets.destroyAll(error);
       },
       async close() {
@@ -127,15 +151,30 @@ const QUERY_METHODS = ["unsafe", "reserve", "file"];
  * can meet Hyperdrive's errors: its rejection is mapped (as the handle's `begin()` is).
  */
 const TRANSACTION: GuardSpec = { queryMethods: QUERY_METHODS, rejectionsMapped: ["savepoint"] };
+/** A transaction's `sql` on 3.x: `savepoint()` keeps a lost connection's error from the driver (see below). */
+const TRANSACTION_3: GuardSpec = {
+  ...TRANSACTION,
+  overrides: {
+    savepoint(this: TransactionSql, ...args: unknown[]) {
+      return holdingLostConnection(this, "savepoint", args);
+    },
+  },
+};
 /** `reserve()`'s `sql`: the handle's API on one connection, plus `release()`. */
 const RESERVED: GuardSpec = { queryMethods: [...QUERY_METHODS, "release"] };
-/** A query not yet sent (Postgres.js runs it on `then`, `cursor`, `forEach`…): every method is checked. */
-const PENDING_QUERY: GuardSpec = { queryMethods: [], callIsQuery: false };
+/**
+ * A query not yet sent (Postgres.js runs it on `then`, `cursor`, `forEach`…): every method is checked. `cursor()`
+ * ends the query's own bound: each read of the cursor is bounded instead (see `track`).
+ */
+const PENDING_QUERY: GuardSpec = { queryMethods: [], callIsQuery: false, cursorMethods: ["cursor"] };
 /** A cursor: iterating it reads from the connection. */
 const CURSOR: GuardSpec = { queryMethods: [], callIsQuery: false };
 
 /** How long `sql.end()` lets queries still running at teardown finish before it destroys their connections. */
 const END_GRACE_SECONDS = SERVER_CLOSE_GRACE_MS / 1000;
+
+/** How far the driver's own bounds sit above core's, so core's typed error always comes first. */
+const DRIVER_MARGIN_MS = 50;
 
 /** The iterator a cursor's `[Symbol.asyncIterator]()` makes: `return()` closes the cursor's portal. */
 interface CursorIterator {
@@ -149,12 +188,17 @@ interface OpenCursor {
 }
 
 /**
- * Notes `iterator` in `cursors` until it is done. Postgres.js's `return()` closes the portal only between batches;
- * during a `next()` it does nothing and the cursor would wait for a reader forever, so `close()` also returns once
- * the batch being read has arrived.
+ * Notes `iterator` in `cursors` until it is done, and makes each of its reads one bounded, typed wait for the server.
+ * Postgres.js's `return()` closes the portal only between batches; during a `next()` it does nothing and the cursor
+ * would wait for a reader forever, so `close()` also returns once the batch being read has arrived.
+ *
+ * A cursor never ends early without an error: Postgres.js 3 drops an error that reaches a cursor between two reads
+ * (its next `next()` answers a plain `{ done: true }`, porsager/postgres `query.js` `cursor()`), so a `done` that no
+ * batch announced is turned into the error that ended the connection.
  */
-function track(cursors: Set<OpenCursor>, iterator: CursorIterator): void {
+function track(cursors: Set<OpenCursor>, watch: HandleWatch, iterator: CursorIterator): void {
   let reading: Promise<unknown> | undefined;
+  let finished = false;
   const { next, return: finish } = iterator;
   const entry: OpenCursor = {
     close() {
@@ -166,16 +210,27 @@ function track(cursors: Set<OpenCursor>, iterator: CursorIterator): void {
     },
   };
   iterator.next = function (this: unknown) {
-    // Postgres.js answers a finished cursor's next() with a plain `{ done: true }`, not a promise.
-    const result = Promise.resolve(next.call(this));
+    const step = next.call(this) as Promise<IteratorResult<unknown>> | IteratorResult<unknown>;
+    // A finished cursor's next() answers a plain `{ done: true }`, not a promise: early unless a read ended it.
+    const result = watch.context.serverWait(
+      step instanceof Promise ? step : finished ? Promise.resolve(step) : Promise.reject(watch.cursorCut()),
+    );
     reading = result;
     void result.then(
-      (step) => step.done && cursors.delete(entry),
-      () => cursors.delete(entry),
+      (read) => {
+        if (!read.done) return;
+        finished = true;
+        cursors.delete(entry);
+      },
+      () => {
+        finished = true;
+        cursors.delete(entry);
+      },
     );
     return result;
   };
   iterator.return = function (this: unknown) {
+    finished = true;
     cursors.delete(entry);
     return finish.call(this);
   };
@@ -187,18 +242,19 @@ function track(cursors: Set<OpenCursor>, iterator: CursorIterator): void {
  * cursors make are noted in `cursors`, so teardown can close the ones nobody finished.
  */
 const bindPostgres =
-  (cursors: Set<OpenCursor>): Binder =>
+  (cursors: Set<OpenCursor>, watch: HandleWatch): Binder =>
   (value) => {
     if (typeof value === "function") {
       const sql = value as Partial<TransactionSql>;
       if (typeof sql.unsafe !== "function") return undefined;
       // A transaction's or a savepoint's `sql` has `savepoint()`; `reserve()`'s has `release()`.
-      return typeof sql.savepoint === "function" ? TRANSACTION : RESERVED;
+      if (typeof sql.savepoint !== "function") return RESERVED;
+      return watch.major === 3 ? TRANSACTION_3 : TRANSACTION;
     }
     if (Array.isArray(value)) return undefined;
     const iterator = value as Partial<CursorIterator>;
     if (!(value instanceof Promise) && typeof iterator.next === "function" && typeof iterator.return === "function") {
-      track(cursors, value as CursorIterator);
+      track(cursors, watch, value as CursorIterator);
       return undefined;
     }
     const candidate = value as { cursor?: unknown; [Symbol.asyncIterator]?: unknown };
@@ -209,33 +265,145 @@ const bindPostgres =
     return undefined;
   };
 
+/**
+ * Postgres.js 3.4.x answers a failed transaction (or savepoint) callback with ROLLBACK even when the failure ended the
+ * connection. When the driver has handled the close by then, it writes to the socket it dropped and throws
+ * `TypeError: Cannot read properties of null (reading 'write')` from a microtask, uncaught (raw driver too:
+ * `connection.js` `nextWrite()` after `closed()` set `socket = null`). So a callback that fails with an error that
+ * ended the connection is not handed back to the driver: `begin()` rejects on its own when the connection closes (its
+ * race with the connection's `onclose`), and then with that error. If the connection is still open after a grace
+ * (the error did not end it after all), the driver gets the error and rolls back as usual.
+ */
+function holdingLostConnection(target: Sql | TransactionSql, method: "begin" | "savepoint", args: unknown[]): unknown {
+  const run = (target as unknown as Record<typeof method, (...a: unknown[]) => unknown>)[method];
+  const at = args.findIndex((arg) => typeof arg === "function");
+  if (at === -1) return Reflect.apply(run, target, args);
+  const hold = new LostConnectionHold(args[at] as (sql: unknown) => unknown);
+  args[at] = hold.callback;
+  const result = Reflect.apply(run, target, args) as Promise<unknown>;
+  return result.then(
+    (value) => {
+      hold.settled();
+      return value;
+    },
+    (error: unknown) => {
+      throw hold.settled() ?? error;
+    },
+  );
+}
+
+/** One transaction callback's failure, kept from the driver while its connection closes. */
+class LostConnectionHold {
+  readonly callback: (sql: unknown) => Promise<unknown>;
+  #lost: unknown;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #over = false;
+
+  constructor(fn: (sql: unknown) => unknown) {
+    this.callback = (sql) =>
+      new Promise((resolve, reject) => {
+        // As the driver runs a callback: an array of queries is awaited as a whole; a synchronous throw rejects.
+        const ran = new Promise((done) => {
+          const value = fn(sql);
+          done(Array.isArray(value) ? Promise.all(value) : value);
+        });
+        ran.then(resolve, (error: unknown) => {
+          if (this.#over || !endedConnection(error)) return reject(error);
+          this.#lost = error;
+          this.#timer = setTimeout(() => reject(error), SERVER_CLOSE_GRACE_MS);
+        });
+      });
+  }
+
+  /** `begin()` settled: a failure still held is never handed to the driver. Returns it, to reject with. */
+  settled(): unknown {
+    this.#over = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    return this.#lost;
+  }
+}
+
+/** The error ended the connection: the server said FATAL (57P01…), or it is a connection or lifecycle error. */
+function endedConnection(error: unknown): boolean {
+  const severity = (error as { severity?: unknown } | null)?.severity;
+  if (severity === "FATAL" || severity === "PANIC") return true;
+  const classified = classify(error);
+  return (
+    classified.type === "catalog" &&
+    (classified.entry.category === "connection" || classified.entry.category === "lifecycle")
+  );
+}
+
 /** PostgreSQL's ReadyForQuery message: the end of the connection's startup. */
 const READY_FOR_QUERY = 0x5a;
+
+/** What one handle's connections and cursors share: its context, how it ended, its connections now open. */
+class HandleWatch {
+  readonly context: AdapterContext;
+  /** Set when the installed Postgres.js is not one this adapter supports: the first connect fails with it. */
+  unsupported: HyperdriveError | undefined;
+  /** The error core discarded the connections with (a query timeout), if it did. */
+  aborted: HyperdriveError | undefined;
+  reserves = new ReserveWaits(false);
+  /** Connections past their startup and not yet closed. */
+  open = 0;
+  /** The installed Postgres.js's major, `undefined` when unsupported. */
+  major: 3 | 4 | undefined;
+
+  constructor(context: AdapterContext) {
+    this.context = context;
+  }
+
+  /** The error for a cursor that ended before its last batch: the handle's abort, else its lost connection. */
+  cursorCut(): HyperdriveError {
+    return (
+      this.aborted ??
+      new HyperdriveError("HDK_POSTGRES_CONNECTION_CLOSED", {
+        driver: "postgres",
+        context:
+          "The cursor's connection failed between two reads, before the cursor's last batch (Postgres.js 3 drops the error that ended it): the rows read so far are not all the rows.",
+        fix: catalog.HDK_POSTGRES_CONNECTION_CLOSED.fixInRequest,
+      })
+    );
+  }
+}
 
 /**
  * Reports the connection attempt to core: established at the server's first ReadyForQuery (authentication and
  * startup done), failed if the socket errs or closes before it. Postgres.js has no event of its own for this.
+ *
+ * A socket error before that reaches the driver with the catalogue code of core's verdict (`HDK_CONNECT_REFUSED`,
+ * `HDK_TIMEOUT`): Postgres.js 4 takes an error without a `code` for `CONNECTION_CLOSED`, a transient failure it
+ * retries with backoff (`pool.js` `attempted()`), where this is a final one.
  */
 class ReadyWatch {
   readonly #socket: WorkerSocket;
   readonly #attempt: ConnectAttempt;
-  readonly #reserves: ReserveWaits;
+  readonly #watch: HandleWatch;
   /** `#scan`, bound once: the listener removed is the one added. */
   readonly #onData: (chunk: Buffer) => void;
+  readonly #emit: WorkerSocket["emit"];
   #pending = Buffer.alloc(0);
   #settled = false;
   #socketError: unknown;
 
-  constructor(socket: WorkerSocket, attempt: ConnectAttempt, reserves: ReserveWaits) {
+  constructor(socket: WorkerSocket, attempt: ConnectAttempt, watch: HandleWatch) {
     this.#socket = socket;
     this.#attempt = attempt;
-    this.#reserves = reserves;
+    this.#watch = watch;
     this.#onData = this.#scan.bind(this);
+    this.#emit = socket.emit;
+    socket.emit = this.#emitting.bind(this) as WorkerSocket["emit"];
     socket.on("data", this.#onData);
     socket.on("error", (error) => {
       this.#socketError ??= error;
     });
     void socket.whenClosed.then(() => this.#closed());
+  }
+
+  #emitting(event: string | symbol, ...args: unknown[]): boolean {
+    if (event === "error" && !this.#settled) args[0] = finalFailure(args[0], this.#attempt.failed(args[0]));
+    return this.#emit.call(this.#socket, event, ...args);
   }
 
   #scan(chunk: Buffer): void {
@@ -245,7 +413,9 @@ class ReadyWatch {
       if (pending[0] === READY_FOR_QUERY) {
         this.#finish();
         this.#attempt.succeeded();
-        this.#reserves.opened(this.#socket);
+        this.#watch.open++;
+        void this.#socket.whenClosed.then(() => this.#watch.open--);
+        this.#watch.reserves.opened(this.#socket);
         return;
       }
       if (pending.length < length + 1) break;
@@ -264,7 +434,20 @@ class ReadyWatch {
     this.#settled = true;
     this.#pending = Buffer.alloc(0);
     this.#socket.off("data", this.#onData);
+    this.#socket.emit = this.#emit;
   }
+}
+
+/**
+ * The socket error a failed connect hands the driver: the same error, with the code of core's verdict on it when it
+ * has none (its message and cause unchanged, so the guard maps it as before, once).
+ */
+function finalFailure(error: unknown, verdict: unknown): unknown {
+  if (!isHyperdriveError(verdict) || error === verdict) return error;
+  if (typeof error === "object" && error !== null && "code" in error) return error;
+  return Object.assign(new Error(error instanceof Error ? error.message : String(error), { cause: error }), {
+    code: verdict.code,
+  });
 }
 
 /**
@@ -313,18 +496,42 @@ class ReserveWaits {
 }
 
 /**
- * Refuses Postgres.js 4.x, before any I/O. Its pool retries a failed connect with backoff and ignores the
- * `socket` contract this adapter relies on (a closed port hung for over a minute instead of failing at once with
- * `HDK_CONNECT_REFUSED`). 4.x is told apart by `sql.batch()` and `sql.identifier()`, which 3.x does not have.
+ * The Postgres.js major behind `sql`, told apart by its API (the package says nothing of its version at run time):
+ * 4.x has `sql.batch()` and `sql.identifier()`, 3.4.x has `sql.reserve()` and neither of those; `undefined` for
+ * anything else (2.x, 3.0 to 3.3).
  */
-export function refuseUnsupportedDriver(sql: object): void {
-  const candidate = sql as { batch?: unknown; identifier?: unknown };
-  if (typeof candidate.batch !== "function" || typeof candidate.identifier !== "function") return;
-  throw new HyperdriveError("HDK_INVALID_OPTION", {
+export function driverMajor(sql: object): 3 | 4 | undefined {
+  const candidate = sql as { batch?: unknown; identifier?: unknown; reserve?: unknown; begin?: unknown };
+  if (typeof candidate.reserve !== "function" || typeof candidate.begin !== "function") return undefined;
+  if (typeof candidate.batch === "function" && typeof candidate.identifier === "function") return 4;
+  if (typeof candidate.batch === "function" || typeof candidate.identifier === "function") return undefined;
+  return 3;
+}
+
+/** The error the first use of a handle gets when the installed Postgres.js is not supported. */
+export function unsupportedDriver(): HyperdriveError {
+  return new HyperdriveError("HDK_DRIVER_UNSUPPORTED", {
     driver: "postgres",
     context:
-      "The installed `postgres` (Postgres.js) is 4.x; @hyperdrive-kit/postgres supports Postgres.js 3.x (`>=3.4.5 <4`): with 4.x a database that refuses connections hangs the request instead of failing.",
-    fix: "Install Postgres.js 3: `npm i postgres@3` (npm only warns about the peer range, so check `npm ls postgres`).",
+      "The installed `postgres` (Postgres.js) is neither 3.4.x nor 4.x; @hyperdrive-kit/postgres supports `>=3.4.5 <5`.",
+    fix: "Install a supported Postgres.js (`npm i postgres@4`, or `postgres@3`), then check `npm ls postgres`: npm only warns about a peer range it cannot meet.",
+  });
+}
+
+/**
+ * Postgres.js 4 retries a connect that fails with the server's `53300` (too many connections) until `connect_timeout`
+ * has passed since the first failure, checked only when a retry fails, and its backoff grows to seconds: a query
+ * waiting for that connection would wait well past core's bound. `queue_timeout` (seconds, read when a query starts
+ * to wait) ends such a wait just above the bound (`QUEUE_TIMEOUT`, mapped to `HDK_TIMEOUT`); it applies only while
+ * the handle has no open connection, so a query that waits for a busy one waits as on 3.x.
+ */
+function boundConnectionWaits(sql: Sql, boundMs: number, watch: HandleWatch): void {
+  Object.defineProperty(sql.options, "queue_timeout", {
+    configurable: true,
+    enumerable: true,
+    get() {
+      return watch.open === 0 ? boundMs / 1000 : 0;
+    },
   });
 }
 

@@ -1,5 +1,11 @@
 import { attach } from "@hyperdrive-kit/core/adapter";
-import { createConformanceWorker, type DerivedObject, postgresDialect } from "@hyperdrive-kit/testing/conformance";
+import {
+  type ConformanceDriver,
+  createConformanceWorker,
+  type DerivedObject,
+  handlerKindClasses,
+  postgresDialect,
+} from "@hyperdrive-kit/testing/conformance";
 import type postgres from "postgres";
 import { postgresAdapter, type Sql, withHyperdrive } from "../src/index.ts";
 
@@ -55,10 +61,15 @@ const derived: Record<string, DerivedObject<Sql>> = {
   },
 };
 
-export default createConformanceWorker<Sql>({
+const driver: ConformanceDriver<Sql> = {
   ...postgresDialect,
   withHyperdrive,
   attach: (scope, env, options) => attach(postgresAdapter, scope, env, options),
   query: async (sql, text) => [...(await sql.unsafe(text))],
   derived: () => derived,
-});
+  // Postgres.js runs each query on any of its connections: a transaction takes one.
+  transaction: (sql, body) => sql.begin((tx) => body(async (text) => [...(await tx.unsafe(text))])),
+};
+
+export default createConformanceWorker(driver);
+export const { HandlerObject, HandlerEntrypoint, HandlerWorkflow } = handlerKindClasses(driver);

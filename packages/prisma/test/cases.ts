@@ -142,6 +142,20 @@ export function describePrismaCases(scoped: Scoped): void {
     expect(classify(late.error)).toMatchObject({ type: "catalog", code: "HDK_HANDLE_CROSS_REQUEST" });
   });
 
+  it("keeps the code and the fix where Prisma puts what it copies (code, message, meta) for a refused connection", async () => {
+    const { error } = await scoped((prisma) => prisma.author.findMany(), { binding: "DOWN", connectTimeoutMs: 5_000 });
+    // Prisma drops the HyperdriveError itself: an app that shows `error.message` or logs `error.meta` still sees both.
+    expect(isHyperdriveError(error)).toBe(false);
+    expect((error as Error).name).toBe("PrismaClientKnownRequestError");
+    const { code, message, meta } = error as { code: string; message: string; meta: Record<string, unknown> };
+    expect(code).toBe("HDK_CONNECT_REFUSED");
+    expect(message).toContain("HDK_CONNECT_REFUSED");
+    expect(meta).toMatchObject({ code: "HDK_CONNECT_REFUSED", category: "connection", retryable: true });
+    expect(meta.fix).toEqual(expect.any(String));
+    expect(message).toContain(`Fix: ${meta.fix}`);
+    expect(findHyperdriveError(error)).toMatchObject({ code: "HDK_CONNECT_REFUSED", retryable: true });
+  });
+
   it("lets $disconnect() run inside the request without breaking teardown or later queries", async () => {
     const {
       value: n,

@@ -1,4 +1,6 @@
 /** The Vitest configuration shared by the adapter packages: tests run inside workerd against a real server. */
+import { createRequire } from "node:module";
+import { dirname } from "node:path";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { RUNTIME_SOCKET_LOSS } from "./conformance/runtime-socket-loss.ts";
@@ -16,7 +18,34 @@ export interface AdapterTestConfig {
   modulesRules?: Array<{ type: "ESModule" | "CommonJS" | "Text" | "Data" | "CompiledWasm"; include: string[] }>;
   /** Flags besides `nodejs_compat` for the Worker under test (the `mariadb` driver needs `node:os`). */
   extraCompatibilityFlags?: string[];
+  /**
+   * Binds the handler-kind suite's Durable Object, Workflow and queue (handler-kinds.ts): the Worker under test then
+   * exports `HandlerObject`, `HandlerEntrypoint` and `HandlerWorkflow` (`handlerKindClasses()`).
+   */
+  handlerKinds?: boolean;
+  /**
+   * The Postgres.js major every `import "postgres"` of the run gets (adapter, ORMs, tests): 3 is the workspace's
+   * `postgres`, 4 is the `postgres4` alias (`npm:postgres@4`) this package installs beside it.
+   */
+  postgresJs?: 3 | 4;
 }
+
+/** The bindings of the handler-kind suite (see `handler-kinds.ts`). */
+const handlerKindBindings = {
+  durableObjects: { HANDLER_OBJECT: "HandlerObject" },
+  workflows: { HANDLER_WORKFLOW: { name: "handler-workflow", className: "HandlerWorkflow" } },
+  queueProducers: { HANDLER_QUEUE: { queueName: "handler-kinds" } },
+  queueConsumers: { "handler-kinds": { maxBatchTimeout: 0, maxRetries: 0 } },
+};
+
+/**
+ * Postgres.js 4 imports `node:os` and `node:fs`, which `nodejs_compat` brings from compatibility date 2025-09-15 only
+ * (workerd `compatibility-date.capnp`); the tests' date is older.
+ */
+const POSTGRES_JS_4_FLAGS = ["enable_nodejs_os_module", "enable_nodejs_fs_module"];
+
+/** The folder of Postgres.js 4 as installed here: an alias target resolvable from any importer (pnpm is strict). */
+const postgresJs4 = () => dirname(dirname(createRequire(import.meta.url).resolve("postgres4")));
 
 export function defineAdapterTestConfig({
   main,
@@ -24,19 +53,32 @@ export function defineAdapterTestConfig({
   include,
   modulesRules,
   extraCompatibilityFlags = [],
+  handlerKinds = false,
+  postgresJs = 3,
 }: AdapterTestConfig) {
   return defineConfig({
+    ...(postgresJs === 4 ? { resolve: { alias: [{ find: /^postgres$/, replacement: postgresJs4() }] } } : {}),
     plugins: [
       cloudflareTest(({ inject }) => {
         const hyperdrives = inject("hyperdrives");
         return {
           main,
+          // Exported by destructuring, which the plugin's static look at the exports does not see.
+          ...(handlerKinds ? { additionalExports: { HandlerEntrypoint: "WorkerEntrypoint" as const } } : {}),
           miniflare: {
             compatibilityDate: COMPATIBILITY_DATE,
-            compatibilityFlags: [...COMPATIBILITY_FLAGS, ...extraCompatibilityFlags],
+            compatibilityFlags: [
+              ...COMPATIBILITY_FLAGS,
+              ...extraCompatibilityFlags,
+              // `exports.HandlerEntrypoint` in the handler-kind suite: an RPC call into the Worker's own entrypoint.
+              ...(handlerKinds ? ["enable_ctx_exports"] : []),
+              ...(postgresJs === 4 ? POSTGRES_JS_4_FLAGS : []),
+            ],
             hyperdrives,
             ...(modulesRules ? { modulesRules } : {}),
-            bindings: { NOT_A_BINDING: "a plain string" },
+            ...(handlerKinds ? handlerKindBindings : {}),
+            // POSTGRES_JS_MAJOR: which Postgres.js this run aliased `postgres` to, for tests that say so.
+            bindings: { NOT_A_BINDING: "a plain string", POSTGRES_JS_MAJOR: postgresJs },
             serviceBindings: { GLOBAL_SCOPE: "global-scope" },
             workers: [
               {

@@ -1,4 +1,4 @@
-import { classify } from "@hyperdrive-kit/core";
+import { classify, findHyperdriveError, isHyperdriveError } from "@hyperdrive-kit/core";
 import { withHyperdrive } from "@hyperdrive-kit/mysql2";
 import { describeFaults } from "@hyperdrive-kit/testing/faults";
 import { mysqlFaultExpectations, stmtPrepares } from "@hyperdrive-kit/testing/mysql";
@@ -152,6 +152,16 @@ describe("Drizzle on mysql2: nothing Hyperdrive refuses", () => {
     } finally {
       await raw.end();
     }
+  });
+
+  it("keeps the code and the fix on DrizzleQueryError's cause, where Drizzle keeps the driver's error", async () => {
+    const { error } = await scoped((db) => db.execute(sql`select 1`), { binding: "DOWN", connectTimeoutMs: 5_000 });
+    expect(error).toBeInstanceOf(DrizzleQueryError);
+    expect((error as Error).message).toMatch(/^Failed query: select 1/);
+    const { cause } = error as DrizzleQueryError;
+    expect(isHyperdriveError(cause)).toBe(true);
+    expect(cause).toMatchObject({ code: "HDK_CONNECT_REFUSED", retryable: true, fix: expect.any(String) });
+    expect(findHyperdriveError(error)).toBe(cause);
   });
 
   it("lets the database's own errors through Drizzle's wrapper, classified as the database's", async () => {

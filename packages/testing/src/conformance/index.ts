@@ -1,4 +1,4 @@
 export { type Dialect, mysqlDialect, postgresDialect } from "./dialects.ts";
 export { globalScopeWorker } from "./global-scope.ts";
 export type { ConformanceDriver, DerivedObject, Rows } from "./worker.ts";
-export { createConformanceWorker } from "./worker.ts";
+export { createConformanceWorker, handlerKindClasses } from "./worker.ts";

@@ -25,6 +25,9 @@ export function useMode(options: Json): void {
   });
 }
 
+/** The options of the mode under test, for suites that pass them on their own way (handler-kinds-suite.ts). */
+export const currentMode = (): Json => ({ ...mode });
+
 /** The id the conformance Worker gave the last request the suite sent. */
 let lastRequest = 0;
 

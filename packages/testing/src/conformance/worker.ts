@@ -12,6 +12,7 @@ import {
   isHyperdriveError,
 } from "@hyperdrive-kit/core";
 import { openScope, type RequestScope } from "@hyperdrive-kit/core/adapter";
+import { createHandlerKindClasses, type KindOrder, kindCases, reportOf, teardownsOf } from "./handler-kinds.ts";
 import { isRuntimeSocketLoss } from "./runtime-socket-loss.ts";
 
 export type Rows = Array<Record<string, unknown>>;
@@ -42,6 +43,11 @@ export interface ConformanceDriver<Db> {
    * that using it fails at once with the scope's typed error.
    */
   derived?(options: Record<string, unknown>): Record<string, DerivedObject<Db>>;
+  /**
+   * Runs `body` in one transaction on the handle (where `begin`/`commit` statements on the handle itself would not
+   * hold one connection: a pool). Default: `begin`, the body, `commit` on the handle.
+   */
+  transaction?(db: Db, body: (query: (text: string) => Promise<Rows>) => Promise<unknown>): Promise<unknown>;
 }
 
 export interface DerivedObject<Db> {
@@ -306,7 +312,17 @@ export function createConformanceWorker<Db>(driver: ConformanceDriver<Db>): Expo
     }
     return Response.json({ used: true, ms: Date.now() - usedAt });
   };
+  const cases = kindCases(driver, record);
   return {
+    // The handler kinds besides fetch (handler-kinds.ts): the cron string and the message body carry the order.
+    async scheduled(controller, env, ctx) {
+      observe();
+      await cases(env, ctx, JSON.parse(controller.cron) as KindOrder);
+    },
+    async queue(batch, env, ctx) {
+      observe();
+      for (const message of batch.messages) await cases(env, ctx, message.body as KindOrder);
+    },
     fetch(request, env, ctx) {
       const id = ++lastRequest;
       return requests.run(id, async () => {
@@ -511,6 +527,10 @@ export function createConformanceWorker<Db>(driver: ConformanceDriver<Db>): Expo
             options,
           );
         }
+        case "/kinds/report":
+          return Response.json(reportOf(url.searchParams.get("run") ?? "") ?? null);
+        case "/kinds/teardowns":
+          return Response.json(teardownsOf(url.searchParams.get("run") ?? ""));
         case "/log":
           return Response.json(state.log.splice(0));
         case "/outputs":
@@ -528,4 +548,9 @@ export function createConformanceWorker<Db>(driver: ConformanceDriver<Db>): Expo
       return errorJson(error, started);
     }
   }
+}
+
+/** The Durable Object, RPC entrypoint and Workflow classes of the handler-kind suite, for the adapter's test Worker. */
+export function handlerKindClasses<Db>(driver: ConformanceDriver<Db>) {
+  return createHandlerKindClasses(driver, record);
 }

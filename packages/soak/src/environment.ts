@@ -1,0 +1,173 @@
+/**
+ * What the soak runs against: a throwaway PostgreSQL and MariaDB with long random passwords, each behind the testing
+ * package's fault proxy, their tables, the Prisma clients, and the soak Worker in `wrangler dev` with the bindings
+ * `PG` and `MY` through the proxies. `admin` reaches each database directly (not through the proxy) for the fault
+ * schedule and the connection counts.
+ */
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { freePort } from "@hyperdrive-kit/testing/servers";
+import {
+  type Engine,
+  type ProxiedServer,
+  startProxiedServer,
+  startWranglerDev,
+} from "@hyperdrive-kit/testing/wrangler-dev";
+import mysql from "mysql2/promise";
+import pg from "pg";
+import { generate } from "../../prisma/test/generate.ts";
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** 64 random bytes, hex: a 132-character password per server and run. */
+const PASSWORD_BYTES = 64;
+
+export interface Admin {
+  /** Client connections of the Worker the server sees (every connection but the admin's own). */
+  connections(): Promise<number>;
+  /** Ends every connection of the Worker on the server (`pg_terminate_backend`, `KILL`); resolves to how many. */
+  killAll(): Promise<number>;
+}
+
+export interface SoakEnvironment {
+  servers: Record<Engine, ProxiedServer>;
+  admin: Record<Engine, Admin>;
+  origin: string;
+  /** Every secret that must never reach a body or a log line: passwords and connection strings. */
+  secrets: string[];
+  close(): Promise<void>;
+}
+
+const ROWS = 40;
+
+async function withPg<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
+  client.on("error", () => {});
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+async function withMysql<T>(url: string, fn: (db: mysql.Connection) => Promise<T>): Promise<T> {
+  const db = await mysql.createConnection({ uri: url, connectTimeout: 3000 });
+  db.on("error", () => {});
+  try {
+    return await fn(db);
+  } finally {
+    await db.end().catch(() => db.destroy());
+  }
+}
+
+const CLIENT_BACKENDS =
+  "from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() and backend_type = 'client backend'";
+
+function postgresAdmin(url: string): Admin {
+  return {
+    connections: () =>
+      withPg(url, async (c) => Number((await c.query(`select count(*) as n ${CLIENT_BACKENDS}`)).rows[0].n)),
+    killAll: () =>
+      withPg(url, async (c) => (await c.query(`select pg_terminate_backend(pid) ${CLIENT_BACKENDS}`)).rowCount ?? 0),
+  };
+}
+
+const OTHER_SESSIONS = "from information_schema.processlist where user = 'hdk' and id <> connection_id()";
+
+function mysqlAdmin(url: string): Admin {
+  return {
+    connections: () =>
+      withMysql(url, async (db) =>
+        Number((await db.query<mysql.RowDataPacket[]>(`select count(*) as n ${OTHER_SESSIONS}`))[0][0]?.n),
+      ),
+    killAll: () =>
+      withMysql(url, async (db) => {
+        const [rows] = await db.query<mysql.RowDataPacket[]>(`select id ${OTHER_SESSIONS}`);
+        for (const { id } of rows) await db.query(`KILL ${Number(id)}`).catch(() => {});
+        return rows.length;
+      }),
+  };
+}
+
+async function createTables(servers: Record<Engine, ProxiedServer>): Promise<void> {
+  await withPg(servers.postgres.server.url, async (c) => {
+    await c.query("create table if not exists soak_log (id serial primary key, request int not null)");
+    await c.query("create table if not exists soak_rows (n int primary key)");
+    await c.query(`insert into soak_rows select generate_series(1, ${ROWS}) on conflict do nothing`);
+  });
+  await withMysql(servers.mysql.server.url, async (db) => {
+    await db.query("create table if not exists soak_log (id int auto_increment primary key, request int not null)");
+    await db.query("create table if not exists soak_rows (n int primary key)");
+    const values = Array.from({ length: ROWS }, (_, i) => `(${i + 1})`).join(",");
+    await db.query(`insert ignore into soak_rows (n) values ${values}`);
+  });
+}
+
+export async function startSoak(onOutput: (text: string) => void): Promise<SoakEnvironment> {
+  const cleanups: Array<() => unknown> = [];
+  const close = async () => {
+    process.off("SIGINT", interrupted).off("SIGTERM", interrupted);
+    for (const cleanup of cleanups.splice(0).reverse()) await Promise.resolve(cleanup()).catch(() => {});
+  };
+  const interrupted = () => void close().finally(() => process.exit(130));
+  process.once("SIGINT", interrupted).once("SIGTERM", interrupted);
+  try {
+    const [postgres, mysqlServer] = await Promise.all([
+      startProxiedServer("postgres", cleanups, { passwordBytes: PASSWORD_BYTES }),
+      startProxiedServer("mysql", cleanups, { passwordBytes: PASSWORD_BYTES }),
+      generate(["pg", "mariadb"]),
+    ]);
+    const servers = { postgres, mysql: mysqlServer } as Record<Engine, ProxiedServer>;
+    await createTables(servers);
+    const dir = await mkdtemp(join(tmpdir(), "hdk-soak-"));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const config = join(dir, "wrangler.json");
+    await writeFile(
+      config,
+      JSON.stringify({
+        name: "hyperdrive-kit-soak",
+        main: join(here, "../worker/index.ts"),
+        compatibility_date: "2025-09-01",
+        compatibility_flags: ["nodejs_compat"],
+        hyperdrive: [
+          { binding: "PG", id: "00000000000000000000000000000001", localConnectionString: servers.postgres.url },
+          { binding: "MY", id: "00000000000000000000000000000002", localConnectionString: servers.mysql.url },
+        ],
+      }),
+    );
+    const port = await freePort();
+    const wrangler = await startWranglerDev({
+      config,
+      port,
+      inspectorPort: await freePort(),
+      onOutput,
+      logLevel: "log",
+      readyPath: "/none/none",
+    });
+    cleanups.push(
+      () =>
+        new Promise<void>((resolve) => {
+          if (wrangler.exitCode !== null) return resolve();
+          wrangler.once("exit", () => resolve());
+          wrangler.kill();
+        }),
+    );
+    const secrets = Object.values(servers).flatMap(({ server, url }) => [
+      decodeURIComponent(new URL(server.url).password),
+      server.url,
+      url,
+    ]);
+    return {
+      servers,
+      admin: { postgres: postgresAdmin(servers.postgres.server.url), mysql: mysqlAdmin(servers.mysql.server.url) },
+      origin: `http://127.0.0.1:${port}`,
+      secrets,
+      close,
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}

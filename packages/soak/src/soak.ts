@@ -1,0 +1,198 @@
+/**
+ * `pnpm soak`: every adapter, mode and integration in one Worker in `wrangler dev`, under load at a fixed
+ * concurrency, while a fault schedule (kill, reset, blackhole, delay, stop; see `faults.ts`) lands on work in flight.
+ * Counts per request what it ended in, samples the servers' connections and workerd's memory, probes every route
+ * after each fault for the time to recover, and exits 1 on any miss (`report.ts` lists them).
+ *
+ * Environment: HDK_SOAK_REQUESTS (load requests, 10,000; `pnpm test` runs 2,000), HDK_SOAK_CONCURRENCY (12),
+ * HDK_SOAK_FAULTS (each fault class at least this many times, 5; 0 for a control run without faults), HDK_SOAK_IDLE_MS (the wait before the second
+ * leak count, 30,000), HDK_SOAK_OUT (a file for the results as JSON), HDK_SOAK_ONLY (routes, comma-separated: for looking into one).
+ */
+import { writeFile } from "node:fs/promises";
+import { cpus } from "node:os";
+import type { Engine } from "@hyperdrive-kit/testing/wrangler-dev";
+import { residentMiB, workerdPids } from "@hyperdrive-kit/testing/wrangler-dev";
+import { startSoak } from "./environment.ts";
+import { FAULTS, type FaultClass, type FaultEvent, inject } from "./faults.ts";
+import { type Recovery, report, type Sample } from "./report.ts";
+import { type Result, send } from "./requests.ts";
+
+const numberFrom = (name: string, fallback: number) => {
+  const value = Number(process.env[name] ?? fallback);
+  if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a non-negative number`);
+  return value;
+};
+const REQUESTS = numberFrom("HDK_SOAK_REQUESTS", 10_000);
+const CONCURRENCY = numberFrom("HDK_SOAK_CONCURRENCY", 12);
+const FAULTS_EACH = numberFrom("HDK_SOAK_FAULTS", 5);
+const IDLE_MS = numberFrom("HDK_SOAK_IDLE_MS", 30_000);
+/** How often each scenario comes up in the load, out of 11. */
+const MIX: Record<string, number> = { query: 3, transaction: 2, parallel: 2, stream: 1, long: 1, misuse: 2 };
+/**
+ * The warm-up, after which workerd's memory must stay flat: the first 1,500 requests or half the load, whichever is
+ * less. In the runs of 2026-12-07, RSS rose for about the first 1,400 requests (V8's heap finding its size) and then
+ * stayed level.
+ */
+const WARM_REQUESTS = Math.min(1500, REQUESTS / 2);
+const ENGINES: readonly Engine[] = ["postgres", "mysql"];
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function shuffled<T>(items: T[]): T[] {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [items[i], items[j]] = [items[j] as T, items[i] as T];
+  }
+  return items;
+}
+
+async function main(): Promise<void> {
+  const began = Date.now();
+  const logs: string[] = [];
+  const env = await startSoak((text) => logs.push(text));
+  const started = Date.now();
+  const results: Result[] = [];
+  const faults: FaultEvent[] = [];
+  const recoveries: Recovery[] = [];
+  const samples: Sample[] = [];
+  try {
+    const only = process.env.HDK_SOAK_ONLY?.split(",").filter(Boolean);
+    const targets = ((await (await fetch(`${env.origin}/targets`)).json()) as string[]).filter(
+      (target) => !only || only.includes(target),
+    );
+    const deck = shuffled(
+      targets.flatMap((target) =>
+        Object.entries(MIX).flatMap(([scenario, weight]) =>
+          Array.from({ length: weight }, () => ({ target, scenario })),
+        ),
+      ),
+    );
+    // Every route once before the clock starts: bundling and first compiles are not the soak's subject.
+    await Promise.all(deck.map(({ target, scenario }) => send(env.origin, target, scenario, env.secrets)));
+    const pids = workerdPids();
+    console.log(
+      `soak: ${targets.length} routes × ${Object.keys(MIX).length} scenarios, ${REQUESTS} requests at concurrency ${CONCURRENCY}, each fault class ≥ ${FAULTS_EACH}× (set up in ${((started - began) / 1000).toFixed(0)} s)`,
+    );
+
+    let sent = 0;
+    let faultsDone = false;
+    let loadDone = false;
+    const loadStart = Date.now();
+    const load = Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (sent < REQUESTS || !faultsDone) {
+          const { target, scenario } = deck[sent++ % deck.length] as { target: string; scenario: string };
+          results.push(await send(env.origin, target, scenario, env.secrets));
+        }
+      }),
+    ).finally(() => {
+      loadDone = true;
+    });
+
+    const sampling = (async () => {
+      while (!loadDone) {
+        const at = Date.now();
+        const server = Object.fromEntries(
+          await Promise.all(ENGINES.map(async (e) => [e, await env.admin[e].connections().catch(() => -1)])),
+        ) as Record<Engine, number>;
+        samples.push({
+          at,
+          warm: sent >= WARM_REQUESTS,
+          rssMiB: residentMiB(pids),
+          server,
+          proxy: Object.fromEntries(ENGINES.map((e) => [e, env.servers[e].proxy.connections])) as Record<
+            Engine,
+            number
+          >,
+        });
+        await sleep(2000);
+      }
+    })();
+
+    /** Each route's `query` until it answers 200: the time from a fault's end to that answer. */
+    const probe = async (event: FaultEvent) => {
+      await Promise.all(
+        targets.map(async (target) => {
+          for (;;) {
+            const result = await send(env.origin, target, "query", env.secrets, true);
+            results.push(result);
+            if (result.status === 200 || Date.now() - event.end > 30_000) {
+              recoveries.push({
+                fault: event.fault,
+                target,
+                ms: result.status === 200 ? result.start + result.ms - event.end : Number.POSITIVE_INFINITY,
+              });
+              return;
+            }
+            await sleep(100);
+          }
+        }),
+      );
+    };
+
+    const schedule = (async () => {
+      // HDK_SOAK_FAULTS=0: a control run, the same load with no fault at all.
+      for (let round = 0; FAULTS_EACH > 0; round++) {
+        for (const fault of shuffled([...FAULTS]) as FaultClass[]) {
+          await sleep(1000 + Math.random() * 1000);
+          const event = await inject(env, fault);
+          faults.push(event);
+          // The next fault waits until every route has answered again: a recovery is this fault's alone.
+          await probe(event);
+        }
+        if (round + 1 >= FAULTS_EACH && sent >= REQUESTS * 0.9) break;
+      }
+      faultsDone = true;
+    })();
+
+    await Promise.all([load, schedule, sampling]);
+    const loadMs = Date.now() - loadStart;
+
+    // Teardown runs through waitUntil after each response (bounded by teardownTimeoutMs, 5 s).
+    await sleep(6000);
+    const count = async () =>
+      Object.fromEntries(
+        await Promise.all(
+          ENGINES.map(async (e) => [
+            e,
+            { server: await env.admin[e].connections().catch(() => -1), proxy: env.servers[e].proxy.connections },
+          ]),
+        ),
+      ) as Record<Engine, { server: number; proxy: number }>;
+    const afterRun = await count();
+    await sleep(IDLE_MS);
+    const afterIdle = await count();
+    const stats = (await (await fetch(`${env.origin}/stats`)).json()) as {
+      handle: string[];
+      runtimeSocketLoss: number;
+    };
+
+    const { table, misses } = report({
+      results,
+      faults,
+      recoveries,
+      samples,
+      afterRun,
+      afterIdle,
+      idleMs: IDLE_MS,
+      faultsEach: FAULTS_EACH,
+      unhandled: stats,
+      log: logs.join(""),
+      secrets: env.secrets,
+      header: `${new Date().toISOString().slice(0, 16)}Z, ${cpus().length} × ${cpus()[0]?.model ?? "CPU"}, Node ${process.version}, wrangler dev; ${results.filter((r) => !r.probe).length} load requests at concurrency ${CONCURRENCY} in ${(loadMs / 1000).toFixed(0)} s, ${faults.length} faults; wall time ${((Date.now() - began) / 1000).toFixed(0)} s`,
+    });
+    console.log(table);
+    if (process.env.HDK_SOAK_OUT)
+      await writeFile(
+        process.env.HDK_SOAK_OUT,
+        JSON.stringify({ results, faults, recoveries, samples, afterRun, afterIdle, stats, log: logs.join("") }),
+      );
+    if (misses.length > 0) {
+      console.error(`\nsoak: ${misses.length} miss(es):\n${misses.map((m) => `- ${m}`).join("\n")}`);
+      process.exitCode = 1;
+    } else console.log("\nsoak: every target met");
+  } finally {
+    await env.close();
+  }
+}
+
+await main();
