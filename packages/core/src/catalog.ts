@@ -182,7 +182,7 @@ export const catalog = {
     message: 'Uncaught Error: No such module "node:<module>"',
     details:
       "Your Cloudflare Workers project or a library that it imports is trying to access a Node module that is not available.",
-    fix: 'Enable Node.js compatibility (https://developers.cloudflare.com/workers/runtime-apis/nodejs/) for your Cloudflare Workers project to maximize compatibility: add `"compatibility_flags": ["nodejs_compat"]` to your Wrangler configuration.',
+    fix: 'Enable Node.js compatibility (https://developers.cloudflare.com/workers/runtime-apis/nodejs/) for your Cloudflare Workers project to maximize compatibility: add `"compatibility_flags": ["nodejs_compat"]` to your Wrangler configuration (it is on by default from `"compatibility_date": "2026-08-04"` on, unless `no_nodejs_compat` turns it off).',
     docs: `${TROUBLESHOOTING}#node-errors`,
     retryable: false,
   },
@@ -348,7 +348,7 @@ export const catalog = {
     category: "usage",
     message: "ARRAY_REMOVED: sql.array() is removed in v4, pass the array as it is",
     details: "`sql.array()` was called: Postgres.js 4 removed it. Error code: `ARRAY_REMOVED`.",
-    fix: "Pass the array itself as the parameter (for example `where id = any(${ids})`): the server decides its type.",
+    fix: "Pass the array itself where `sql.array(…)` was: Postgres.js 4 sends it as a parameter whose type the server decides.",
     docs: README,
     retryable: false,
     drivers: ["postgres"],
@@ -426,6 +426,15 @@ export const catalog = {
     message: "connect ECONNREFUSED / Network connection lost",
     details: "The database (or Hyperdrive) refused or dropped the connection before it was established.",
     fix: "Check that the database is running and reachable. Locally, check the `localConnectionString` (or `CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_<BINDING>` in `.env`).",
+    docs: `${TROUBLESHOOTING}#connection-errors`,
+    retryable: true,
+  },
+  HDK_CONNECTION_LOST: {
+    category: "connection",
+    message: "Network connection lost / terminating connection due to administrator command (SQLSTATE 57P01)",
+    details:
+      "The connection dropped after it was established, while work ran on it: reset by the network or a proxy, or ended by the server (PostgreSQL's class 57: 57P01 admin shutdown, 57P02 crash shutdown, 57P05 idle session timeout; the SQLSTATE is kept in `sqlState`).",
+    fix: "A query in flight may or may not have run: retry on a new handle (a new `withHyperdrive` call) only if the work is idempotent. The database may have restarted or failed over, the network path may have broken, or the backend was killed (`pg_terminate_backend`, `KILL`, an idle or statement timeout on the server); if it repeats, check the database's logs and status.",
     docs: `${TROUBLESHOOTING}#connection-errors`,
     retryable: true,
   },
@@ -550,7 +559,7 @@ export const catalog = {
     category: "lifecycle",
     message: "Teardown timed out",
     details:
-      "Closing the client did not finish within `teardownTimeoutMs` (known driver bugs: pg `Client.end()` hangs when the socket never connected, Postgres.js `sql.end()` hangs).",
+      "Teardown ran out of `teardownTimeoutMs`: closing the client did not finish in time (known driver bugs: pg `Client.end()` hangs when the socket never connected, Postgres.js `sql.end()` hangs), or a query still in flight when the request's work ended was cut by the close.",
     fix: 'Nothing to do for correctness: the Workers runtime closes the socket when the invocation ends. Set `teardown: "none"` to skip explicit closing, or raise `teardownTimeoutMs`.',
     docs: LIFECYCLE,
     retryable: false,

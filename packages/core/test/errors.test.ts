@@ -50,6 +50,20 @@ describe("HyperdriveError", () => {
     expect((error.cause as Error).name).toBe("TypeError");
   });
 
+  it("gives its code and this occurrence's fix as `meta`, for ORMs that copy only code, message and meta", () => {
+    const error = new HyperdriveError("HDK_CONNECT_REFUSED", { driver: "pg", fix: "Start the database." });
+    expect(error.meta).toEqual({
+      code: "HDK_CONNECT_REFUSED",
+      category: "connection",
+      retryable: true,
+      fix: "Start the database.",
+      docs: catalog.HDK_CONNECT_REFUSED.docs,
+    });
+    // A getter, not an own field: serializing the error and copying its own fields stay as they were.
+    expect(Object.keys(error)).not.toContain("meta");
+    expect(JSON.parse(JSON.stringify(error))).not.toHaveProperty("meta");
+  });
+
   it("keeps a harmless cause as it is", () => {
     const cause = new Error("Connection terminated");
     expect(new HyperdriveError("HDK_PG_CONNECTION_TERMINATED", { cause }).cause).toBe(cause);

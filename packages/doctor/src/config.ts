@@ -15,7 +15,7 @@ export interface WranglerConfig {
   /** The file name, relative to the project directory. */
   file: string;
   raw: Record<string, unknown>;
-  /** Where a value sits in the file (JSON(C) only: smol-toml keeps no positions). */
+  /** Where a value sits in the file: line and column in JSON(C), the line in TOML. */
   locate(path: JsonPath): Location;
 }
 
@@ -49,7 +49,19 @@ export async function readConfig(dir: string, file: string): Promise<WranglerCon
       }
       throw error;
     }
-    return { file, raw, locate: () => ({ file }) };
+    const lines = tomlLines(text);
+    return {
+      file,
+      raw,
+      locate: (path) => {
+        // The value's own line, else its nearest enclosing table or key that has one.
+        for (let length = path.length; length > 0; length--) {
+          const line = lines.get(path.slice(0, length).join("\0"));
+          if (line !== undefined) return { file, line };
+        }
+        return { file };
+      },
+    };
   }
   const errors: ParseError[] = [];
   const tree = parseTree(text, errors, { allowTrailingComma: true, disallowComments: false });
@@ -67,6 +79,63 @@ export async function readConfig(dir: string, file: string): Promise<WranglerCon
       return node ? { file, ...position(text, node.offset) } : { file };
     },
   };
+}
+
+/** TOML key segments: `a.b`, `"a.b".c`, `'x'`. */
+function tomlKey(text: string): string[] {
+  const parts: string[] = [];
+  for (const match of text.matchAll(/\s*(?:"((?:[^"\\]|\\.)*)"|'([^']*)'|([A-Za-z0-9_-]+))\s*(?:\.|$)/g)) {
+    parts.push(match[1] ?? match[2] ?? match[3] ?? "");
+  }
+  return parts;
+}
+
+/**
+ * Where each table, array-of-tables entry and key starts in a TOML file (smol-toml keeps no positions): a line scan
+ * of the headers (`[env.staging]`, `[[hyperdrive]]`, counted per array) and `key =` lines. Inline tables and arrays
+ * point at the line of their key.
+ */
+function tomlLines(text: string): Map<string, number> {
+  const lines = new Map<string, number>();
+  const counts = new Map<string, number>();
+  let table: (string | number)[] = [];
+  let inMultiline: string | undefined;
+  text.split(/\r?\n/).forEach((raw, index) => {
+    const line = raw.trim();
+    const number = index + 1;
+    if (inMultiline) {
+      if (line.includes(inMultiline)) inMultiline = undefined;
+      return;
+    }
+    if (line === "" || line.startsWith("#")) return;
+    const arrayHeader = /^\[\[(.+?)\]\]/.exec(line);
+    const header = arrayHeader ? undefined : /^\[(.+?)\]/.exec(line);
+    if (arrayHeader) {
+      const key = tomlKey(arrayHeader[1] as string);
+      const id = key.join("\0");
+      const count = counts.get(id) ?? 0;
+      counts.set(id, count + 1);
+      if (!lines.has(id)) lines.set(id, number);
+      table = [...key, count];
+      lines.set(table.join("\0"), number);
+      return;
+    }
+    if (header) {
+      table = tomlKey(header[1] as string);
+      if (!lines.has(table.join("\0"))) lines.set(table.join("\0"), number);
+      return;
+    }
+    const assignment = /^((?:"(?:[^"\\]|\\.)*"|'[^']*'|[A-Za-z0-9_.\s-])+?)\s*=\s*(.*)$/.exec(line);
+    if (assignment) {
+      const key = [...table, ...tomlKey(assignment[1] as string)];
+      lines.set(key.join("\0"), number);
+      const value = assignment[2] ?? "";
+      for (const quote of ['"""', "'''"]) {
+        if (value.startsWith(quote) && !value.slice(3).includes(quote)) inMultiline = quote;
+      }
+    }
+  });
+  return lines;
 }
 
 function toValue(node: Node): unknown {

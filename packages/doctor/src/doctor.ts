@@ -7,6 +7,8 @@ import type { DoctorReport } from "./report.ts";
 export interface DoctorOptions extends Omit<PreflightOptions, "target"> {
   /** The Worker project to lint; omitted: no project lint. */
   dir?: string;
+  /** The Wrangler configuration file in `dir` (wrangler's `--config`); omitted: the one wrangler would pick. */
+  config?: string;
   /** Also run the preflight against every binding's local connection string, as `wrangler dev` connects. */
   connect?: boolean;
   /** The origin fields of `wrangler hyperdrive create`: checked, then preflighted as Hyperdrive would connect. */
@@ -28,9 +30,9 @@ function localSource(local: LocalString, config: string | undefined): string {
 /** Runs everything asked for and returns the report; throws only for usage errors (no project, bad options). */
 export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   const sections: Section[] = [];
-  const { dir, connect, origin, ...preflightOptions } = options;
+  const { dir, config, connect, origin, ...preflightOptions } = options;
   if (dir !== undefined) {
-    const project = await lintProject(dir);
+    const project = await lintProject(dir, config === undefined ? {} : { config });
     sections.push(...project.sections);
     if (connect) {
       // Each distinct database once, even when several environments or bindings share it.

@@ -1,7 +1,7 @@
 /** The project lint: a Worker directory's Wrangler configuration, env files, drivers and source. */
 import { existsSync, statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { dirname, join, resolve } from "node:path";
+import { join, relative, resolve } from "node:path";
 import { parseEnv } from "node:util";
 import {
   ConfigParseError,
@@ -11,13 +11,16 @@ import {
   readConfig,
   type WranglerConfig,
 } from "./config.ts";
-import { lintDrivers } from "./drivers.ts";
+import { driverVersions, lintDrivers } from "./drivers.ts";
 import { type Finding, pass, problem, type Section } from "./findings.ts";
 import { display, parseDatabaseUrl, poolerReason, UrlError } from "./local-string.ts";
-import { lintSources } from "./source.ts";
+import { BINDING_DOCS } from "./rules.ts";
+import { lintSources } from "./sources.ts";
 
 /** `nodejs_compat` gives the drivers `node:net` and friends from this date on. */
 export const NODEJS_COMPAT_SINCE = "2024-09-23";
+/** From this compatibility date on, Node.js compatibility is on without the flag (Cloudflare's changelog, 2026-08-04). */
+export const NODEJS_COMPAT_DEFAULT_FROM = "2026-08-04";
 
 export const LOCAL_STRING_PREFIX = "CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_";
 /** The older prefix wrangler still reads (and warns about). */
@@ -33,6 +36,15 @@ const RESERVED = new Set(
 
 export class ProjectNotFoundError extends Error {
   override readonly name = "ProjectNotFoundError";
+}
+
+/**
+ * An id from a template or a tutorial: Hyperdrive ids are 32 hexadecimal digits, and all zeros or a run of one
+ * character is a stand-in (`"xxxxxxxx…"`, `"your-hyperdrive-config-id"`, `"<HYPERDRIVE_ID>"`).
+ */
+function isPlaceholderId(id: string): boolean {
+  const trimmed = id.trim();
+  return !/^[0-9a-f]{32}$/i.test(trimmed) || /^(.)\1*$/.test(trimmed);
 }
 
 /** A local connection string a binding would get in `wrangler dev`, and where it came from. */
@@ -64,29 +76,32 @@ function lintCompatibility(config: WranglerConfig, env: Environment): Finding[] 
   // The flag and the date are independent mistakes: report both, so one run shows everything to fix.
   const findings: Finding[] = [];
   const flags = Array.isArray(env.compatibilityFlags) ? env.compatibilityFlags : [];
-  const hasCompat = flags.includes("nodejs_compat") || flags.includes("nodejs_compat_v2");
+  const date = typeof env.compatibilityDate === "string" ? env.compatibilityDate : undefined;
+  const validDate = date !== undefined && /^\d{4}-\d{2}-\d{2}$/.test(date);
+  const byDefault = validDate && date >= NODEJS_COMPAT_DEFAULT_FROM && !flags.includes("no_nodejs_compat");
+  const hasCompat = flags.includes("nodejs_compat") || flags.includes("nodejs_compat_v2") || byDefault;
   if (!hasCompat) {
     findings.push(
       problem(
         "fail",
         "config.nodejs-compat",
         "HDK_NODEJS_COMPAT_MISSING",
-        `${label(env)}compatibility_flags has no "nodejs_compat": the drivers cannot load node:net, node:tls or node:crypto`,
-        { location: config.locate(env.flagsPath) },
+        flags.includes("no_nodejs_compat")
+          ? `${label(env)}compatibility_flags has "no_nodejs_compat": the drivers cannot load node:net, node:tls or node:crypto`
+          : `${label(env)}compatibility_flags has no "nodejs_compat" (on by default only from compatibility_date ${NODEJS_COMPAT_DEFAULT_FROM}): the drivers cannot load node:net, node:tls or node:crypto`,
+        // Without the key, where it goes: beside the date.
+        { location: config.locate(env.compatibilityFlags === undefined ? env.datePath : env.flagsPath) },
       ),
     );
   }
-  const date = env.compatibilityDate;
-  if (typeof date !== "string" || !/^\d{4}-\d{2}-\d{2}$/.test(date)) {
+  if (!validDate) {
     findings.push(
       problem(
         "fail",
         "config.compatibility-date",
         "HDK_DOCTOR_COMPATIBILITY_DATE",
         `${label(env)}no valid compatibility_date`,
-        {
-          location: config.locate(env.datePath),
-        },
+        { location: config.locate(env.datePath) },
       ),
     );
   } else if (date < NODEJS_COMPAT_SINCE && !flags.includes("nodejs_compat_v2")) {
@@ -102,7 +117,11 @@ function lintCompatibility(config: WranglerConfig, env: Environment): Finding[] 
     );
   }
   if (findings.length === 0) {
-    findings.push(pass("config.nodejs-compat", `${label(env)}nodejs_compat on, compatibility_date ${date}`));
+    const how =
+      flags.includes("nodejs_compat") || flags.includes("nodejs_compat_v2")
+        ? "nodejs_compat on"
+        : `nodejs_compat on by default (compatibility_date ${NODEJS_COMPAT_DEFAULT_FROM} or later)`;
+    findings.push(pass("config.nodejs-compat", `${label(env)}${how}, compatibility_date ${date}`));
   }
   return findings;
 }
@@ -161,6 +180,16 @@ function lintBinding(
         location: config.locate(path),
       }),
     );
+  } else if (isPlaceholderId(entry.id)) {
+    findings.push(
+      problem(
+        "warn",
+        "binding.id",
+        "HDK_DOCTOR_BINDING_ID",
+        `${prefix}: id "${entry.id}" is a placeholder, not a Hyperdrive configuration id: wrangler deploy will refuse it`,
+        { location: config.locate([...path, "id"]) },
+      ),
+    );
   }
   if (entry.remote === true) {
     findings.push(
@@ -174,19 +203,26 @@ function lintBinding(
   // The local connection string `wrangler dev` would use: the variable wins over localConnectionString.
   if (typeof name === "string" && name) {
     const variable = `${LOCAL_STRING_PREFIX}${name}`;
-    const fromProcess = process.env[variable] ?? process.env[`${DEPRECATED_PREFIX}${name}`];
-    const fromEnvFile = files.env[variable] ?? files.env[`${DEPRECATED_PREFIX}${name}`];
-    const inDevVars =
-      files.devVars[variable] !== undefined || files.devVars[`${DEPRECATED_PREFIX}${name}`] !== undefined;
+    const deprecated = `${DEPRECATED_PREFIX}${name}`;
+    // Each under the name it is set with: the deprecated one is shown as itself, not as the new name.
+    const named = (values: Record<string, string | undefined>) =>
+      values[variable]
+        ? { value: values[variable], as: variable }
+        : values[deprecated]
+          ? { value: values[deprecated], as: deprecated }
+          : undefined;
+    const fromProcess = named(process.env);
+    const fromEnvFile = named(files.env);
+    const devVarsName = files.devVars[variable] !== undefined ? variable : deprecated;
+    const inDevVars = files.devVars[variable] !== undefined || files.devVars[deprecated] !== undefined;
     const configured = typeof entry.localConnectionString === "string" ? entry.localConnectionString : undefined;
-    const chosen =
-      fromProcess !== undefined && fromProcess !== ""
-        ? { url: fromProcess, source: `$${variable}` }
-        : fromEnvFile
-          ? { url: fromEnvFile, source: `${files.envName}: ${variable}` }
-          : configured !== undefined
-            ? { url: configured, source: "localConnectionString" }
-            : undefined;
+    const chosen = fromProcess
+      ? { url: fromProcess.value, source: `$${fromProcess.as}` }
+      : fromEnvFile
+        ? { url: fromEnvFile.value, source: `${files.envName}: ${fromEnvFile.as}` }
+        : configured !== undefined
+          ? { url: configured, source: "localConnectionString" }
+          : undefined;
 
     if (inDevVars && !fromProcess && !fromEnvFile) {
       findings.push(
@@ -195,8 +231,8 @@ function lintBinding(
           "binding.local-string",
           "HDK_DOCTOR_LOCAL_STRING_IN_DEV_VARS",
           chosen
-            ? `${prefix}: ${variable} is in ${files.devVarsName}, where wrangler ignores it; localConnectionString is used instead`
-            : `${prefix}: ${variable} is in ${files.devVarsName}, where wrangler ignores it, and there is no other local connection string`,
+            ? `${prefix}: ${devVarsName} is in ${files.devVarsName}, where wrangler ignores it; localConnectionString is used instead`
+            : `${prefix}: ${devVarsName} is in ${files.devVarsName}, where wrangler ignores it, and there is no other local connection string`,
           { location: { file: files.devVarsName } },
         ),
       );
@@ -287,12 +323,20 @@ function lintLocalString(
   return findings;
 }
 
+export interface LintOptions {
+  /** The configuration file in the directory (wrangler's `--config`); default: the one wrangler would pick. */
+  config?: string;
+}
+
 /** Lints a Worker project directory. Throws ProjectNotFoundError when it has no Wrangler configuration. */
-export async function lintProject(directory: string): Promise<ProjectLint> {
+export async function lintProject(directory: string, options: LintOptions = {}): Promise<ProjectLint> {
   const dir = resolve(directory);
   if (!existsSync(dir) || !statSync(dir).isDirectory())
     throw new ProjectNotFoundError(`${directory} is not a directory`);
-  const file = findConfig(dir);
+  if (options.config !== undefined && !existsSync(join(dir, options.config))) {
+    throw new ProjectNotFoundError(`${join(directory, options.config)}: no such file`);
+  }
+  const file = options.config ?? findConfig(dir);
   if (!file) {
     throw new ProjectNotFoundError(`${directory} has no wrangler.jsonc, wrangler.json or wrangler.toml`);
   }
@@ -319,20 +363,44 @@ export async function lintProject(directory: string): Promise<ProjectLint> {
     });
     // The drivers and the source do not depend on the configuration: check them anyway (the source under src/, since
     // `main` cannot be read).
-    sections.push(...(await lintCode(dir, [])));
+    sections.push(...(await lintCode(dir, file, [], true)).sections);
     return { config: file, sections, localStrings };
   }
 
   const envs = environments(config);
-  const topHasBindings = Array.isArray(config.raw.hyperdrive) && config.raw.hyperdrive.length > 0;
-  const anyBindings = envs.some((env) => Array.isArray(env.hyperdrive) && env.hyperdrive.length > 0);
+  const bindingsOf = (env: Environment) => (Array.isArray(env.hyperdrive) ? env.hyperdrive : []);
+  const topHasBindings = bindingsOf(envs[0] as Environment).length > 0;
+  const anyBindings = envs.some((env) => bindingsOf(env).length > 0);
+  const code = await lintCode(
+    dir,
+    file,
+    envs.map((env) => env.main),
+    anyBindings,
+  );
+  // Judged by what the Worker uses: one with no database driver and no Hyperdrive binding is not Hyperdrive's.
+  const usesDatabase = anyBindings || code.usesDatabase;
   for (const env of envs) {
     const findings: Finding[] = [];
-    // A named environment that inherits both keys has nothing new to say about them.
-    const ownCompat = !env.name || env.flagsPath[0] === "env" || env.datePath[0] === "env";
-    if (ownCompat) findings.push(...lintCompatibility(config, env));
-    const bindings = Array.isArray(env.hyperdrive) ? env.hyperdrive : [];
-    if (bindings.length === 0) {
+    const malformed = env.hyperdrive !== undefined && !Array.isArray(env.hyperdrive);
+    if (malformed) {
+      const toml = file.endsWith(".toml");
+      findings.push(
+        problem(
+          "fail",
+          "config.hyperdrive",
+          "HDK_DOCTOR_CONFIG_INVALID",
+          `${label(env)}"hyperdrive" is ${typeof env.hyperdrive === "object" && env.hyperdrive !== null ? "a table" : `a ${typeof env.hyperdrive}`}, not a list of bindings: ${toml ? `write [[${env.name ? `env.${env.name}.` : ""}hyperdrive]] (two brackets)` : 'write "hyperdrive": [{ "binding": …, "id": … }]'}`,
+          { location: config.locate([...env.path, "hyperdrive"]) },
+        ),
+      );
+    }
+    if (usesDatabase) {
+      // A named environment that inherits both keys has nothing new to say about them.
+      const ownCompat = !env.name || env.flagsPath[0] === "env" || env.datePath[0] === "env";
+      if (ownCompat) findings.push(...lintCompatibility(config, env));
+    }
+    const bindings = bindingsOf(env);
+    if (bindings.length === 0 && !malformed) {
       if (env.name && topHasBindings) {
         findings.push(
           problem(
@@ -340,14 +408,18 @@ export async function lintProject(directory: string): Promise<ProjectLint> {
             "binding.missing",
             "HDK_BINDING_MISSING",
             `[env.${env.name}] has no "hyperdrive" bindings: wrangler does not inherit bindings from the top level`,
-            { location: config.locate(env.path) },
+            { location: config.locate(env.path), docs: BINDING_DOCS },
           ),
         );
-      } else if (!env.name && !anyBindings) {
+      } else if (!env.name && !anyBindings && code.usesDatabase) {
         findings.push(
-          problem("fail", "binding.missing", "HDK_BINDING_MISSING", `${file} has no "hyperdrive" binding`, {
-            location: { file },
-          }),
+          problem(
+            "fail",
+            "binding.missing",
+            "HDK_BINDING_MISSING",
+            `${file} has no "hyperdrive" binding, but the Worker uses a database driver`,
+            { location: { file }, docs: BINDING_DOCS },
+          ),
         );
       }
     }
@@ -355,42 +427,48 @@ export async function lintProject(directory: string): Promise<ProjectLint> {
     bindings.forEach((binding, index) => {
       findings.push(...lintBinding(config, env, index, binding, files, localStrings));
     });
-    sections.push({ kind: "project", title: env.name ? `${file} [env.${env.name}]` : file, findings });
+    if (findings.length === 0 && !env.name) {
+      findings.push(
+        pass(
+          "config",
+          "no Hyperdrive binding and no database driver: nothing here for Hyperdrive (config not checked further)",
+        ),
+      );
+    }
+    if (findings.length > 0) {
+      sections.push({ kind: "project", title: env.name ? `${file} [env.${env.name}]` : file, findings });
+    }
   }
 
-  sections.push(
-    ...(await lintCode(
-      dir,
-      envs.map((env) => env.main),
-    )),
-  );
+  sections.push(...code.sections);
   return { config: file, sections, localStrings };
 }
 
-/** The drivers in package.json and the source under each `main`'s directory (else `src/`). */
-async function lintCode(dir: string, mainEntries: unknown[]): Promise<Section[]> {
+/** The drivers of the Worker and of the workspace packages it imports, and its source. */
+async function lintCode(
+  dir: string,
+  configFile: string,
+  mainEntries: unknown[],
+  hasBindings: boolean,
+): Promise<{ sections: Section[]; usesDatabase: boolean }> {
   const sections: Section[] = [];
-  const drivers = await lintDrivers(dir);
+  const mains = mainEntries.filter((main): main is string => typeof main === "string");
+  const declared = await driverVersions(dir);
+  const source = await lintSources(dir, configFile, mains, { usesDatabase: hasBindings || declared.length > 0 });
+  // Judged by what the Worker uses: a driver only a migration script imports is not the Worker's.
+  const used = source.drivers;
+  const drivers = await lintDrivers(dir, { only: used });
+  for (const packageDir of source.packageDirs) {
+    for (const finding of await lintDrivers(packageDir, { only: used, dev: false })) {
+      const where = relative(dir, packageDir);
+      drivers.push({
+        ...finding,
+        title: `${finding.title} in ${where}`,
+        ...(finding.location ? { location: { file: join(where, finding.location.file) } } : {}),
+      });
+    }
+  }
   if (drivers.length > 0) sections.push({ kind: "project", title: "package.json", findings: drivers });
-
-  const mains = new Set(mainEntries.filter((main): main is string => typeof main === "string"));
-  const roots = mains.size > 0 ? [...mains].map((main) => dirname(join(dir, main))) : [join(dir, "src")];
-  const { files, findings } = await lintSources(
-    dir,
-    roots.filter((root) => existsSync(root)),
-  );
-  sections.push({
-    kind: "project",
-    title: "source",
-    findings:
-      findings.length > 0
-        ? findings
-        : [
-            pass(
-              "source",
-              `${files} source file${files === 1 ? "" : "s"}: no module-scope clients, prepare: false, eval or execute()`,
-            ),
-          ],
-  });
-  return sections;
+  if (source.findings.length > 0) sections.push({ kind: "project", title: "source", findings: source.findings });
+  return { sections, usesDatabase: drivers.length > 0 || source.usesDatabase };
 }

@@ -1,5 +1,6 @@
 /** `hyperdrive-kit doctor`: exit 0 when nothing failed, 1 when a check failed, 2 for a usage error. */
 import { existsSync, readFileSync } from "node:fs";
+import { basename, dirname } from "node:path";
 import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { findConfig } from "./config.ts";
 import { runDoctor } from "./doctor.ts";
@@ -18,12 +19,14 @@ interface DoctorFlags {
   connect?: boolean;
   url?: string;
   connectionString?: string;
-  originHost?: string;
-  originPort?: string;
-  originScheme?: string;
+  config?: string;
+  // Commander names each of these after its second flag (`--origin-host, --host` is stored as `host`).
+  host?: string;
+  port?: string;
+  scheme?: string;
   database?: string;
-  originUser?: string;
-  originPassword?: string;
+  user?: string;
+  password?: string;
   accessClientId?: string;
   accessClientSecret?: string;
   caCertificateId?: string;
@@ -64,15 +67,23 @@ async function doctor(dirArgument: string | undefined, flags: DoctorFlags): Prom
   if ((flags.clientCert === undefined) !== (flags.clientKey === undefined)) {
     throw new UsageError("--client-cert and --client-key go together");
   }
+  if (dirArgument !== undefined && flags.config !== undefined) {
+    throw new UsageError("give a directory or --config, not both");
+  }
+  if (flags.config !== undefined && !existsSync(flags.config)) {
+    throw new UsageError(`--config ${flags.config}: no such file`);
+  }
   const connectionString = flags.url ?? flags.connectionString;
   const origin: OriginFields = {
-    ...(connectionString !== undefined ? { connectionString } : {}),
-    ...(flags.originHost !== undefined ? { host: flags.originHost } : {}),
-    ...(flags.originPort !== undefined ? { port: flags.originPort } : {}),
-    ...(flags.originScheme !== undefined ? { scheme: flags.originScheme } : {}),
+    ...(connectionString !== undefined
+      ? { connectionString, connectionStringFlag: flags.url !== undefined ? "--url" : "--connection-string" }
+      : {}),
+    ...(flags.host !== undefined ? { host: flags.host } : {}),
+    ...(flags.port !== undefined ? { port: flags.port } : {}),
+    ...(flags.scheme !== undefined ? { scheme: flags.scheme } : {}),
     ...(flags.database !== undefined ? { database: flags.database } : {}),
-    ...(flags.originUser !== undefined ? { user: flags.originUser } : {}),
-    ...(flags.originPassword !== undefined ? { password: flags.originPassword } : {}),
+    ...(flags.user !== undefined ? { user: flags.user } : {}),
+    ...(flags.password !== undefined ? { password: flags.password } : {}),
     ...(flags.accessClientId !== undefined ? { accessClientId: flags.accessClientId } : {}),
     ...(flags.accessClientSecret !== undefined ? { accessClientSecret: flags.accessClientSecret } : {}),
     ...(flags.caCertificateId !== undefined ? { caCertificateId: flags.caCertificateId } : {}),
@@ -82,10 +93,16 @@ async function doctor(dirArgument: string | undefined, flags: DoctorFlags): Prom
     ...(flags.clientCert !== undefined ? { clientCertFile: true } : {}),
   };
   const hasOrigin = Object.keys(origin).some(
-    (key) => !["sslmode", "caFile", "clientCertFile", "caCertificateId", "mtlsCertificateId"].includes(key),
+    (key) =>
+      !["sslmode", "caFile", "clientCertFile", "caCertificateId", "mtlsCertificateId", "connectionStringFlag"].includes(
+        key,
+      ),
   );
   // Without a directory: the current one if it is a Worker project, unless only an origin was asked about.
-  const dir = dirArgument ?? (findConfig(process.cwd()) || !hasOrigin ? "." : undefined);
+  const dir =
+    flags.config !== undefined
+      ? dirname(flags.config)
+      : (dirArgument ?? (findConfig(process.cwd()) || !hasOrigin ? "." : undefined));
   if (dir === undefined && !hasOrigin) throw new UsageError("nothing to check");
   if (flags.connect && dir === undefined) throw new UsageError("--connect needs a Worker project directory");
 
@@ -94,6 +111,7 @@ async function doctor(dirArgument: string | undefined, flags: DoctorFlags): Prom
   const clientKey = pem(flags.clientKey, "--client-key");
   const report = await runDoctor({
     ...(dir !== undefined ? { dir } : {}),
+    ...(flags.config !== undefined ? { config: basename(flags.config) } : {}),
     ...(flags.connect ? { connect: true } : {}),
     ...(hasOrigin ? { origin } : {}),
     ...(flags.sslmode !== undefined ? { sslmode: flags.sslmode } : {}),
@@ -115,12 +133,14 @@ export function program(): Command {
     .exitOverride()
     .showHelpAfterError();
   root
-    .command("doctor")
+    // The default: `npx @hyperdrive-kit/doctor [dir]` runs the package's only binary without a command name.
+    .command("doctor", { isDefault: true })
     .description(
       "Lint a Worker project for Hyperdrive mistakes and run Hyperdrive's connection checks (2008–2016) against a database",
     )
     .argument("[dir]", "Worker project directory (default: the current one, when it has a Wrangler configuration)")
-    .option("--json", "print the report as JSON")
+    .option("--json", "print the report as JSON (usage errors too)")
+    .option("-c, --config <file>", "the Wrangler configuration file to check, as wrangler's --config")
     .option("--connect", "also connect to each binding's local connection string, as wrangler dev does")
     .option(
       "--url <url>",
@@ -151,10 +171,18 @@ export function program(): Command {
   return root;
 }
 
+/** A usage error for `--json`: a report with no sections, so CI reads one shape whatever went wrong. */
+function jsonUsageError(message: string): string {
+  return `${JSON.stringify({ version: 1, error: { code: "usage", message }, exitCode: EXIT_USAGE }, null, 2)}\n`;
+}
+
 export async function main(argv: readonly string[]): Promise<number> {
   const root = program();
+  // Decided before parsing: an unknown option stops commander before it has read --json.
+  const json = argv.includes("--json");
   root.configureOutput({
-    writeErr: (text) => process.stderr.write(text),
+    // With --json, commander's own error text (and the help after it) gives way to the JSON error.
+    writeErr: (text) => (json ? undefined : process.stderr.write(text)),
     writeOut: (text) => process.stdout.write(text),
   });
   process.exitCode = 0;
@@ -162,14 +190,19 @@ export async function main(argv: readonly string[]): Promise<number> {
     await root.parseAsync([...argv], { from: "user" });
     return Number(process.exitCode ?? 0);
   } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : EXIT_USAGE;
+    if (error instanceof CommanderError) {
+      if (error.exitCode === 0) return 0;
+      if (json) process.stdout.write(jsonUsageError(error.message.replace(/^error: /, "")));
+      return EXIT_USAGE;
+    }
     if (
       error instanceof UsageError ||
       error instanceof ProjectNotFoundError ||
       error instanceof UrlError ||
       error instanceof PreflightOptionError
     ) {
-      process.stderr.write(`hyperdrive-kit doctor: ${error.message}\n`);
+      if (json) process.stdout.write(jsonUsageError(error.message));
+      else process.stderr.write(`hyperdrive-kit doctor: ${error.message}\n`);
       return EXIT_USAGE;
     }
     throw error;

@@ -7,6 +7,8 @@ import { type DatabaseUrl, display, type Engine, parseDatabaseUrl, poolerReason,
 
 export interface OriginFields {
   connectionString?: string;
+  /** The option the connection string was given with, named in the findings (default `--connection-string`). */
+  connectionStringFlag?: "--url" | "--connection-string";
   host?: string;
   port?: string | number;
   scheme?: string;
@@ -61,14 +63,24 @@ export function checkOrigin(fields: OriginFields): OriginCheck {
   let parsed: DatabaseUrl | undefined;
 
   if (fields.connectionString !== undefined) {
+    const flag = fields.connectionStringFlag ?? "--connection-string";
     if (individual.length > 0) {
-      fieldsProblem(
-        "--connection-string conflicts with --origin-host, --origin-port, --database, --origin-user and --origin-password: give one or the other",
-      );
+      const given = (
+        [
+          ["--origin-host", fields.host],
+          ["--origin-port", fields.port],
+          ["--database", fields.database],
+          ["--origin-user", fields.user],
+          ["--origin-password", fields.password],
+        ] as const
+      )
+        .filter(([, value]) => value !== undefined)
+        .map(([name]) => name);
+      fieldsProblem(`${flag} conflicts with ${given.join(", ")}: give one or the other`);
     }
     if (access)
       accessProblem(
-        "--access-client-id and --access-client-secret cannot be combined with --connection-string: give the tunnel's host with --origin-host",
+        `--access-client-id and --access-client-secret cannot be combined with ${flag}: give the tunnel's host with --origin-host`,
       );
     try {
       parsed = parseDatabaseUrl(fields.connectionString);
@@ -78,10 +90,10 @@ export function checkOrigin(fields: OriginFields): OriginCheck {
         ...(parsed.user ? [] : ["user"]),
         ...(parsed.password ? [] : ["password"]),
       ];
-      if (missing.length > 0) fieldsProblem(`--connection-string has no ${missing.join(", no ")}`);
+      if (missing.length > 0) fieldsProblem(`${flag} has no ${missing.join(", no ")}`);
       else url = parsed;
     } catch (error) {
-      fieldsProblem(`--connection-string is ${error instanceof UrlError ? error.message : "not a URL"}`);
+      fieldsProblem(`${flag} is ${error instanceof UrlError ? error.message : "not a URL"}`);
     }
   } else {
     const scheme = (fields.scheme ?? "postgresql").toLowerCase();

@@ -7,6 +7,9 @@ import type { CatalogEntry } from "@hyperdrive-kit/core";
 
 export const LOCAL_DEV = "https://developers.cloudflare.com/hyperdrive/configuration/local-development/";
 const BINDING = "https://developers.cloudflare.com/workers/wrangler/configuration/#hyperdrive";
+/** Cloudflare's page on a Worker's Hyperdrive binding (core's catalogue links the library's README instead). */
+export const BINDING_DOCS =
+  "https://developers.cloudflare.com/hyperdrive/get-started/#3-bind-your-worker-to-hyperdrive";
 const PRIVATE_DB = "https://developers.cloudflare.com/hyperdrive/configuration/connect-to-private-database/";
 const TLS = "https://developers.cloudflare.com/hyperdrive/configuration/tls-ssl-certificates-for-hyperdrive/";
 const DRIVERS = "https://developers.cloudflare.com/hyperdrive/reference/supported-databases-and-features/";
@@ -78,13 +81,13 @@ export const rules = {
   HDK_DOCTOR_DRIVER_VERSION: rule(
     "Database driver older than Hyperdrive's minimum",
     "Hyperdrive needs pg 8.16.3, postgres (Postgres.js) 3.4.5, mysql2 3.13.0 or mysql 2.18.0 or later; older versions lack the Workers socket support or the fixes it relies on.",
-    "Upgrade the driver (`npm i pg@latest`, `mysql2@latest`; Postgres.js: `postgres@3`, since 4.x is not supported) and commit the lockfile.",
+    "Upgrade the driver (`npm i pg@latest`, `mysql2@latest`, `postgres@latest`) and commit the lockfile.",
     DRIVERS,
   ),
   HDK_DOCTOR_DRIVER_UNSUPPORTED: rule(
     "Database driver newer than hyperdrive-kit supports",
-    "hyperdrive-kit supports Postgres.js (`postgres`) 3.x only (`@hyperdrive-kit/postgres` asks for `>=3.4.5 <4`). Postgres.js 4's pool retries a failed connect with backoff, so a database that refuses the connection makes the request hang instead of failing at once.",
-    "Install Postgres.js 3 (`npm i postgres@3`, `pnpm add postgres@3`) and commit the lockfile.",
+    "hyperdrive-kit supports Postgres.js (`postgres`) 3.4.5 to 4.x (`@hyperdrive-kit/postgres` asks for `>=3.4.5 <5`); a later major has not been tested with Hyperdrive.",
+    "Install Postgres.js 4 (`npm i postgres@4`, `pnpm add postgres@4`) and commit the lockfile.",
     DRIVERS,
   ),
   HDK_DOCTOR_SOURCE_UNREADABLE: rule(
@@ -92,6 +95,12 @@ export const rules = {
     "A source file could not be parsed as JavaScript or TypeScript, so its database code was not checked.",
     "Fix the syntax error (your bundler would refuse it too), or ignore this if the file is not part of the Worker.",
     "https://github.com/hyperdrive-kit/hyperdrive-kit/tree/main/packages/doctor#what-it-checks",
+  ),
+  HDK_DOCTOR_SOURCE_NOT_FOUND: rule(
+    "Worker source not found",
+    "The Wrangler configuration's `main` is a build output, a path that does not exist or a package name, and the project does not say where the source it is built from lives (a build script entry, a framework's source folder, tsconfig's rootDir), so the source checks did not run.",
+    "Point `main` at your source entry (wrangler bundles it), or run the doctor where the build's source can be found; fix the path if it is wrong.",
+    "https://developers.cloudflare.com/workers/wrangler/configuration/#inheritable-keys",
   ),
   HDK_DOCTOR_ORIGIN_FIELDS: rule(
     "Origin fields that wrangler refuses",

@@ -6,7 +6,7 @@ import { catalog } from "@hyperdrive-kit/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Section } from "../src/findings.ts";
 import { lintProject, type ProjectLint, ProjectNotFoundError } from "../src/lint.ts";
-import { rules } from "../src/rules.ts";
+import { BINDING_DOCS, rules } from "../src/rules.ts";
 import { fixture } from "./support/fixtures.ts";
 
 /** A section as [status, code, title] rows. */
@@ -69,7 +69,7 @@ describe("lint: wrangler.jsonc with environments and every finding", () => {
       [
         "fail",
         "HDK_NODEJS_COMPAT_MISSING",
-        '[env.staging] compatibility_flags has no "nodejs_compat": the drivers cannot load node:net, node:tls or node:crypto',
+        '[env.staging] compatibility_flags has no "nodejs_compat" (on by default only from compatibility_date 2026-08-04): the drivers cannot load node:net, node:tls or node:crypto',
       ],
       // The inherited date is a problem of its own: adding the flag alone would not be enough.
       ["fail", "HDK_DOCTOR_COMPATIBILITY_DATE", "[env.staging] compatibility_date 2024-01-15 is before 2024-09-23"],
@@ -112,7 +112,7 @@ describe("lint: wrangler.jsonc with environments and every finding", () => {
       [
         "fail",
         "HDK_CROSS_REQUEST_IO",
-        "src/index.ts:12:5: `sql` is a module-level variable assigned a Postgres.js client (postgres()) inside a function: the next request reuses it",
+        "src/index.ts:12:5: postgres() (Postgres.js) is kept in the module-level variable `sql` inside a function: the next request reuses it",
       ],
       [
         "warn",
@@ -137,7 +137,9 @@ describe("lint: wrangler.jsonc with environments and every finding", () => {
       if (found.status === "pass") continue;
       const code = found.code as string;
       const entry = code in catalog ? catalog[code as keyof typeof catalog] : rules[code as keyof typeof rules];
-      expect(found).toMatchObject({ details: entry.details, fix: entry.fix, docs: entry.docs });
+      // The missing binding links Cloudflare's page on bindings rather than the library's README.
+      const docs = code === "HDK_BINDING_MISSING" ? BINDING_DOCS : entry.docs;
+      expect(found).toMatchObject({ details: entry.details, fix: entry.fix, docs });
     }
   });
 
@@ -166,7 +168,7 @@ describe("lint: wrangler.toml with an environment", () => {
       [
         "fail",
         "HDK_NODEJS_COMPAT_MISSING",
-        'compatibility_flags has no "nodejs_compat": the drivers cannot load node:net, node:tls or node:crypto',
+        'compatibility_flags has no "nodejs_compat" (on by default only from compatibility_date 2026-08-04): the drivers cannot load node:net, node:tls or node:crypto',
       ],
       ["pass", null, "binding HYPERDRIVE: valid name, id set"],
       ["pass", null, "binding HYPERDRIVE: localConnectionString mysql://app:[redacted]@127.0.0.1:3306/app"],
@@ -239,14 +241,41 @@ describe("lint: configurations wrangler cannot read", () => {
     await expect(lintProject(join(dir, "missing"))).rejects.toThrow(ProjectNotFoundError);
   });
 
-  it("fails a project with no Hyperdrive binding at all", async () => {
-    const lint = await lintWith(
-      "wrangler.json",
-      JSON.stringify({ name: "x", compatibility_date: "2025-09-01", compatibility_flags: ["nodejs_compat"] }),
+  it("fails a Worker that uses a driver and has no Hyperdrive binding, and leaves one that uses none alone", async () => {
+    const withWorker = async (config: object, source: string) => {
+      const project = await mkdtemp(join(dir, "p-"));
+      await writeFile(join(project, "wrangler.json"), JSON.stringify({ name: "x", main: "src/index.ts", ...config }));
+      await mkdir(join(project, "src"));
+      await writeFile(join(project, "src", "index.ts"), source);
+      return lintProject(project);
+    };
+    const lint = await withWorker(
+      { compatibility_date: "2025-09-01", compatibility_flags: ["nodejs_compat"] },
+      'import postgres from "postgres";\nexport default { fetch: () => postgres() };\n',
     );
     expect(rows(lint.sections[0])).toEqual([
       ["pass", null, "nodejs_compat on, compatibility_date 2025-09-01"],
-      ["fail", "HDK_BINDING_MISSING", 'wrangler.json has no "hyperdrive" binding'],
+      [
+        "fail",
+        "HDK_BINDING_MISSING",
+        'wrangler.json has no "hyperdrive" binding, but the Worker uses a database driver',
+      ],
+    ]);
+    const none = await withWorker(
+      { compatibility_date: "2023-01-01" },
+      'export default { fetch: () => new Response("ok") };\n',
+    );
+    expect(none.sections.flatMap((s) => rows(s))).toEqual([
+      [
+        "pass",
+        null,
+        "no Hyperdrive binding and no database driver: nothing here for Hyperdrive (config not checked further)",
+      ],
+      [
+        "pass",
+        null,
+        "1 source file from src/index.ts: no client made at module scope or kept across requests, no `prepare: false`, eval, `execute()`, `ssl` or `max` above 6",
+      ],
     ]);
   });
 });
@@ -285,16 +314,17 @@ describe("lint: every independent problem in one run", () => {
             { id: "b76a99bc342644deb02c38d66082262a", localConnectionString: "postgres://app:pw-x@127.0.0.1:6432/" },
           ],
         },
-        "package.json": { dependencies: { postgres: "^4.1.0", mysql2: ">=3.0.0" } },
-        "node_modules/postgres/package.json": { name: "postgres", version: "4.1.0" },
-        "src/index.ts": 'import postgres from "postgres";\nexport const sql = postgres();\n',
+        "package.json": { dependencies: { postgres: "^5.0.0", mysql2: ">=3.0.0" } },
+        "node_modules/postgres/package.json": { name: "postgres", version: "5.0.0" },
+        "src/index.ts":
+          'import postgres from "postgres";\nexport const sql = postgres();\nexport { createPool } from "mysql2";\n',
       }),
     );
     expect(rows(section(lint, "wrangler.json"))).toEqual([
       [
         "fail",
         "HDK_NODEJS_COMPAT_MISSING",
-        'compatibility_flags has no "nodejs_compat": the drivers cannot load node:net, node:tls or node:crypto',
+        'compatibility_flags has no "nodejs_compat" (on by default only from compatibility_date 2026-08-04): the drivers cannot load node:net, node:tls or node:crypto',
       ],
       ["fail", "HDK_DOCTOR_COMPATIBILITY_DATE", "compatibility_date 2024-01-01 is before 2024-09-23"],
       ["pass", null, "binding DB: valid name, id set"],
@@ -326,7 +356,7 @@ describe("lint: every independent problem in one run", () => {
       [
         "fail",
         "HDK_DOCTOR_DRIVER_UNSUPPORTED",
-        "postgres 4.1.0 (node_modules/postgres/package.json) is 4.x, which hyperdrive-kit does not support: install postgres@3",
+        "postgres 5.0.0 (node_modules/postgres/package.json) is 5.x, which hyperdrive-kit does not support: install postgres@4",
       ],
       [
         "fail",
@@ -336,7 +366,7 @@ describe("lint: every independent problem in one run", () => {
     ]);
     expect(section(lint, "package.json")?.findings[0]).toMatchObject({
       details: rules.HDK_DOCTOR_DRIVER_UNSUPPORTED.details,
-      fix: "Install Postgres.js 3 (`npm i postgres@3`, `pnpm add postgres@3`) and commit the lockfile.",
+      fix: "Install Postgres.js 4 (`npm i postgres@4`, `pnpm add postgres@4`) and commit the lockfile.",
     });
     expect(rows(section(lint, "source"))).toEqual([
       [
@@ -349,33 +379,48 @@ describe("lint: every independent problem in one run", () => {
   });
 
   it("reports a date that is missing along with the missing flag", async () => {
-    const lint = await lintProject(await project({ "wrangler.json": { name: "x", hyperdrive: [] } }));
+    const lint = await lintProject(
+      await project({
+        "wrangler.json": { name: "x", hyperdrive: [] },
+        "src/index.ts": 'import pg from "pg";\nexport default { fetch: () => new pg.Client() };\n',
+      }),
+    );
     expect(rows(lint.sections[0]).slice(0, 2)).toEqual([
       [
         "fail",
         "HDK_NODEJS_COMPAT_MISSING",
-        'compatibility_flags has no "nodejs_compat": the drivers cannot load node:net, node:tls or node:crypto',
+        'compatibility_flags has no "nodejs_compat" (on by default only from compatibility_date 2026-08-04): the drivers cannot load node:net, node:tls or node:crypto',
       ],
       ["fail", "HDK_DOCTOR_COMPATIBILITY_DATE", "no valid compatibility_date"],
     ]);
   });
 
-  it("flags Postgres.js 4 however it is found: locked, a prerelease, or a range a fresh install resolves to 4.x", async () => {
+  it("passes Postgres.js 4 and flags 5 however it is found: locked, a prerelease, or a range open to 5.x", async () => {
+    const four = await lintProject(
+      await project({
+        "wrangler.json": { name: "x" },
+        "package.json": { dependencies: { postgres: "^4.0.0" } },
+        "package-lock.json": { packages: { "node_modules/postgres": { version: "4.0.2" } } },
+      }),
+    );
+    expect(rows(section(four, "package.json"))).toEqual([
+      ["pass", null, "postgres 4.0.2 (package-lock.json) ≥ 3.4.5 and < 5.0.0"],
+    ]);
     const lockedBeta = await lintProject(
       await project({
         "wrangler.json": { name: "x" },
         "package.json": { dependencies: { postgres: "next" } },
-        "package-lock.json": { packages: { "node_modules/postgres": { version: "4.0.0-beta.3" } } },
+        "package-lock.json": { packages: { "node_modules/postgres": { version: "5.0.0-beta.3" } } },
       }),
     );
     expect(rows(section(lockedBeta, "package.json"))).toEqual([
       [
         "fail",
         "HDK_DOCTOR_DRIVER_UNSUPPORTED",
-        "postgres 4.0.0-beta.3 (package-lock.json) is 4.x, which hyperdrive-kit does not support: install postgres@3",
+        "postgres 5.0.0-beta.3 (package-lock.json) is 5.x, which hyperdrive-kit does not support: install postgres@4",
       ],
     ]);
-    // Declared only: the lowest version is too old and the newest is 4.x, two problems.
+    // Declared only: the lowest version is too old and the newest is 5.x, two problems.
     const open = await lintProject(
       await project({ "wrangler.json": { name: "x" }, "package.json": { dependencies: { postgres: ">=3.4.0" } } }),
     );
@@ -383,7 +428,7 @@ describe("lint: every independent problem in one run", () => {
       [
         "fail",
         "HDK_DOCTOR_DRIVER_UNSUPPORTED",
-        'postgres ">=3.4.0" (package.json) allows 4.x, which hyperdrive-kit does not support: install postgres@3',
+        'postgres ">=3.4.0" (package.json) allows 5.x, which hyperdrive-kit does not support: install postgres@4',
       ],
       [
         "fail",
@@ -399,7 +444,7 @@ describe("lint: every independent problem in one run", () => {
       }),
     );
     expect(rows(section(three, "package.json"))).toEqual([
-      ["pass", null, "postgres 3.4.9 (node_modules/postgres/package.json) ≥ 3.4.5 and < 4.0.0"],
+      ["pass", null, "postgres 3.4.9 (node_modules/postgres/package.json) ≥ 3.4.5 and < 5.0.0"],
     ]);
   });
 
@@ -433,5 +478,63 @@ describe("lint: every independent problem in one run", () => {
       ["package.json", ["fail HDK_DOCTOR_DRIVER_VERSION"]],
       ["source", ["fail HDK_GLOBAL_SCOPE"]],
     ]);
+  });
+});
+
+describe("lint: where things are named", () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "hdk-doctor-names-"));
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  const worker = async (config: object, files: Record<string, string> = {}) => {
+    const project = await mkdtemp(join(dir, "p-"));
+    const binding = { binding: "HYPERDRIVE", id: "5d3c1e8a9b7f4e2a8c6d0f1b3a5e7c9d" };
+    await writeFile(
+      join(project, "wrangler.json"),
+      JSON.stringify({
+        name: "x",
+        compatibility_date: "2025-09-01",
+        compatibility_flags: ["nodejs_compat"],
+        hyperdrive: [binding],
+        ...config,
+      }),
+    );
+    for (const [name, text] of Object.entries(files)) {
+      await mkdir(dirname(join(project, name)), { recursive: true });
+      await writeFile(join(project, name), text);
+    }
+    return lintProject(project);
+  };
+
+  it("shows the deprecated WRANGLER_HYPERDRIVE_LOCAL_CONNECTION_STRING_<BINDING> under its own name", async () => {
+    const lint = await worker(
+      { main: "src/index.ts" },
+      {
+        ".env": "WRANGLER_HYPERDRIVE_LOCAL_CONNECTION_STRING_HYPERDRIVE=postgres://app:pw@127.0.0.1:5432/app\n",
+        "src/index.ts": 'export default { fetch: () => new Response("ok") };\n',
+      },
+    );
+    expect(rows(section(lint, "wrangler.json"))).toContainEqual([
+      "pass",
+      null,
+      "binding HYPERDRIVE: .env: WRANGLER_HYPERDRIVE_LOCAL_CONNECTION_STRING_HYPERDRIVE postgres://app:[redacted]@127.0.0.1:5432/app",
+    ]);
+    expect(lint.localStrings[0]?.source).toBe(".env: WRANGLER_HYPERDRIVE_LOCAL_CONNECTION_STRING_HYPERDRIVE");
+  });
+
+  it.each([
+    ["src/worker.ts", 'main "src/worker.ts" does not exist: the Worker\'s source was not checked'],
+    [
+      "@acme/worker/entry.js",
+      'main "@acme/worker/entry.js" is a package name, not a file in the project: the Worker\'s source was not checked',
+    ],
+  ])("a main of %s is reported as not checked, never passed", async (main, title) => {
+    const lint = await worker(
+      { main },
+      { "src/index.ts": 'import pg from "pg";\nexport const pool = new pg.Pool();\n' },
+    );
+    expect(rows(section(lint, "source"))).toEqual([["warn", "HDK_DOCTOR_SOURCE_NOT_FOUND", title]]);
   });
 });

@@ -12,6 +12,7 @@ import { preflight } from "../src/preflight/index.ts";
 import { renderJson, renderText } from "../src/report.ts";
 import { LOCAL_DEV } from "../src/rules.ts";
 import { type CertFiles, makeCerts } from "./support/certs.ts";
+import { cli } from "./support/cli.ts";
 import {
   ALL_CLEAR,
   check,
@@ -323,5 +324,68 @@ describe("--connect: fixes for a local database (wrangler dev connects straight 
       `db.doctor-test.invalid does not resolve on this machine: fix the host in ${ANY_SOURCE} (a local database is usually 127.0.0.1 or localhost), or start the container or service that provides the name.`,
     );
     fitsLocal(found);
+  });
+});
+
+describe("the TLS and --connect options through the binary (argv in, exit code and output out)", () => {
+  const sectionsOf = (stdout: string) =>
+    (JSON.parse(stdout) as { sections: { kind: string; title: string; findings: Finding[] }[] }).sections;
+  const failures = (stdout: string) =>
+    sectionsOf(stdout)
+      .flatMap((s) => s.findings)
+      .filter((f) => f.status === "fail")
+      .map((f) => f.code);
+
+  it("--ca with --sslmode verify-full verifies the certificate; another CA fails it", async () => {
+    const ok = await cli(
+      ["doctor", "--url", tls.url, "--sslmode", "verify-full", "--ca", certs.ca, "--json"],
+      certs.dir,
+    );
+    expect(ok.stderr).toBe("");
+    expect(ok.code).toBe(0);
+    const wrong = await cli(
+      ["doctor", "--url", tls.url, "--sslmode", "verify-full", "--ca", certs.otherCa, "--json"],
+      certs.dir,
+    );
+    expect(wrong.code).toBe(1);
+    expect(failures(wrong.stdout)).toEqual(["HDK_CONFIG_CERT_VALIDATION_FAILED"]);
+  });
+
+  it("--client-cert and --client-key log in an account that requires a certificate", async () => {
+    const client = certs.client("certuser");
+    const url = tls.as.certuser as string;
+    const without = await cli(["doctor", "--url", url, "--json"], certs.dir);
+    expect(failures(without.stdout)).toEqual(["HDK_CONFIG_CLIENT_CERT_REQUIRED"]);
+    const withCert = await cli(
+      ["doctor", "--url", url, "--client-cert", client.cert, "--client-key", client.key, "--json"],
+      certs.dir,
+    );
+    expect(withCert.code).toBe(0);
+  });
+
+  it("--connect connects to each binding's local string; a project whose database is down exits 1", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "hdk-doctor-connect-cli-"));
+    try {
+      const config = (url: string) =>
+        JSON.stringify({
+          name: "connect",
+          compatibility_date: "2025-09-01",
+          compatibility_flags: ["nodejs_compat"],
+          hyperdrive: [{ binding: "HYPERDRIVE", id: "a76a99bc342644deb02c38d66082262a", localConnectionString: url }],
+        });
+      await writeFile(join(dir, "wrangler.jsonc"), config(plain.url));
+      const up = await cli(["doctor", "--connect", "--json"], dir);
+      expect(up.code).toBe(0);
+      expect(sectionsOf(up.stdout).map((s) => s.kind)).toContain("connection");
+      await writeFile(join(dir, "wrangler.jsonc"), config(`postgres://app:pw@127.0.0.1:${closedPort}/app`));
+      const down = await cli(["doctor", "--connect", "--json"], dir);
+      expect(down.code).toBe(1);
+      expect(failures(down.stdout)).toEqual(["HDK_CONFIG_CONNECTION_REFUSED"]);
+      // Without --connect, nothing is connected to.
+      const lintOnly = await cli(["doctor", "--json"], dir);
+      expect(sectionsOf(lintOnly.stdout).map((s) => s.kind)).not.toContain("connection");
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -9,6 +9,9 @@ import { drizzle, type MySql2Database, type MySql2DrizzleConfig } from "drizzle-
 import type { Connection, Pool } from "mysql2/promise";
 import { splitOptions } from "./options.ts";
 
+// Errors and their classification, so a Worker needs one import (they read through Drizzle's DrizzleQueryError).
+export { classify, findHyperdriveError, HyperdriveError, isHyperdriveError } from "@hyperdrive-kit/core";
+
 type Schema = Record<string, unknown>;
 
 /**

@@ -5,6 +5,9 @@ import { drizzle, type NodePgDatabase } from "drizzle-orm/node-postgres";
 import type { Client, Pool } from "pg";
 import { splitOptions } from "./options.ts";
 
+// Errors and their classification, so a Worker needs one import (they read through Drizzle's DrizzleQueryError).
+export { classify, findHyperdriveError, HyperdriveError, isHyperdriveError } from "@hyperdrive-kit/core";
+
 type Schema = Record<string, unknown>;
 
 /** The handle's options (binding, timeouts, `pool`, `client`…) and Drizzle's (`schema`, `casing`, `logger`, `cache`). */

@@ -5,6 +5,9 @@ import { drizzle, type PostgresJsDatabase } from "drizzle-orm/postgres-js";
 import { splitOptions } from "./options.ts";
 import { preparedSql } from "./prepared-sql.ts";
 
+// Errors and their classification, so a Worker needs one import (they read through Drizzle's DrizzleQueryError).
+export { classify, findHyperdriveError, HyperdriveError, isHyperdriveError } from "@hyperdrive-kit/core";
+
 type Schema = Record<string, unknown>;
 
 /** The handle's options (binding, timeouts, `client`…) and Drizzle's (`schema`, `casing`, `logger`, `cache`). */

@@ -12,6 +12,9 @@ import { type Adapter, attach, checkOptions, openScope } from "@hyperdrive-kit/c
 import type { Context, Env, ErrorHandler, MiddlewareHandler } from "hono";
 import { unavailable } from "./unavailable.ts";
 
+// Errors and their classification, for handlers that answer them themselves.
+export { classify, findHyperdriveError, HyperdriveError, isHyperdriveError } from "@hyperdrive-kit/core";
+
 /** What the middleware puts on `c.var`: the handle under `Name`, its request scope under `${Name}Scope`. */
 export { durableObjectContext } from "./durable-object.ts";
 export type HyperdriveVariables<Name extends string, Handle> = { [K in Name]: Handle } & {

@@ -5,6 +5,9 @@ import type { Pool as CallbackPool } from "mysql2";
 import type { Pool } from "mysql2/promise";
 import type { KyselyOptions } from "./options.ts";
 
+// Errors and their classification, so a Worker needs one import.
+export { classify, findHyperdriveError, HyperdriveError, isHyperdriveError } from "@hyperdrive-kit/core";
+
 export type { KyselyOptions } from "./options.ts";
 
 /** What the Kysely instance is built with: Kysely's own options. */

@@ -4,6 +4,9 @@ import { Kysely, type PostgresCursorConstructor, PostgresDialect, type PostgresP
 import type { Pool } from "pg";
 import type { KyselyOptions } from "./options.ts";
 
+// Errors and their classification, so a Worker needs one import.
+export { classify, findHyperdriveError, HyperdriveError, isHyperdriveError } from "@hyperdrive-kit/core";
+
 export type { KyselyOptions } from "./options.ts";
 
 /** What the Kysely instance is built with: Kysely's own options and, for `.stream()`, pg-cursor's `Cursor`. */

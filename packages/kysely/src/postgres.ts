@@ -4,6 +4,9 @@ import { Kysely } from "kysely";
 import type { KyselyOptions } from "./options.ts";
 import { PostgresJsDialect } from "./postgres-js-dialect.ts";
 
+// Errors and their classification, so a Worker needs one import.
+export { classify, findHyperdriveError, HyperdriveError, isHyperdriveError } from "@hyperdrive-kit/core";
+
 export type { KyselyOptions } from "./options.ts";
 export { PostgresJsDialect } from "./postgres-js-dialect.ts";
 

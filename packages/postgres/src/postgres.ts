@@ -1,5 +1,5 @@
 import { Buffer } from "node:buffer";
-import { catalog, HyperdriveError, isHyperdriveError } from "@hyperdrive-kit/core";
+import { catalog, classify, HyperdriveError, isHyperdriveError } from "@hyperdrive-kit/core";
 import {
   type Adapter,
   type AdapterContext,
@@ -12,6 +12,7 @@ import {
   type OpenedClient,
   refuseCommonUnsafe,
   refuseUnsafe,
+  SELF_CALL,
   SERVER_CLOSE_GRACE_MS,
   socketPool,
   type WorkerSocket,
@@ -97,6 +98,7 @@ export const postgresAdapter: Adapter<Sql, PostgresOptions> = {
     };
     const sql = postgres(config as postgres.Options<Record<string, never>>) as unknown as Sql;
     const major = driverMajor(sql);
+    watch.major = major;
     watch.unsupported = major === undefined ? unsupportedDriver() : undefined;
     // 3.4.x with `fetch_types: false` never hands a first connection to `reserve()` (see ReserveWaits).
     watch.reserves = new ReserveWaits(major === 3 && client.fetch_types !== true);
@@ -109,9 +111,14 @@ export const postgresAdapter: Adapter<Sql, PostgresOptions> = {
       queryMethods: QUERY_METHODS,
       resolvesBound: ["reserve"],
       rejectionsMapped: ["begin"],
+      returnsPromise: postgresReturnsPromise,
+      lazyQueries: true,
       overrides: {
         reserve(this: Sql) {
           return watch.reserves.track(this.reserve());
+        },
+        begin(this: Sql, ...args: unknown[]) {
+          return major === 3 ? holdingLostConnection(this, "begin", args) : Reflect.apply(this.begin, this, args);
         },
       },
       bind: bindPostgres(cursors, watch),
@@ -142,13 +149,40 @@ export const postgresAdapter: Adapter<Sql, PostgresOptions> = {
  */
 const QUERY_METHODS = ["unsafe", "reserve", "file"];
 
+/** What answers with a promise (a misused handle then rejects): a tagged-template query, and these methods. */
+const PROMISE_METHODS = new Set<PropertyKey>([...QUERY_METHODS, "begin", "savepoint", "end", "listen", "notify"]);
+
+/** `sql```…`` (a template's strings array) is a query; `sql(value)` builds a helper (identifier, list) at once. */
+function postgresReturnsPromise(property: PropertyKey, args: readonly unknown[]): boolean {
+  if (property === SELF_CALL) return Array.isArray(args[0]) && Object.hasOwn(args[0], "raw");
+  return PROMISE_METHODS.has(property);
+}
+
 /**
  * A transaction's or a savepoint's `sql`. `savepoint()` is several queries, not one, but its own SAVEPOINT and RELEASE
  * can meet Hyperdrive's errors: its rejection is mapped (as the handle's `begin()` is).
  */
-const TRANSACTION: GuardSpec = { queryMethods: QUERY_METHODS, rejectionsMapped: ["savepoint"] };
+const TRANSACTION: GuardSpec = {
+  queryMethods: QUERY_METHODS,
+  rejectionsMapped: ["savepoint"],
+  returnsPromise: postgresReturnsPromise,
+  lazyQueries: true,
+};
+/** A transaction's `sql` on 3.x: `savepoint()` keeps a lost connection's error from the driver (see below). */
+const TRANSACTION_3: GuardSpec = {
+  ...TRANSACTION,
+  overrides: {
+    savepoint(this: TransactionSql, ...args: unknown[]) {
+      return holdingLostConnection(this, "savepoint", args);
+    },
+  },
+};
 /** `reserve()`'s `sql`: the handle's API on one connection, plus `release()`. */
-const RESERVED: GuardSpec = { queryMethods: [...QUERY_METHODS, "release"] };
+const RESERVED: GuardSpec = {
+  queryMethods: [...QUERY_METHODS, "release"],
+  returnsPromise: postgresReturnsPromise,
+  lazyQueries: true,
+};
 /**
  * A query not yet sent (Postgres.js runs it on `then`, `cursor`, `forEach`…): every method is checked. `cursor()`
  * ends the query's own bound: each read of the cursor is bounded instead (see `track`).
@@ -235,7 +269,8 @@ const bindPostgres =
       const sql = value as Partial<TransactionSql>;
       if (typeof sql.unsafe !== "function") return undefined;
       // A transaction's or a savepoint's `sql` has `savepoint()`; `reserve()`'s has `release()`.
-      return typeof sql.savepoint === "function" ? TRANSACTION : RESERVED;
+      if (typeof sql.savepoint !== "function") return RESERVED;
+      return watch.major === 3 ? TRANSACTION_3 : TRANSACTION;
     }
     if (Array.isArray(value)) return undefined;
     const iterator = value as Partial<CursorIterator>;
@@ -251,6 +286,75 @@ const bindPostgres =
     return undefined;
   };
 
+/**
+ * Postgres.js 3.4.x answers a failed transaction (or savepoint) callback with ROLLBACK even when the failure ended the
+ * connection. When the driver has handled the close by then, it writes to the socket it dropped and throws
+ * `TypeError: Cannot read properties of null (reading 'write')` from a microtask, uncaught (raw driver too:
+ * `connection.js` `nextWrite()` after `closed()` set `socket = null`). So a callback that fails with an error that
+ * ended the connection is not handed back to the driver: `begin()` rejects on its own when the connection closes (its
+ * race with the connection's `onclose`), and then with that error. If the connection is still open after a grace
+ * (the error did not end it after all), the driver gets the error and rolls back as usual.
+ */
+function holdingLostConnection(target: Sql | TransactionSql, method: "begin" | "savepoint", args: unknown[]): unknown {
+  const run = (target as unknown as Record<typeof method, (...a: unknown[]) => unknown>)[method];
+  const at = args.findIndex((arg) => typeof arg === "function");
+  if (at === -1) return Reflect.apply(run, target, args);
+  const hold = new LostConnectionHold(args[at] as (sql: unknown) => unknown);
+  args[at] = hold.callback;
+  const result = Reflect.apply(run, target, args) as Promise<unknown>;
+  return result.then(
+    (value) => {
+      hold.settled();
+      return value;
+    },
+    (error: unknown) => {
+      throw hold.settled() ?? error;
+    },
+  );
+}
+
+/** One transaction callback's failure, kept from the driver while its connection closes. */
+class LostConnectionHold {
+  readonly callback: (sql: unknown) => Promise<unknown>;
+  #lost: unknown;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #over = false;
+
+  constructor(fn: (sql: unknown) => unknown) {
+    this.callback = (sql) =>
+      new Promise((resolve, reject) => {
+        // As the driver runs a callback: an array of queries is awaited as a whole; a synchronous throw rejects.
+        const ran = new Promise((done) => {
+          const value = fn(sql);
+          done(Array.isArray(value) ? Promise.all(value) : value);
+        });
+        ran.then(resolve, (error: unknown) => {
+          if (this.#over || !endedConnection(error)) return reject(error);
+          this.#lost = error;
+          this.#timer = setTimeout(() => reject(error), SERVER_CLOSE_GRACE_MS);
+        });
+      });
+  }
+
+  /** `begin()` settled: a failure still held is never handed to the driver. Returns it, to reject with. */
+  settled(): unknown {
+    this.#over = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    return this.#lost;
+  }
+}
+
+/** The error ended the connection: the server said FATAL (57P01…), or it is a connection or lifecycle error. */
+function endedConnection(error: unknown): boolean {
+  const severity = (error as { severity?: unknown } | null)?.severity;
+  if (severity === "FATAL" || severity === "PANIC") return true;
+  const classified = classify(error);
+  return (
+    classified.type === "catalog" &&
+    (classified.entry.category === "connection" || classified.entry.category === "lifecycle")
+  );
+}
+
 /** PostgreSQL's ReadyForQuery message: the end of the connection's startup. */
 const READY_FOR_QUERY = 0x5a;
 
@@ -264,6 +368,8 @@ class HandleWatch {
   reserves = new ReserveWaits(false);
   /** Connections past their startup and not yet closed. */
   open = 0;
+  /** The installed Postgres.js's major, `undefined` when unsupported. */
+  major: 3 | 4 | undefined;
 
   constructor(context: AdapterContext) {
     this.context = context;

@@ -1,10 +1,17 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { findHyperdriveError } from "@hyperdrive-kit/core";
 import { describeFaults, postgresJsFaultExpectations } from "@hyperdrive-kit/testing/faults";
 import { connections, describeConformance, eventually, failure } from "@hyperdrive-kit/testing/suite";
 import postgres from "postgres";
 import { describe, expect, inject, it } from "vitest";
-import { type HyperdriveEvent, isHyperdriveError, withHyperdrive } from "../src/index.ts";
+import {
+  type HyperdriveEvent,
+  isHyperdriveError,
+  type PostgresClientOptions,
+  type Sql,
+  withHyperdrive,
+} from "../src/index.ts";
 import { driverMajor, unsupportedDriver } from "../src/postgres.ts";
 
 /** The Postgres.js major this run imports (`vitest.postgres4.config.ts` aliases `postgres` to 4.x). */
@@ -138,16 +145,218 @@ describe("Postgres.js cursor streams that end early", () => {
     const reader = ((await cursorResponse(ctx, events, 1_000_000)).body as ReadableStream<Uint8Array>).getReader();
     await reader.read();
     await control("/server/halt");
+    let outcome = "ended";
     try {
-      // The body errors (or ends) once the connection is gone; either way the stream is over.
       for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read());
-    } catch {}
+    } catch {
+      outcome = "errored";
+    }
     try {
       await waitOnExecutionContext(ctx);
     } finally {
       await control("/server/resume");
     }
+    // A body cut short by the database ends in an error, never as if the rows were all there (issue 32, item 2).
+    expect(outcome).toBe("errored");
     expect(teardowns(events)).toEqual(["closed"]);
+  });
+});
+
+describe("Postgres.js connect failures: typed, at once or at the bound, nothing left (issue 34)", () => {
+  const BOUND_MS = 1500;
+  const setOrigin = (options: object) =>
+    fetch(`${inject("controlUrl")}/origin`, { method: "POST", body: JSON.stringify(options) });
+  const setProxy = (mode: object) =>
+    fetch(`${inject("controlUrl")}/proxy/mode`, { method: "POST", body: JSON.stringify({ mode, resetAll: true }) });
+  /** 3.4.x fails at the server's first refusal; 4.x retries 53300 (transient to it) until the bound. */
+  const tooMany = () => (POSTGRES_JS_MAJOR === 4 ? "HDK_TIMEOUT" : "HDK_CONNECT_REFUSED");
+  const cases = [
+    { name: "refused (nothing listens)", binding: "DOWN", code: () => "HDK_CONNECT_REFUSED" },
+    {
+      name: "closed (accepted, then reset)",
+      binding: "VIA_PROXY",
+      code: () => "HDK_CONNECT_REFUSED",
+      before: () => setProxy({ kind: "refuse" }),
+      after: () => setProxy({ kind: "pass" }),
+    },
+    { name: "silent (accepts, never answers)", binding: "HANGS", code: () => "HDK_TIMEOUT" },
+    {
+      name: "53300 too many connections",
+      binding: "FAKE_ORIGIN",
+      code: tooMany,
+      before: () => setOrigin({ error: "sorry, too many clients already", code: "53300", failAt: "startup" }),
+      after: () => setOrigin({}),
+    },
+  ];
+
+  for (const failureCase of cases) {
+    it(`${failureCase.name}: ${failureCase.code === tooMany ? "typed" : failureCase.code()}`, async () => {
+      await failureCase.before?.();
+      const ctx = createExecutionContext();
+      const started = Date.now();
+      try {
+        const error = await within(
+          BOUND_MS + 15_000,
+          failure(() =>
+            withHyperdrive(env, ctx, (sql) => sql`select 1`, {
+              binding: failureCase.binding,
+              connectTimeoutMs: BOUND_MS,
+            }),
+          ),
+        );
+        const ms = Date.now() - started;
+        await waitOnExecutionContext(ctx);
+        console.log(`[connect] Postgres.js ${POSTGRES_JS_MAJOR}: ${failureCase.name} → ${error.code} in ${ms} ms`);
+        expect(isHyperdriveError(error), String(error)).toBe(true);
+        expect(error.code).toBe(failureCase.code());
+        // A timeout comes at the bound (plus scheduling slack), never later: a failure the driver retries included.
+        if (error.code === "HDK_TIMEOUT") expect(ms).toBeLessThan(BOUND_MS + 5_000);
+      } finally {
+        await failureCase.after?.();
+      }
+      expect(await noConnectionsLeft()).toBe(0);
+    });
+  }
+});
+
+describe("Postgres.js cursors under queryTimeoutMs and faults (issue 32: items 2 and 3)", () => {
+  const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  it("reads a cursor slower than queryTimeoutMs to its end, and the handle still answers after it", async () => {
+    const ctx = createExecutionContext();
+    const events: HyperdriveEvent[] = [];
+    const result = await withHyperdrive(
+      env,
+      ctx,
+      async (sql) => {
+        const rows: number[] = [];
+        // The reader's pace, not the server's: 6 reads 400 ms apart outlast the 1 s bound on one wait.
+        for await (const batch of sql`select generate_series(1, 6) as n`.cursor(1)) {
+          rows.push(...batch.map((row) => Number(row.n)));
+          await pause(400);
+        }
+        const [after] = await sql`select 1 as one`;
+        return { rows, after };
+      },
+      { queryTimeoutMs: 1000, onEvent: (event) => events.push(event) },
+    );
+    await waitOnExecutionContext(ctx);
+    // It used to end after 2 or 3 rows without an error, and the next query failed with a false HDK_TIMEOUT.
+    expect(result).toEqual({ rows: [1, 2, 3, 4, 5, 6], after: { one: 1 } });
+    expect(events.filter((event) => event.type === "error")).toEqual([]);
+    expect(await noConnectionsLeft()).toBe(0);
+  });
+
+  it("bounds each read of a cursor: one the server does not answer in time throws HDK_TIMEOUT", async () => {
+    const ctx = createExecutionContext();
+    const rows: number[] = [];
+    const error = await failure(() =>
+      withHyperdrive(
+        env,
+        ctx,
+        async (sql) => {
+          const slowThird = sql`select n, pg_sleep(case when n = 3 then 4 else 0 end) from generate_series(1, 5) n`;
+          for await (const batch of slowThird.cursor(1)) rows.push(...batch.map((row) => Number(row.n)));
+          return rows;
+        },
+        { queryTimeoutMs: 1500 },
+      ),
+    );
+    await waitOnExecutionContext(ctx);
+    expect(rows).toEqual([1, 2]);
+    expect(isHyperdriveError(error) && error.code).toBe("HDK_TIMEOUT");
+    // The server runs the sleep out before it notices the connection is gone.
+    expect(await noConnectionsLeft()).toBe(0);
+  });
+
+  it("throws a typed error, never ends early, when the cursor's connection is reset between two reads", async () => {
+    const ctx = createExecutionContext();
+    const rows: number[] = [];
+    const setProxy = (resetAll: boolean) =>
+      fetch(`${inject("controlUrl")}/proxy/mode`, {
+        method: "POST",
+        body: JSON.stringify({ mode: { kind: "pass" }, resetAll }),
+      });
+    const error = await failure(() =>
+      withHyperdrive(
+        env,
+        ctx,
+        async (sql) => {
+          for await (const batch of sql`select generate_series(1, 100000) as n`.cursor(100)) {
+            rows.push(...batch.map((row) => Number(row.n)));
+            // Between the first and the second read: the reader is busy, no read is pending.
+            if (rows.length === 100) await setProxy(true);
+          }
+          return rows.length;
+        },
+        { binding: "VIA_PROXY" },
+      ),
+    );
+    await waitOnExecutionContext(ctx);
+    await setProxy(false);
+    // It used to end after the first batch with no error (3.x), or reject untyped ("Network connection lost.").
+    expect(rows.length).toBeLessThan(100000);
+    expect(isHyperdriveError(error), String(error)).toBe(true);
+  });
+});
+
+describe("Postgres.js begin() when its connection dies (issue 32: item 6)", () => {
+  /** Ends the backend `pid` from a handle of its own, as a failover or `pg_terminate_backend` would. */
+  const kill = async (pid: number) => {
+    const ctx = createExecutionContext();
+    await withHyperdrive(env, ctx, (sql) => sql`select pg_terminate_backend(${pid})`);
+    await waitOnExecutionContext(ctx);
+  };
+
+  /**
+   * Runs `work` noting what microtask callbacks throw (Postgres.js 3's `setImmediate` is a `queueMicrotask`): such a
+   * throw is an uncaught exception the runtime logs, and no promise of the request sees it.
+   */
+  async function noteUncaught<T>(work: () => Promise<T>): Promise<{ result: T; uncaught: string[] }> {
+    const uncaught: string[] = [];
+    const original = globalThis.queueMicrotask;
+    globalThis.queueMicrotask = (callback) =>
+      original(() => {
+        try {
+          callback();
+        } catch (error) {
+          uncaught.push(String(error));
+        }
+      });
+    try {
+      return { result: await work(), uncaught };
+    } finally {
+      globalThis.queueMicrotask = original;
+    }
+  }
+
+  it("rejects typed, in the driver's own idiom, and nothing goes uncaught", async () => {
+    const outcomes: string[] = [];
+    const { uncaught } = await noteUncaught(async () => {
+      for (let i = 0; i < 6; i++) {
+        const ctx = createExecutionContext();
+        const error = await failure(() =>
+          withHyperdrive(env, ctx, (sql) =>
+            sql.begin(async (tx) => {
+              const [row] = await tx`select pg_backend_pid() as pid`;
+              const running = tx`select pg_sleep(5)`;
+              // The kill lands on the running query: the error reaches the transaction, which then sends ROLLBACK.
+              setTimeout(() => void kill(Number(row?.pid)), 100 + i * 20);
+              return running;
+            }),
+          ),
+        );
+        await waitOnExecutionContext(ctx);
+        outcomes.push(String(error.code));
+      }
+    });
+    console.log(`[begin] connection killed in a transaction: ${outcomes.join(", ")}; uncaught: ${uncaught.length}`);
+    // 3.4.10 threw "TypeError: Cannot read properties of null (reading 'write')" here, once per transaction.
+    expect(uncaught).toEqual([]);
+    // 57P01 (admin shutdown) until class 57 is mapped; never an untyped driver error, never a hang.
+    for (const outcome of outcomes)
+      expect(["57P01", "HDK_POSTGRES_CONNECTION_CLOSED", "HDK_CONNECT_REFUSED"]).toContain(outcome);
+    expect(await noConnectionsLeft()).toBe(0);
   });
 });
 
@@ -353,6 +562,67 @@ describe("Postgres.js transactions under Hyperdrive's own errors (58000)", () =>
     expect(queries).toHaveLength(1);
     // It used to report begin() with the transaction's `sql` as its error.
     expect(queries[0]?.error).toBeUndefined();
+  });
+});
+
+describe("Postgres.js 4's user-visible changes and new entry points (issue 34)", () => {
+  it("types a parameter as the server decides on 4.x: a true parameter selected back is the text 'true'", async () => {
+    const ctx = createExecutionContext();
+    const row = await withHyperdrive(env, ctx, async (sql) => (await sql`select ${true} as x`)[0]);
+    await waitOnExecutionContext(ctx);
+    expect(row).toEqual({ x: POSTGRES_JS_MAJOR === 4 ? "true" : true });
+  });
+
+  it("has no sql.array() on 4.x: its error reads as HDK_POSTGRES_ARRAY_REMOVED", async () => {
+    const ctx = createExecutionContext();
+    const outcome = await withHyperdrive(env, ctx, async (sql) => {
+      try {
+        sql.array([1, 2]);
+        return "kept";
+      } catch (error) {
+        return findHyperdriveError(error)?.code;
+      }
+    });
+    await waitOnExecutionContext(ctx);
+    expect(outcome).toBe(POSTGRES_JS_MAJOR === 4 ? "HDK_POSTGRES_ARRAY_REMOVED" : "kept");
+  });
+
+  it("refuses min above 0 unless allowed", async () => {
+    const ctx = createExecutionContext();
+    const refused = await failure(() =>
+      withHyperdrive(env, ctx, async () => 1, { client: { min: 2 } as PostgresClientOptions }),
+    );
+    const allowed = await withHyperdrive(env, ctx, async (sql) => (await sql`select 1 as one`)[0], {
+      client: { min: 1 } as PostgresClientOptions,
+      allowUnsafe: ["min"],
+    });
+    await waitOnExecutionContext(ctx);
+    expect(refused.code).toBe("HDK_UNSAFE_OPTION");
+    expect(refused.message).toContain("`min: 2`");
+    expect(allowed).toEqual({ one: 1 });
+    expect(await noConnectionsLeft()).toBe(0);
+  });
+
+  it.runIf(POSTGRES_JS_MAJOR === 4)("guards sql.close() and Symbol.asyncDispose like sql.end()", async () => {
+    type Closable = Sql & { close(): Promise<unknown>; [Symbol.asyncDispose](): Promise<unknown> };
+    const ctx = createExecutionContext();
+    let kept: Closable | undefined;
+    const answered = await withHyperdrive(env, ctx, async (sql) => {
+      const handle = sql as Closable;
+      kept = handle;
+      await handle`select 1`;
+      // Closes the connections; the handle opens a new one for the next query.
+      await handle.close();
+      const [row] = await handle`select 2 as two`;
+      await handle[Symbol.asyncDispose]();
+      return row;
+    });
+    await waitOnExecutionContext(ctx);
+    expect(answered).toEqual({ two: 2 });
+    const closed = await failure(async () => kept?.close());
+    const disposed = await failure(async () => kept?.[Symbol.asyncDispose]());
+    expect([closed.code, disposed.code]).toEqual(["HDK_HANDLE_AFTER_TEARDOWN", "HDK_HANDLE_AFTER_TEARDOWN"]);
+    expect(await noConnectionsLeft()).toBe(0);
   });
 });
 

@@ -1,5 +1,6 @@
 /** What a client session needs from the running simulator, whatever the engine. */
 import type { CacheStatus } from "./cache.ts";
+import type { FunctionCatalogue } from "./functions.ts";
 import type { Pool, PooledConnection } from "./pool.ts";
 import type { Statement } from "./sql.ts";
 
@@ -19,7 +20,8 @@ export interface SimulatorContext<C extends PooledConnection = never, Answer = B
   pool: Pool<C>;
   messages: { refused: Record<string, string> };
   isReadOnly(statement: Statement): boolean;
-  volatileFunction(text: string): string | undefined;
+  /** Which function names block caching, looked up in the origin's catalogue. */
+  functions: FunctionCatalogue;
   /** The error packet a client gets when no origin connection could be had. */
   acquireError(error: unknown): Answer;
   report(event: QueryEvent): void;

@@ -7,14 +7,15 @@ import type { Statement } from "./sql.ts";
 
 export interface EngineConfig {
   pool: { size: number; acquireTimeoutMs: number; idleTimeoutMs: number };
-  connect: { connectionString: string; connectTimeoutMs: number; latencyMs: number };
+  connect: { connectionString: string; connectTimeoutMs: number; latencyMs: number; statementTimeoutMs: number };
   /** Undefined: caching disabled. */
   cache: CacheOptions | undefined;
   password: string;
+  /** The user and database the binding logs in with: the origin's. Anything else is refused at login. */
+  login: { user: string; database: string };
   refused: Record<string, string>;
   shared: {
     isReadOnly(statement: Statement): boolean;
-    volatileFunction(text: string, functions: ReadonlySet<string>): string | undefined;
     report(event: QueryEvent): void;
     log(line: string): void;
   };
@@ -23,5 +24,6 @@ export interface EngineConfig {
 export interface Engine {
   pool: Pool<PooledConnection>;
   clearCache(): void;
+  cacheStats(): { entries: number; bytes: number };
   accept(socket: Socket): void;
 }

@@ -15,6 +15,7 @@ interface Flags {
   password?: string;
   poolSize?: number;
   acquireTimeout?: number;
+  statementTimeout?: number;
   cache: boolean;
   maxAge?: number;
   staleWhileRevalidate?: number;
@@ -45,13 +46,18 @@ function program() {
     .option("--password <password>", "the password the binding logs in with (default hyperdrive-kit-dev)")
     .option(
       "--pool-size <n>",
-      "origin connections shared by all clients (Hyperdrive's minimum: 5)",
+      "origin connections shared by all clients: your configuration's origin connection limit (default 20)",
       count("--pool-size"),
     )
     .option(
       "--acquire-timeout <ms>",
       "wait for a free connection before 58000 (a guess: 5000)",
       count("--acquire-timeout"),
+    )
+    .option(
+      "--statement-timeout <ms>",
+      "statements running longer are terminated (Hyperdrive: 60000; 0: no limit)",
+      count("--statement-timeout", { allowZero: true }),
     )
     .option("--no-cache", "simulate a configuration with caching disabled")
     .option("--max-age <s>", "seconds a cached result is fresh (60)", count("--max-age"))
@@ -102,6 +108,7 @@ export async function main(argv: string[], { signal }: { signal?: AbortSignal } 
       ...(flags.password ? { password: flags.password } : {}),
       ...(flags.poolSize ? { poolSize: flags.poolSize } : {}),
       ...(flags.acquireTimeout ? { acquireTimeoutMs: flags.acquireTimeout } : {}),
+      ...(flags.statementTimeout !== undefined ? { statementTimeoutMs: flags.statementTimeout } : {}),
       caching: flags.cache
         ? {
             ...(flags.maxAge !== undefined ? { maxAge: flags.maxAge } : {}),
@@ -129,9 +136,13 @@ export async function main(argv: string[], { signal }: { signal?: AbortSignal } 
     ].join("\n"),
   );
   await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once("SIGINT", stop);
-    process.once("SIGTERM", stop);
+    const stop = () => {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      resolve();
+    };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
     signal?.addEventListener("abort", stop, { once: true });
   });
   await simulator.close();

@@ -4,7 +4,10 @@
  */
 
 export interface PooledConnection {
-  /** Puts the connection back in a clean state (PostgreSQL `DISCARD ALL`-like, MySQL `COM_RESET_CONNECTION`). */
+  /**
+   * Puts the connection back in a clean state (PostgreSQL `DISCARD ALL`-like, MySQL `COM_RESET_CONNECTION`). A reset
+   * that does not finish within `RESET_TIMEOUT_MS` counts as failed: the connection is closed, never kept.
+   */
   reset(): Promise<void>;
   /** Closes the connection for good. */
   destroy(): void;
@@ -31,6 +34,9 @@ export class OriginConnectError extends Error {
   override name = "OriginConnectError";
 }
 
+/** A reset that takes longer is stuck (an origin connection left mid-protocol): it is closed instead. */
+export const RESET_TIMEOUT_MS = 5_000;
+
 interface Waiter<C> {
   resolve(connection: C): void;
   reject(error: Error): void;
@@ -41,6 +47,8 @@ export class Pool<C extends PooledConnection> {
   private readonly idle: C[] = [];
   private readonly idleTimers = new Map<C, ReturnType<typeof setTimeout>>();
   private readonly waiters: Waiter<C>[] = [];
+  /** Every connection the pool opened and has not discarded: idle, held or resetting. Closed with the pool. */
+  private readonly live = new Set<C>();
   /** Connections that exist or are being opened: idle, held, resetting. */
   private count = 0;
   private closed = false;
@@ -59,7 +67,7 @@ export class Pool<C extends PooledConnection> {
     if (this.closed) return Promise.reject(new Error("the simulator is closed"));
     const connection = this.takeIdle();
     if (connection) return Promise.resolve(connection);
-    if (this.count < this.options.size) return this.open();
+    if (this.count < this.options.size) return this.connect();
     return new Promise<C>((resolve, reject) => {
       const waiter: Waiter<C> = {
         resolve,
@@ -79,10 +87,16 @@ export class Pool<C extends PooledConnection> {
       this.discard(connection);
       return;
     }
-    connection.reset().then(
-      () => this.giveBack(connection),
-      () => this.discard(connection),
-    );
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const stuck = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error("the reset did not finish")), RESET_TIMEOUT_MS);
+    });
+    Promise.race([connection.reset(), stuck])
+      .finally(() => clearTimeout(timer))
+      .then(
+        () => this.giveBack(connection),
+        () => this.discard(connection),
+      );
   }
 
   async close(): Promise<void> {
@@ -93,7 +107,10 @@ export class Pool<C extends PooledConnection> {
     }
     for (const timer of this.idleTimers.values()) clearTimeout(timer);
     this.idleTimers.clear();
-    for (const connection of this.idle.splice(0)) connection.destroy();
+    this.idle.length = 0;
+    // Held and resetting connections too: nothing of the pool may keep the process alive once it is closed.
+    for (const connection of this.live) connection.destroy();
+    this.live.clear();
   }
 
   private takeIdle(): C | undefined {
@@ -103,21 +120,29 @@ export class Pool<C extends PooledConnection> {
       clearTimeout(this.idleTimers.get(connection));
       this.idleTimers.delete(connection);
       if (connection.alive) return connection;
+      this.live.delete(connection);
       this.count--;
     }
     return undefined;
   }
 
-  private async open(): Promise<C> {
+  private async connect(): Promise<C> {
     this.count++;
+    let connection: C;
     try {
-      return await this.options.connect();
+      connection = await this.options.connect();
     } catch (error) {
       this.count--;
       // A slot came free: a waiter may open it.
       this.serveWaiter();
-      throw error;
+      throw new OriginConnectError("opening an origin connection failed", { cause: error });
     }
+    if (this.closed) {
+      connection.destroy();
+      throw new Error("the simulator is closed");
+    }
+    this.live.add(connection);
+    return connection;
   }
 
   private giveBack(connection: C): void {
@@ -145,6 +170,7 @@ export class Pool<C extends PooledConnection> {
 
   private discard(connection: C): void {
     connection.destroy();
+    if (!this.live.delete(connection)) return; // closed with the pool already
     this.count--;
     this.serveWaiter();
   }
@@ -154,6 +180,6 @@ export class Pool<C extends PooledConnection> {
     const waiter = this.waiters.shift();
     if (!waiter) return;
     clearTimeout(waiter.timer);
-    this.open().then(waiter.resolve, waiter.reject);
+    this.connect().then(waiter.resolve, waiter.reject);
   }
 }

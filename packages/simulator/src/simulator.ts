@@ -5,7 +5,7 @@ import type { Engine, EngineConfig } from "./engine.ts";
 import { mysqlEngine } from "./mysql/engine.ts";
 import { DEFAULTS, type SimulatorOptions } from "./options.ts";
 import { postgresEngine } from "./postgres/engine.ts";
-import { isReadOnly, volatileFunction } from "./sql.ts";
+import { isReadOnly } from "./sql.ts";
 
 export interface Simulator {
   /** What `localConnectionString` (or `CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_<BINDING>`) should be. */
@@ -16,8 +16,8 @@ export interface Simulator {
   port: number;
   /** Empties the query cache. */
   clearCache(): void;
-  /** Origin connections: open in total, idle, and statements waiting for one. */
-  stats(): { total: number; idle: number; waiting: number };
+  /** Origin connections (open in total, idle, statements waiting for one) and the cache's entries and bytes. */
+  stats(): { total: number; idle: number; waiting: number; cache: { entries: number; bytes: number } };
   close(): Promise<void>;
 }
 
@@ -44,6 +44,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
       connectionString: options.origin,
       connectTimeoutMs: options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs,
       latencyMs: options.latencyMs ?? DEFAULTS.latencyMs,
+      statementTimeoutMs: options.statementTimeoutMs ?? DEFAULTS.statementTimeoutMs,
     },
     cache:
       caching === false
@@ -52,10 +53,15 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
             maxAgeMs: (cacheOptions.maxAge ?? DEFAULTS.maxAge) * 1000,
             staleWhileRevalidateMs: (cacheOptions.staleWhileRevalidate ?? DEFAULTS.staleWhileRevalidate) * 1000,
             maxResultBytes: cacheOptions.maxResultBytes ?? DEFAULTS.maxResultBytes,
+            maxCacheBytes: cacheOptions.maxCacheBytes ?? DEFAULTS.maxCacheBytes,
           },
     password,
+    login: {
+      user: decodeURIComponent(origin.username),
+      database: decodeURIComponent(origin.pathname.slice(1)),
+    },
     refused: options.messages?.refused ?? {},
-    shared: { isReadOnly, volatileFunction, report, log },
+    shared: { isReadOnly, report, log },
   };
   const engine: Engine = origin.protocol === "mysql:" ? mysqlEngine(config) : postgresEngine(config);
 
@@ -100,7 +106,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     host: local.hostname,
     port: address.port,
     clearCache: () => engine.clearCache(),
-    stats: () => engine.pool.stats,
+    stats: () => ({ ...engine.pool.stats, cache: engine.cacheStats() }),
     close: async () => {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -84,29 +84,3 @@ export function isReadOnly({ words }: Statement): boolean {
   const joined = words.join(" ");
   return !LOCKING.some((lock) => joined.includes(lock));
 }
-
-/** SQL value functions written without parentheses that PostgreSQL treats as STABLE (MySQL's alike). */
-const KEYWORD_FUNCTIONS = [
-  "current_date",
-  "current_time",
-  "current_timestamp",
-  "localtime",
-  "localtimestamp",
-  "current_user",
-  "session_user",
-  "current_role",
-  "current_schema",
-  "current_catalog",
-];
-
-/**
- * The first STABLE or VOLATILE function the text names, comments and literals included (Hyperdrive matches the text:
- * a name inside a comment also blocks caching). `functions` holds lower-case names of functions called with `(`.
- */
-export function volatileFunction(text: string, functions: ReadonlySet<string>): string | undefined {
-  for (const match of text.matchAll(/[A-Za-z_][A-Za-z0-9_$]*(\s*\()?/g)) {
-    const name = (match[0].replace(/\s*\($/, "") as string).toLowerCase();
-    if ((match[1] && functions.has(name)) || KEYWORD_FUNCTIONS.includes(name)) return name;
-  }
-  return undefined;
-}

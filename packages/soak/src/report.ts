@@ -26,6 +26,8 @@ export interface SoakData {
   afterRun: Record<Engine, { server: number; proxy: number }>;
   afterIdle: Record<Engine, { server: number; proxy: number }>;
   idleMs: number;
+  /** Each fault class must have run at least this many times. */
+  faultsEach: number;
   unhandled: { handle: string[]; runtimeSocketLoss: number };
   log: string;
   secrets: string[];
@@ -101,7 +103,8 @@ export function report(data: SoakData): { table: string; misses: string[] } {
     out.push(
       `| ${fault}: ${FAULT_DESCRIPTIONS[fault]} | ${events.length} | ${median(events.map((e) => e.inFlight.postgres))} / ${median(events.map((e) => e.inFlight.mysql))} | ${median(times).toFixed(0)} / ${Math.max(0, ...times).toFixed(0)} |`,
     );
-    if (events.length < 5) misses.push(`fault ${fault} ran ${events.length} times, fewer than 5`);
+    if (events.length < data.faultsEach)
+      misses.push(`fault ${fault} ran ${events.length} times, fewer than ${data.faultsEach}`);
   }
   for (const [key, n] of tally(
     data.recoveries.filter((r) => r.ms > RECOVERY_MS).map((r) => `${r.target} after ${r.fault}`),

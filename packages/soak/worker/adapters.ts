@@ -23,10 +23,10 @@ function eachRow(stream: NodeJS.ReadableStream, each: (n: number) => Promise<voi
     stream.on("end", resolve);
     stream.on("data", (row) => {
       stream.pause();
-      each(Number((row as unknown as { n: number }).n)).then(
-        () => stream.resume(),
-        (error) => reject(error),
-      );
+      // resume() on a handle whose request has ended throws: that must reject this read, not go unhandled.
+      each(Number((row as unknown as { n: number }).n))
+        .then(() => stream.resume())
+        .catch(reject);
     });
   });
 }

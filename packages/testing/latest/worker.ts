@@ -36,6 +36,16 @@ type Handler = (env: Env, ctx: ExecutionContext) => Promise<unknown>;
 const pg = { binding: "PG" } as const;
 const my = { binding: "MY" } as const;
 let kept: unknown;
+/** What the scope reported for each `/migrated/*` route: its teardown outcome and any error. */
+const migrated: Record<string, string[]> = {};
+const watch = (route: string) => ({
+  onEvent(event: { type: string; outcome?: string; error?: { code?: string } }) {
+    if (event.type === "teardown" || event.type === "error") {
+      migrated[route] ??= [];
+      migrated[route].push(`${event.type}:${event.outcome ?? event.error?.code}`);
+    }
+  },
+});
 
 const hono = new Hono<{ Bindings: Env }>()
   .use(hyperdrive(pgClientAdapter, { binding: "PG", map: (client) => drizzleOnPg(client) }))
@@ -167,6 +177,53 @@ const routes: Record<string, Handler> = {
       },
       { ...my, PrismaClient: MariadbPrisma },
     ),
+  // Cloudflare's documented code moved into the callback as it is, `connect()` and `ctx.waitUntil(….end())` included.
+  "/migrated/pg": (env, ctx) =>
+    withPg(
+      env,
+      ctx,
+      async (client) => {
+        await client.connect();
+        const result = await client.query("select 1 as one");
+        ctx.waitUntil(client.end());
+        return { one: one(result.rows) };
+      },
+      { ...pg, ...watch("pg") },
+    ),
+  "/migrated/postgres": (env, ctx) =>
+    withPostgres(
+      env,
+      ctx,
+      async (sql) => {
+        const rows = await sql`select 1 as one`;
+        ctx.waitUntil(sql.end());
+        return { one: one(rows) };
+      },
+      { ...pg, ...watch("postgres") },
+    ),
+  "/migrated/mysql2": (env, ctx) =>
+    withMysql2(
+      env,
+      ctx,
+      async (connection) => {
+        const [rows] = await connection.query("select 1 as one");
+        ctx.waitUntil(connection.end());
+        return { one: one(rows) };
+      },
+      { ...my, ...watch("mysql2") },
+    ),
+  "/migrated/mysql": (env, ctx) =>
+    withMysql(
+      env,
+      ctx,
+      async (connection) => {
+        const [rows] = await connection.queryAsync("select 1 as one");
+        ctx.waitUntil(connection.end());
+        return { one: one(rows) };
+      },
+      { ...my, ...watch("mysql") },
+    ),
+  "/migrated/events": async () => migrated,
   // Errors: typed, also through an ORM's wrapper.
   "/error/refused": (env, ctx) =>
     withPostgres(env, ctx, (sql) => sql`select 1`, { binding: "DOWN", connectTimeoutMs: 5_000 }),

@@ -4,7 +4,7 @@ import { type Finding, type FindingCode, pass, problem } from "../findings.ts";
 import type { DatabaseUrl } from "../local-string.ts";
 import { LOCAL_DEV } from "../rules.ts";
 import { elapsed } from "./io.ts";
-import { type LocalSituation, localFix } from "./local.ts";
+import { hostPort, type LocalSituation, localFix } from "./local.ts";
 
 export type Target = "production" | "local";
 
@@ -71,6 +71,10 @@ export class Probe {
   /** A local database gets fixes for a local database, not Hyperdrive's (firewalls, public DNS, support tickets). */
   private fixFor(code: FindingCode, situation: LocalSituation | undefined): { fix?: string; docs?: string } {
     if (this.settings.target !== "local") {
+      // Something that is not the database answered: Hyperdrive's "open a support ticket" or "check public DNS" is
+      // not the fix, the port is.
+      if (situation === "answer" && NOT_THE_DATABASE.has(code))
+        return { fix: this.clean(notTheDatabase(this.settings.url)) };
       // The catalogue's MySQL-only advice (1044: a database not granted to the user) applies to a MySQL origin.
       if (!(code in catalog) || this.settings.url.engine !== "mysql") return {};
       return { fix: fixFor(catalog[code as HyperdriveErrorCode], "mysql") };
@@ -78,6 +82,18 @@ export class Probe {
     const fix = localFix(code, this.settings, situation);
     return fix ? { fix: this.clean(fix), docs: LOCAL_DEV } : {};
   }
+}
+
+/** Codes a server that is not the database produces, by the way it fails to answer. */
+const NOT_THE_DATABASE = new Set<FindingCode>([
+  "HDK_CONFIG_GENERIC",
+  "HDK_CONFIG_UNREACHABLE",
+  "HDK_CONFIG_CONNECTION_REFUSED",
+]);
+
+function notTheDatabase(url: DatabaseUrl): string {
+  const server = url.engine === "postgres" ? "PostgreSQL" : "MySQL";
+  return `${hostPort(url)} accepted the connection but did not answer as a ${server} server does: check that ${url.port} is your database's port (${server} listens on ${url.engine === "postgres" ? 5432 : 3306} unless configured otherwise), not another service (a web server, SSH, a proxy). If it is the database, read its log.`;
 }
 
 export const describeError = (error: unknown) => (error instanceof Error ? error.message : String(error));

@@ -85,12 +85,14 @@ export async function probeMysql(probe: Probe, socket: Socket, address: string):
           "preflight.tls",
           "HDK_CONFIG_UNREACHABLE",
           `2010: connected, but no server greeting within ${timeoutMs} ms (a firewall or proxy that swallows traffic, or not a MySQL server)`,
+          "answer",
         );
       }
       return void probe.fail(
         "preflight.tls",
         failure.kind === "reset" ? "HDK_CONFIG_CONNECTION_REFUSED" : "HDK_CONFIG_GENERIC",
         `${failure.kind === "reset" ? "2011" : "2015"}: the server closed the connection before its greeting (${failure.message})`,
+        "answer",
       );
     }
     if ("errno" in parsed) {

@@ -69,6 +69,7 @@ function ioProblem(probe: Probe, check: string, error: unknown, waitingFor: stri
         check,
         "HDK_CONFIG_UNREACHABLE",
         `2010: connected, but no answer to the ${waitingFor} within ${probe.settings.timeoutMs} ms (a firewall or proxy that swallows traffic, or not a PostgreSQL server)`,
+        "answer",
       );
     case "reset":
     case "refused":
@@ -76,12 +77,14 @@ function ioProblem(probe: Probe, check: string, error: unknown, waitingFor: stri
         check,
         "HDK_CONFIG_CONNECTION_REFUSED",
         `2011: the connection was reset while waiting for the ${waitingFor}`,
+        "answer",
       );
     default:
       return probe.fail(
         check,
         "HDK_CONFIG_GENERIC",
         `2015: the server closed the connection without answering the ${waitingFor} (${failure.message})`,
+        "answer",
       );
   }
 }
@@ -109,6 +112,7 @@ export async function probePostgres(probe: Probe, socket: Socket, address: strin
             "preflight.tls",
             "HDK_CONFIG_GENERIC",
             "2015: unexpected data after the server's TLS answer",
+            "answer",
           );
         }
         probe.ok("preflight.tls", "2012: the server offers TLS (SSLRequest answered S)");
@@ -129,6 +133,7 @@ export async function probePostgres(probe: Probe, socket: Socket, address: strin
           "preflight.tls",
           "HDK_CONFIG_GENERIC",
           `2015: unexpected answer to the SSLRequest (${JSON.stringify(answer)})`,
+          "answer",
         );
       }
     }
@@ -152,6 +157,7 @@ export async function probePostgres(probe: Probe, socket: Socket, address: strin
         "preflight.auth-method",
         "HDK_CONFIG_GENERIC",
         `2015: unexpected message ${JSON.stringify(type)} after startup`,
+        "answer",
       );
     }
     const code = payload.readInt32BE(0);

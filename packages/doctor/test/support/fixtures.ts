@@ -9,7 +9,7 @@ const FIXTURES = new URL("../fixtures/", import.meta.url);
 const DOTFILES: Record<string, string> = { "dot-env": ".env", "dot-dev.vars": ".dev.vars" };
 
 export async function fixture(name: string): Promise<{ dir: string; remove: () => Promise<void> }> {
-  const dir = await mkdtemp(join(tmpdir(), `hdk-doctor-${name}-`));
+  const dir = await mkdtemp(join(tmpdir(), `hdk-doctor-${name.replaceAll("/", "-")}-`));
   await cp(new URL(name, FIXTURES), dir, { recursive: true });
   for (const entry of await readdir(dir)) {
     const target = DOTFILES[entry];

@@ -1,5 +1,4 @@
-import { findHyperdriveError } from "@hyperdrive-kit/core";
-import { withDrizzle } from "@hyperdrive-kit/drizzle/postgres";
+import { findHyperdriveError, withDrizzle } from "@hyperdrive-kit/drizzle/postgres";
 import { users } from "./schema";
 
 export default {

@@ -3,48 +3,17 @@ import type { Socket } from "node:net";
 import mysql from "mysql2";
 import { QueryCache } from "../cache.ts";
 import type { Engine, EngineConfig } from "../engine.ts";
+import { FunctionCatalogue } from "../functions.ts";
 import { Pool } from "../pool.ts";
 import { mysqlAcquireError } from "./errors.ts";
+import { MYSQL_FUNCTION_RULES } from "./functions.ts";
 import { MysqlOrigin, type MysqlResult } from "./origin.ts";
-import { errorPacket, ServerStatus, verifyNativePassword } from "./packets.ts";
+import { Command, errorPacket, ServerStatus, verifyNativePassword } from "./packets.ts";
+
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
 import { MYSQL_REFUSAL_MESSAGES } from "./refusals.ts";
 import { MysqlSession, type ServerConnection } from "./session.ts";
-
-/** MySQL functions whose result changes between calls (Hyperdrive's docs name CURDATE() and LAST_INSERT_ID()). */
-const VOLATILE = new Set([
-  "now",
-  "curdate",
-  "curtime",
-  "current_date",
-  "current_time",
-  "current_timestamp",
-  "localtime",
-  "localtimestamp",
-  "sysdate",
-  "utc_date",
-  "utc_time",
-  "utc_timestamp",
-  "unix_timestamp",
-  "rand",
-  "uuid",
-  "uuid_short",
-  "last_insert_id",
-  "connection_id",
-  "found_rows",
-  "row_count",
-  "user",
-  "current_user",
-  "session_user",
-  "system_user",
-  "database",
-  "schema",
-  "sleep",
-  "get_lock",
-  "release_lock",
-  "is_free_lock",
-  "is_used_lock",
-  "benchmark",
-]);
 
 // What a MySQL 8 server offers, minus TLS and compression: the binding speaks plain TCP locally.
 const CAPABILITIES =
@@ -74,13 +43,14 @@ export function mysqlEngine(config: EngineConfig): Engine {
     pool,
     cache,
     messages: { refused: { ...MYSQL_REFUSAL_MESSAGES, ...config.refused } },
-    volatileFunction: (text: string) => config.shared.volatileFunction(text, VOLATILE),
+    functions: new FunctionCatalogue(MYSQL_FUNCTION_RULES),
     acquireError: mysqlAcquireError,
   };
   let nextConnectionId = 1;
   return {
     pool,
     clearCache: () => cache?.clear(),
+    cacheStats: () => cache?.stats ?? { entries: 0, bytes: 0 },
     accept(socket: Socket) {
       const { Connection, ConnectionConfig } = mysql as unknown as {
         Connection: new (options: { config: unknown }) => ServerSide;
@@ -104,11 +74,22 @@ export function mysqlEngine(config: EngineConfig): Engine {
       });
       connection.on("init_db", () => {});
       let queue = Promise.resolve();
-      connection.on("packet", (_packet, known, command) => {
-        const sql = text;
+      connection.on("packet", (packet, known, command) => {
+        let sql = text;
         text = undefined;
+        let nonUtf8 = false;
+        if (command === Command.Query) {
+          // The query's own bytes, not mysql2's decoding in the client's declared character set: Hyperdrive
+          // refuses query text that is not valid UTF-8, and takes valid UTF-8 (U+FFFD included) as it is.
+          const { buffer, start, end } = packet as { buffer: Buffer; start: number; end: number };
+          try {
+            sql = strictUtf8.decode(buffer.subarray(start + 5, end));
+          } catch {
+            nonUtf8 = true;
+          }
+        }
         queue = queue
-          .then(() => session.command(command as number, known === true, sql))
+          .then(() => session.command(command as number, known === true, sql, nonUtf8))
           .catch((error: unknown) => {
             config.shared.log(`internal error: ${error instanceof Error ? error.message : String(error)}`);
             connection.writePacket(errorPacket("Hyperdrive encountered an internal error"));
@@ -127,14 +108,25 @@ export function mysqlEngine(config: EngineConfig): Engine {
         characterSet: 45, // utf8mb4_general_ci
         capabilityFlags: CAPABILITIES,
         authCallback: (
-          params: { authPluginData1: Buffer; authPluginData2: Buffer; authToken: Buffer },
+          params: {
+            user?: string;
+            database?: string;
+            authPluginData1: Buffer;
+            authPluginData2: Buffer;
+            authToken: Buffer;
+          },
           done: (error: null, mysqlError?: { message: string; code: number }) => void,
         ) => {
           const scramble = Buffer.concat([params.authPluginData1, params.authPluginData2]);
-          if (verifyNativePassword(scramble, params.authToken, config.password)) {
+          // The binding's credentials name the origin's user and database: another is a login Hyperdrive refuses.
+          if (params.user !== config.login.user || !verifyNativePassword(scramble, params.authToken, config.password)) {
+            done(null, { message: `Access denied for user '${params.user ?? ""}' (using password: YES)`, code: 1045 });
+          } else if ((params.database || config.login.database) !== config.login.database) {
+            done(null, { message: `Unknown database '${params.database}'`, code: 1049 });
+          } else {
             done(null);
             connection.sequenceId = 0;
-          } else done(null, { message: "Access denied: wrong password for the simulator", code: 1045 });
+          }
         },
       });
     },

@@ -1,21 +1,23 @@
 /**
  * What Hyperdrive does not support on MySQL (supported-databases-and-features.mdx): `USE`, `COM_INIT_DB`,
- * multi-statement queries, prepared statements at SQL and protocol level, non-UTF8 query text.
+ * multi-statement queries, prepared statements at SQL and protocol level, non-UTF8 query text. `LOAD DATA LOCAL`
+ * (undocumented) is refused with a text that says so rather than failing mid-statement.
  */
 import type { Statement } from "../sql.ts";
 
 /** Hyperdrive's documented text for the binary protocol (mysql2's `execute()`). */
 export const HYPERDRIVE_PREPARE_ERROR = "Hyperdrive does not currently support MySQL COM_STMT_PREPARE messages";
 
-export type MysqlRefusal = "use" | "init-db" | "multiple-statements" | "prepare" | "non-utf8";
+export type MysqlRefusal = "use" | "init-db" | "multiple-statements" | "prepare" | "non-utf8" | "load-data-local";
 
-export function mysqlRefusal(text: string, statements: Statement[]): MysqlRefusal | undefined {
-  // The text as mysql2 decoded it: bytes that are not UTF-8 became U+FFFD.
-  if (text.includes("\uFFFD")) return "non-utf8";
+/** Non-UTF-8 text is found on the query's bytes, before this (the engine's packet handler). */
+export function mysqlRefusal(statements: Statement[]): MysqlRefusal | undefined {
   if (statements.length > 1) return "multiple-statements";
-  const first = statements[0]?.words[0];
+  const words = statements[0]?.words ?? [];
+  const first = words[0];
   if (first === "use") return "use";
   if (first === "prepare" || first === "execute" || first === "deallocate") return "prepare";
+  if (first === "load" && words.slice(1, 4).includes("local")) return "load-data-local";
   return undefined;
 }
 
@@ -26,4 +28,6 @@ export const MYSQL_REFUSAL_MESSAGES: Record<MysqlRefusal, string> = {
   "multiple-statements": "Hyperdrive does not support multi-statement queries: send one statement per query",
   prepare: "Hyperdrive does not support SQL-level PREPARE, EXECUTE or DEALLOCATE",
   "non-utf8": "Hyperdrive does not support query text that is not UTF-8",
+  "load-data-local":
+    "Hyperdrive does not support LOAD DATA LOCAL INFILE: the origin would ask the client for a file; send the rows in INSERT statements",
 };

@@ -5,9 +5,20 @@
  */
 import type { CacheStatus, QueryCache } from "../cache.ts";
 import type { SimulatorContext } from "../context.ts";
+import { isDdl } from "../functions.ts";
+import { OriginConnectError, PoolTimeoutError } from "../pool.ts";
 import { lex, type Statement } from "../sql.ts";
+import { mysqlVolatility } from "./functions.ts";
 import type { MysqlOrigin, MysqlResult } from "./origin.ts";
-import { Command, errorPacket, ServerStatus } from "./packets.ts";
+import {
+  type ColumnDefinition,
+  Command,
+  columnCountPacket,
+  columnPacket,
+  errorPacket,
+  ServerStatus,
+  textRowPacket,
+} from "./packets.ts";
 import { HYPERDRIVE_PREPARE_ERROR, MYSQL_REFUSAL_MESSAGES, mysqlRefusal } from "./refusals.ts";
 
 /** What the session uses of mysql2's server-side Connection (lib/base/connection.js). */
@@ -21,8 +32,6 @@ export interface ServerConnection {
     warningCount?: number;
     message?: string;
   }): void;
-  writeColumns(columns: unknown[]): void;
-  writeTextRow(row: Array<string | null>): void;
   writeEof(warnings?: number, statusFlags?: number): void;
   end(): void;
 }
@@ -50,14 +59,24 @@ export class MysqlSession {
     this.closed = true;
     const server = this.server;
     this.server = undefined;
-    // A transaction left open: COM_RESET_CONNECTION rolls it back.
-    if (server) this.context.pool.release(server);
+    if (!server) return;
+    // A statement still running: stop it first, so that the reset (which rolls back an open transaction) is not
+    // left waiting behind it. The kill cannot land on anything else: the connection is this client's until then.
+    if (server.busy) {
+      server.kill().then(
+        () => this.context.pool.release(server),
+        () => this.context.pool.release(server, { broken: true }),
+      );
+      return;
+    }
+    this.context.pool.release(server);
   }
 
   /** One command from the client; `sql` is its text, for COM_QUERY. Answers exactly once (or not, where none is due). */
-  async command(command: number, known: boolean, sql: string | undefined): Promise<void> {
+  async command(command: number, known: boolean, sql: string | undefined, nonUtf8 = false): Promise<void> {
     switch (command) {
       case Command.Query:
+        if (nonUtf8) return this.refuse(sql ?? "", "non-utf8");
         return this.query(sql ?? "");
       case Command.InitDb:
         return this.refuse("", "init-db");
@@ -88,7 +107,7 @@ export class MysqlSession {
 
   private async query(sql: string): Promise<void> {
     const statements = lex(sql, "mysql");
-    const refusal = mysqlRefusal(sql, statements);
+    const refusal = mysqlRefusal(statements);
     if (refusal) return this.refuse(sql, refusal);
     const started = performance.now();
     const status = this.cacheStatus(sql, statements);
@@ -98,6 +117,7 @@ export class MysqlSession {
     let result: MysqlResult;
     try {
       result = await server.query(sql);
+      if (statements.some(({ words }) => isDdl(words))) this.context.functions.forget();
     } catch (error) {
       this.writeOriginError(error);
       this.report(sql, status ?? "uncacheable", started, true);
@@ -122,7 +142,7 @@ export class MysqlSession {
       if (found.revalidate && cache) {
         this.fetch(sql).then(
           (result) => {
-            if (result.kind === "rows") cache.store(sql, result, size(result));
+            if (result.kind === "rows" && !this.context.functions.volatile(sql)) cache.store(sql, result, size(result));
             else cache.revalidationFailed(sql);
           },
           () => cache.revalidationFailed(sql),
@@ -138,15 +158,24 @@ export class MysqlSession {
       this.report(sql, "miss", started, true);
       return;
     }
+    // A stored function first seen in this read turned out not deterministic: answered, not stored.
+    if (this.context.functions.volatile(sql)) {
+      this.writeResult(result);
+      this.report(sql, "volatile", started, false);
+      return;
+    }
     const stored = result.kind === "rows" && (cache?.store(sql, result, size(result)) ?? false);
     this.writeResult(result);
     this.report(sql, stored ? "miss" : "oversizedresult", started, false);
   }
 
+  /** A cacheable read on a pooled connection of its own, then the lookups of function names not known yet. */
   private async fetch(sql: string): Promise<MysqlResult> {
     const server = await this.context.pool.acquire();
     try {
       const result = await server.query(sql);
+      const names = this.context.functions.unknown(sql);
+      if (names.length > 0) this.context.functions.learn(await mysqlVolatility(server, names));
       this.context.pool.release(server);
       return result;
     } catch (error) {
@@ -160,7 +189,7 @@ export class MysqlSession {
     if (statements.length === 0) return "notaquery";
     if (this.inTransaction) return "transaction";
     if (!this.context.isReadOnly(statements[0] as Statement)) return "uncacheable";
-    if (this.context.volatileFunction(sql)) return "volatile";
+    if (this.context.functions.volatile(sql)) return "volatile";
     return undefined;
   }
 
@@ -203,17 +232,34 @@ export class MysqlSession {
       });
       return;
     }
-    this.connection.writeColumns(result.fields);
-    for (const row of result.rows) this.connection.writeTextRow(row);
+    this.connection.writePacket(columnCountPacket(result.fields.length));
+    for (const field of result.fields) this.connection.writePacket(columnPacket(field as unknown as ColumnDefinition));
+    this.connection.writeEof();
+    for (const row of result.rows) this.connection.writePacket(textRowPacket(row));
     this.connection.writeEof(0, serverStatus);
   }
 
-  /** The database's own errors pass through with their code; a connection that failed is Hyperdrive's. */
+  /**
+   * The database's own errors pass through with their code. Anything else happened to the origin connection while
+   * the statement ran (it was lost, or the driver gave up): say so, not "Server connection attempt failed".
+   */
   private writeOriginError(error: unknown): void {
-    const { errno, sqlState, message } = (error ?? {}) as { errno?: unknown; sqlState?: unknown; message?: unknown };
+    const { errno, sqlState, message, code } = (error ?? {}) as {
+      errno?: unknown;
+      sqlState?: unknown;
+      message?: unknown;
+      code?: unknown;
+    };
     if (typeof errno === "number" && typeof sqlState === "string") {
       this.write(errorPacket(String(message), errno, sqlState));
-    } else this.write(this.context.acquireError(error));
+      return;
+    }
+    if (error instanceof PoolTimeoutError || error instanceof OriginConnectError) {
+      this.write(this.context.acquireError(error));
+      return;
+    }
+    const reason = typeof code === "string" ? code.toLowerCase() : "connection_lost";
+    this.write(errorPacket(`Server connection lost while the statement ran: ${reason}`));
   }
 
   private write(packet: unknown): void {
@@ -227,6 +273,6 @@ export class MysqlSession {
 
 function size({ rows }: CachedRows): number {
   let bytes = 0;
-  for (const row of rows) for (const value of row) bytes += value === null ? 1 : Buffer.byteLength(value) + 1;
+  for (const row of rows) for (const value of row) bytes += value === null ? 1 : value.length + 1;
   return bytes;
 }

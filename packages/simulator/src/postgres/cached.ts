@@ -22,14 +22,22 @@ export async function fetchCached(
   pool: Pool<PostgresOrigin>,
   request: Buffer,
   kind: "simple" | "extended",
+  /** Runs on the same origin connection after the read, before it goes back: the function lookups. */
+  after?: (server: PostgresOrigin) => Promise<void>,
+  /** Told which origin connection runs the read while it runs, so that a client that leaves can cancel it. */
+  running?: (server: PostgresOrigin | undefined) => void,
 ): Promise<CachedResult | { error: Buffer }> {
   const server = await pool.acquire();
   let messages: Buffer[];
+  running?.(server);
   try {
     messages = await server.run(request);
+    await after?.(server);
   } catch (error) {
     pool.release(server, { broken: true });
     throw error;
+  } finally {
+    running?.(undefined);
   }
   server.unnamed = undefined; // the batch parsed an unnamed statement of its own
   pool.release(server);
@@ -38,13 +46,26 @@ export async function fetchCached(
   const error = answers.find((m) => m[0] === Backend.Error);
   if (error) return { error };
   answers.pop(); // ReadyForQuery
+  // Copies of exact size: the messages are slices of the socket's chunks, which a cached entry must not keep alive.
   if (kind === "simple") {
-    return { parameters: empty, statementRows: empty, portalRows: empty, body: answers, bytes: size(answers) };
+    return {
+      parameters: empty,
+      statementRows: empty,
+      portalRows: empty,
+      body: [Buffer.concat(answers)],
+      bytes: size(answers),
+    };
   }
   // ParseComplete, ParameterDescription, RowDescription|NoData, BindComplete, RowDescription|NoData, rows…
   const [, parameters, statementRows, , portalRows, ...body] = answers;
   if (!parameters || !statementRows || !portalRows) throw new Error("unexpected answer from the origin");
-  return { parameters, statementRows, portalRows, body, bytes: size(answers) };
+  return {
+    parameters: Buffer.from(parameters),
+    statementRows: Buffer.from(statementRows),
+    portalRows: Buffer.from(portalRows),
+    body: [Buffer.concat(body)],
+    bytes: size(answers),
+  };
 }
 
 const empty = Buffer.alloc(0);

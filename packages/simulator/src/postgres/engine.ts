@@ -1,26 +1,17 @@
 /** The PostgreSQL side of the simulator: its pool, cache and per-socket sessions. */
+import { randomBytes } from "node:crypto";
 import type { Socket } from "node:net";
 import { QueryCache } from "../cache.ts";
 import type { Engine, EngineConfig } from "../engine.ts";
+import { FunctionCatalogue } from "../functions.ts";
 import { Pool } from "../pool.ts";
 import type { CachedResult } from "./cached.ts";
 import { postgresAcquireError } from "./errors.ts";
+import { POSTGRES_FUNCTION_RULES } from "./functions.ts";
 import { GatewayConnection } from "./gateway.ts";
 import { type OriginMetadata, PostgresOrigin } from "./origin.ts";
 import { POSTGRES_REFUSAL_MESSAGES } from "./refusals.ts";
 import { PostgresSession } from "./session.ts";
-
-/** Functions known to be STABLE or VOLATILE, until the origin's own list (pg_proc) is read. */
-const FALLBACK_VOLATILE = [
-  "now",
-  "random",
-  "nextval",
-  "currval",
-  "lastval",
-  "setval",
-  "txid_current",
-  "clock_timestamp",
-];
 
 /** Sent to clients when the origin's own startup parameters are not known yet. */
 const FALLBACK_PARAMETERS = {
@@ -47,27 +38,38 @@ export function postgresEngine(config: EngineConfig): Engine {
             },
       ),
   });
-  const fallback = new Set(FALLBACK_VOLATILE);
   const cache = config.cache ? new QueryCache<CachedResult>(config.cache) : undefined;
   const context = {
     ...config.shared,
     pool,
     cache,
     messages: { refused: { ...POSTGRES_REFUSAL_MESSAGES, ...config.refused } },
-    volatileFunction: (text: string) => config.shared.volatileFunction(text, metadata?.volatileFunctions ?? fallback),
+    functions: new FunctionCatalogue(POSTGRES_FUNCTION_RULES),
     acquireError: postgresAcquireError,
   };
+  // Each client's BackendKeyData, so that its CancelRequest (sent on a connection of its own) finds it.
+  const sessions = new Map<string, PostgresSession>();
   return {
     pool,
     clearCache: () => cache?.clear(),
+    cacheStats: () => cache?.stats ?? { entries: 0, bytes: 0 },
     accept(socket: Socket) {
       const session = new PostgresSession(socket, context);
+      const key = randomBytes(8);
+      const id = key.toString("hex");
+      sessions.set(id, session);
       new GatewayConnection(socket, {
         password: config.password,
+        login: config.login,
+        key,
         parameters: () => metadata?.parameters ?? FALLBACK_PARAMETERS,
         onMessage: (message) => session.receive(message),
+        onCancel: (requested) => sessions.get(requested.toString("hex"))?.cancel(),
       });
-      socket.once("close", () => session.close());
+      socket.once("close", () => {
+        sessions.delete(id);
+        session.close();
+      });
     },
   };
 }

@@ -38,6 +38,12 @@ const CANCEL_REQUEST_CODE = 80877102;
 
 export interface GatewayOptions {
   password: string;
+  /** The user and database the binding logs in with. */
+  login: { user: string; database: string };
+  /** This client's BackendKeyData: process id and secret key, 8 bytes. */
+  key: Buffer;
+  /** A CancelRequest arrived with this key. */
+  onCancel(key: Buffer): void;
   /** ParameterStatus values sent after authentication (the origin's). */
   parameters(): Record<string, string>;
   /** Every message after authentication. */
@@ -52,8 +58,9 @@ export class GatewayConnection extends FramedConnection {
       validateCredentials: (credentials) => "password" in credentials && credentials.password === gateway.password,
       onMessage: (data, state) => {
         if (!state.hasStarted) {
-          // A CancelRequest: Hyperdrive does not forward them (nor does the simulator).
+          // A CancelRequest, on a connection of its own: forwarded to what that client runs on the origin.
           if (data.length === 16 && Buffer.from(data).readInt32BE(4) === CANCEL_REQUEST_CODE) {
+            gateway.onCancel(Buffer.from(data).subarray(8, 16));
             socket.end();
             return true;
           }
@@ -64,15 +71,36 @@ export class GatewayConnection extends FramedConnection {
         return true;
       },
     };
-    super(socket, options);
+    super(socket, {
+      ...options,
+      onStartup: (state) => {
+        const parameters: Record<string, string | undefined> = state.clientInfo?.parameters ?? {};
+        const { user } = parameters;
+        const database = parameters.database ?? user;
+        const refusal =
+          user !== gateway.login.user
+            ? { code: "28P01", message: `password authentication failed for user "${user}"` }
+            : database !== gateway.login.database
+              ? { code: "3D000", message: `database "${database}" does not exist` }
+              : undefined;
+        if (!refusal) return false;
+        // The binding's credentials name the origin's user and database: another is a login Hyperdrive refuses.
+        this.sendError({ severity: "FATAL", ...refusal });
+        socket.end();
+        return true;
+      },
+    });
     this.parametersSource = gateway.parameters;
+    this.key = gateway.key;
   }
 
   private parametersSource: () => Record<string, string> = () => ({});
+  private key: Buffer = Buffer.alloc(8);
 
   override async completeAuthentication(): Promise<void> {
     this.isAuthenticated = true;
     this.sendAuthenticationOk();
+    this.sendData(Buffer.concat([Buffer.from([0x4b, 0, 0, 0, 12]), this.key])); // BackendKeyData
     for (const [name, value] of Object.entries(this.parametersSource())) this.sendParameterStatus(name, value);
     this.sendReadyForQuery("idle");
   }

@@ -16,8 +16,6 @@ export type MessageHandler = (type: number, message: Buffer) => void;
 export interface OriginMetadata {
   /** ParameterStatus values the origin sent at startup, forwarded to clients. */
   parameters: Record<string, string>;
-  /** Lower-case names of the origin's STABLE and VOLATILE functions. */
-  volatileFunctions: Set<string>;
 }
 
 export interface OriginConnectOptions {
@@ -25,6 +23,8 @@ export interface OriginConnectOptions {
   connectTimeoutMs: number;
   /** Added before each message batch from the origin is handled: the Worker-to-database distance. */
   latencyMs: number;
+  /** Hyperdrive's maximum statement duration, as the origin's own `statement_timeout` (0: none). */
+  statementTimeoutMs: number;
 }
 
 export class PostgresOrigin implements PooledConnection {
@@ -38,9 +38,11 @@ export class PostgresOrigin implements PooledConnection {
 
   private readonly client: pg.Client;
   private readonly stream: Duplex;
+  private readonly config: pg.ClientConfig;
 
-  private constructor(client: pg.Client, stream: Duplex, latencyMs: number) {
+  private constructor(client: pg.Client, stream: Duplex, latencyMs: number, config: pg.ClientConfig) {
     this.client = client;
+    this.config = config;
     this.stream = stream;
     stream.removeAllListeners("data");
     stream.on("data", (chunk: Buffer) => {
@@ -54,11 +56,15 @@ export class PostgresOrigin implements PooledConnection {
   }
 
   static async connect(options: OriginConnectOptions, metadata?: (m: OriginMetadata) => void) {
-    const client = new pg.Client({
+    const config: pg.ClientConfig = {
       connectionString: options.connectionString,
       connectionTimeoutMillis: options.connectTimeoutMs,
       application_name: "hyperdrive-kit-simulator",
-    });
+    };
+    // A startup parameter, not a SET: the reset's RESET ALL brings it back after a client changed it.
+    const client = new pg.Client(
+      options.statementTimeoutMs > 0 ? { ...config, statement_timeout: options.statementTimeoutMs } : config,
+    );
     client.on("error", () => {}); // the stream's own close handler reports the loss
     const parameters: Record<string, string> = {};
     const connection = Reflect.get(client, "connection") as {
@@ -69,13 +75,8 @@ export class PostgresOrigin implements PooledConnection {
       parameters[m.parameterName] = m.parameterValue;
     });
     await client.connect();
-    if (metadata) {
-      const { rows } = await client.query<{ name: string }>(
-        "select distinct lower(proname) as name from pg_catalog.pg_proc where provolatile <> 'i'",
-      );
-      metadata({ parameters, volatileFunctions: new Set(rows.map((row) => row.name)) });
-    }
-    return new PostgresOrigin(client, connection.stream, options.latencyMs);
+    metadata?.({ parameters });
+    return new PostgresOrigin(client, connection.stream, options.latencyMs, config);
   }
 
   get alive(): boolean {
@@ -113,6 +114,25 @@ export class PostgresOrigin implements PooledConnection {
     if (!last || readyStatus(last) !== "I" || messages.some((m) => m[0] === Backend.Error)) {
       throw new Error("the reset failed");
     }
+  }
+
+  /**
+   * Sends the origin a CancelRequest for whatever this connection runs now, on a connection of its own (pg's cancel
+   * path: TLS as configured). The statement then fails with 57014; nothing happens if it already finished.
+   */
+  cancel(): void {
+    const { processID, secretKey } = this.client as unknown as { processID: number; secretKey: number };
+    const helper = new pg.Client(this.config);
+    helper.on("error", () => {});
+    const query = {};
+    // pg cancels the query a client runs: present this connection's key as that client's.
+    (helper as unknown as { cancel(client: unknown, query: unknown): void }).cancel(
+      { activeQuery: query, processID, secretKey },
+      query,
+    );
+    const connection = Reflect.get(helper, "connection") as { stream: Duplex };
+    // The origin closes a cancel connection itself; this only bounds one it never answers.
+    setTimeout(() => connection.stream.destroy(), 5_000).unref();
   }
 
   destroy(): void {

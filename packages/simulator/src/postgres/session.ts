@@ -7,8 +7,11 @@ import { createHash } from "node:crypto";
 import type { Socket } from "node:net";
 import type { CacheStatus } from "../cache.ts";
 import type { SimulatorContext } from "../context.ts";
+import { isDdl } from "../functions.ts";
+import { OriginConnectError, PoolTimeoutError } from "../pool.ts";
 import { lex, type Statement } from "../sql.ts";
 import { type CachedResult, fetchCached, type PostgresCache } from "./cached.ts";
+import { postgresVolatility } from "./functions.ts";
 import {
   Backend,
   type BindMessage,
@@ -42,7 +45,13 @@ interface Pending {
 interface ClientStatement extends ParseMessage {
   /** The name on origin connections: one per distinct text and types, shared by every client. */
   serverName: string;
+  /** An unnamed statement the client described (Postgres.js `prepare: false`, `sql.unsafe()`): never cached. */
+  unnamedDescribed?: boolean;
 }
+
+/** The log note for what Hyperdrive does not cache and may fail on (Postgres.js `prepare: false`). */
+export const UNNAMED_NOTE =
+  "warning: an unnamed statement described first (Postgres.js prepare: false or sql.unsafe()): Hyperdrive does not cache it and it can hang or fail intermittently; use prepare: true";
 
 export interface PostgresSessionContext extends SimulatorContext<PostgresOrigin> {
   cache: PostgresCache | undefined;
@@ -54,9 +63,11 @@ const STEP_ORDER: Step[] = ["P", "DS", "B", "DP", "E"];
 
 export class PostgresSession {
   private readonly statements = new Map<string, ClientStatement>();
-  /** Portal name to the text of the statement bound to it, for the query log. */
-  private readonly portals = new Map<string, string>();
+  /** Portal name to the statement bound to it, for the query log. */
+  private readonly portals = new Map<string, { text: string; unnamedDescribed: boolean | undefined }>();
   private server: PostgresOrigin | undefined;
+  /** The origin connection running this client's read on the cache path, while it runs. */
+  private fetching: PostgresOrigin | undefined;
   private pending: Pending[] = [];
   private drainWaiters: Array<() => void> = [];
   private status: "I" | "T" | "E" = "I";
@@ -76,6 +87,12 @@ export class PostgresSession {
 
   /** A frontend message after authentication. Handled strictly in order. */
   receive(message: Buffer): void {
+    // Terminate does not wait behind a statement still running: the client is gone, what it runs is cancelled.
+    if (message[0] === Frontend.Terminate) {
+      this.close();
+      this.socket.end();
+      return;
+    }
     this.chain = this.chain
       .then(() => this.handle(message))
       .catch((error: unknown) => {
@@ -85,15 +102,28 @@ export class PostgresSession {
       });
   }
 
-  /** The client went away: its origin connection goes back (or, mid-transaction, is closed). */
+  /**
+   * The client went away. An origin connection it still holds is mid-transaction, mid-COPY, mid-statement or
+   * mid-batch (no Sync yet): a reset there would run inside what it left, and commit an abandoned statement. So
+   * what runs is cancelled and the connection closed, which rolls back; the pool opens a fresh one.
+   */
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    // A read on the cache path runs on a connection of its own: stop it too (it goes back once it answered).
+    this.fetching?.cancel();
     const server = this.server;
     if (!server) return;
     this.server = undefined;
     server.attach(undefined);
-    this.context.pool.release(server, { broken: this.pending.length > 0 || this.status !== "I" });
+    if (this.pending.length > 0) server.cancel();
+    this.context.pool.release(server, { broken: true });
+  }
+
+  /** The client's CancelRequest: forwarded to the origin connection running its statement, if any. */
+  cancel(): void {
+    this.fetching?.cancel();
+    if (this.server && this.pending.length > 0) this.server.cancel();
   }
 
   private async handle(message: Buffer): Promise<void> {
@@ -141,10 +171,14 @@ export class PostgresSession {
     }
     const started = performance.now();
     if (!(await this.hold(true))) return;
+    const ddl = statements.some(({ words }) => isDdl(words));
     this.forward(message, {
       type: Frontend.Query,
       swallow: false,
-      done: (failed) => this.report(text, status ?? "uncacheable", started, failed),
+      done: (failed) => {
+        if (ddl) this.context.functions.forget();
+        this.report(text, status ?? "uncacheable", started, failed);
+      },
     });
   }
 
@@ -170,7 +204,11 @@ export class PostgresSession {
     }
     if (sync && !(this.server && this.status !== "I")) {
       const plan = this.cachePlan(batch);
-      if (plan) {
+      // Postgres.js without prepare: an unnamed statement it describes is not cached (Cloudflare's Postgres.js page).
+      if (
+        plan &&
+        !(plan.statement.serverName === "" && (plan.steps.includes("DS") || plan.statement.unnamedDescribed))
+      ) {
         const status = this.cacheStatus(plan.statement.text, lex(plan.statement.text));
         if (status === undefined) {
           await this.releaseMidBatch();
@@ -210,13 +248,14 @@ export class PostgresSession {
     const started = performance.now();
     const cache = this.context.cache;
     const found = cache?.lookup(key);
+    const lookups = this.lookups(text);
     if (found) {
       this.emit(found.value, steps);
       this.report(text, "hit", started, false, found.stale ? "stale" : undefined);
       if (found.revalidate && cache) {
-        fetchCached(this.context.pool, request(), kind).then(
+        fetchCached(this.context.pool, request(), kind, lookups).then(
           (result) => {
-            if ("error" in result) cache.revalidationFailed(key);
+            if ("error" in result || this.context.functions.volatile(text)) cache.revalidationFailed(key);
             else cache.store(key, result, result.bytes);
           },
           () => cache.revalidationFailed(key),
@@ -226,10 +265,14 @@ export class PostgresSession {
     }
     let result: CachedResult | { error: Buffer };
     try {
-      result = await fetchCached(this.context.pool, request(), kind);
+      result = await fetchCached(this.context.pool, request(), kind, lookups, (server) => {
+        this.fetching = server;
+      });
     } catch (error) {
-      this.send(this.context.acquireError(error));
+      const acquiring = error instanceof PoolTimeoutError || error instanceof OriginConnectError;
+      this.send(acquiring ? this.context.acquireError(error) : errorResponse("58000", "Server connection lost"));
       this.send(readyForQuery("I"));
+      this.report(text, "miss", started, true);
       return;
     }
     if ("error" in result) {
@@ -238,9 +281,22 @@ export class PostgresSession {
       this.report(text, "miss", started, true);
       return;
     }
+    // A function first seen in this read turned out STABLE or VOLATILE: answered, not stored.
+    if (this.context.functions.volatile(text)) {
+      this.emit(result, steps);
+      this.report(text, "volatile", started, false);
+      return;
+    }
     const stored = cache?.store(key, result, result.bytes) ?? false;
     this.emit(result, steps);
     this.report(text, stored ? "miss" : "oversizedresult", started, false);
+  }
+
+  /** The catalogue lookups for names this read calls that are not known yet, run after it on its connection. */
+  private lookups(text: string): ((server: PostgresOrigin) => Promise<void>) | undefined {
+    const names = this.context.functions.unknown(text);
+    if (names.length === 0) return undefined;
+    return async (server) => this.context.functions.learn(await postgresVolatility(server, names));
   }
 
   /** Writes a cached result in the shape of the client's batch. */
@@ -313,7 +369,7 @@ export class PostgresSession {
     if (statements.length > 1) return "multiplestatements";
     if (this.server && this.status !== "I") return "transaction";
     if (!this.context.isReadOnly(statements[0] as Statement)) return "uncacheable";
-    if (this.context.volatileFunction(text)) return "volatile";
+    if (this.context.functions.volatile(text)) return "volatile";
     return undefined;
   }
 
@@ -406,7 +462,7 @@ export class PostgresSession {
       case Frontend.Bind: {
         const bind = readBind(message);
         const statement = this.statements.get(bind.statement);
-        this.portals.set(bind.portal, statement?.text ?? "");
+        this.portals.set(bind.portal, { text: statement?.text ?? "", unnamedDescribed: statement?.unnamedDescribed });
         this.forward(writeBind({ ...bind, statement: this.ensurePrepared(bind.statement) }), {
           type: Frontend.Bind,
           swallow: false,
@@ -415,6 +471,8 @@ export class PostgresSession {
       }
       case Frontend.Describe: {
         const { type, name } = readTarget(message);
+        const described = type === "S" && name === "" ? this.statements.get("") : undefined;
+        if (described) described.unnamedDescribed = true;
         const out = type === "S" ? serialize.describe({ type, name: this.ensurePrepared(name) }) : message;
         this.forward(out, { type: Frontend.Describe, swallow: false });
         return;
@@ -436,13 +494,22 @@ export class PostgresSession {
       }
       case Frontend.Execute: {
         const { portal } = readExecute(message);
-        const text = this.portals.get(portal) ?? "";
-        const status = this.cacheStatus(text, lex(text)) ?? "uncacheable";
+        const { text = "", unnamedDescribed = false } = this.portals.get(portal) ?? {};
+        const words = lex(text);
+        const status = unnamedDescribed
+          ? this.context.cache
+            ? "uncacheable"
+            : "disabled"
+          : (this.cacheStatus(text, words) ?? "uncacheable");
+        const ddl = words.some((statement) => isDdl(statement.words));
         const started = performance.now();
         this.forward(message, {
           type: Frontend.Execute,
           swallow: false,
-          done: (failed) => this.report(text, status, started, failed),
+          done: (failed) => {
+            if (ddl) this.context.functions.forget();
+            this.report(text, status, started, failed, unnamedDescribed ? UNNAMED_NOTE : undefined);
+          },
         });
         return;
       }

@@ -136,7 +136,7 @@ describe("pg", () => {
     const sim = await simulator({ idleTimeoutMs: 300 });
     expect(sim.stats().total).toBe(1); // the one opened at start
     for (let i = 0; i < 50 && sim.stats().total > 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(sim.stats()).toEqual({ total: 0, idle: 0, waiting: 0 });
+    expect(sim.stats()).toMatchObject({ total: 0, idle: 0, waiting: 0 });
     // And opens a new one when it is needed again.
     const client = new pg.Client({ connectionString: sim.localConnectionString });
     await client.connect();

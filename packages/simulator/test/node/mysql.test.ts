@@ -63,7 +63,7 @@ describe("MySQL refusals", () => {
   it("refuses query text that is not UTF-8", async () => {
     const latin1 = Buffer.concat([Buffer.from("select '"), Buffer.from([0xe9, 0xff]), Buffer.from("' as x")]);
     expect(await rawCommand(0x03, latin1)).toMatchObject({ errno: 1105, message: MYSQL_REFUSAL_MESSAGES["non-utf8"] });
-    expect(mysqlRefusal("select 'é'", lex("select 'é'"))).toBeUndefined();
+    expect(mysqlRefusal(lex("select 'é'"))).toBeUndefined();
   });
 
   it("refuses an origin account on an authentication plugin Hyperdrive does not support", async () => {

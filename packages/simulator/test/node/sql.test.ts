@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { QueryCache } from "../../src/cache.ts";
+import { FunctionCatalogue } from "../../src/functions.ts";
+import { MYSQL_FUNCTION_RULES } from "../../src/mysql/functions.ts";
+import { POSTGRES_FUNCTION_RULES } from "../../src/postgres/functions.ts";
 import { postgresRefusal } from "../../src/postgres/refusals.ts";
-import { isReadOnly, lex, volatileFunction } from "../../src/sql.ts";
-
-const functions = new Set(["now", "random", "nextval"]);
+import { isReadOnly, lex } from "../../src/sql.ts";
 
 describe("statement analysis", () => {
   it("splits statements on semicolons outside literals, comments and dollar quotes", () => {
@@ -29,12 +30,41 @@ describe("statement analysis", () => {
   });
 
   it("finds STABLE and VOLATILE function names in the raw text, comments included, as Hyperdrive does", () => {
-    expect(volatileFunction("select NOW()", functions)).toBe("now");
-    expect(volatileFunction("select 1 /* random() */", functions)).toBe("random");
-    expect(volatileFunction("select current_date", functions)).toBe("current_date");
-    expect(volatileFunction("select CURRENT_TIMESTAMP()", functions)).toBe("current_timestamp");
-    expect(volatileFunction("select now from t", functions)).toBeUndefined(); // a column, not a call
-    expect(volatileFunction("select lower(name) from t", functions)).toBeUndefined();
+    const functions = new FunctionCatalogue(POSTGRES_FUNCTION_RULES);
+    functions.learn([
+      ["lower", false],
+      ["touch", true],
+    ]);
+    expect(functions.volatile("select NOW()")).toBe("now");
+    expect(functions.volatile("select 1 /* random() */")).toBe("random");
+    expect(functions.volatile("select current_date")).toBe("current_date");
+    expect(functions.volatile("select CURRENT_TIMESTAMP()")).toBe("current_timestamp");
+    expect(functions.volatile("select now from t")).toBeUndefined(); // a column, not a call
+    expect(functions.volatile("select lower(name) from t")).toBeUndefined();
+    expect(functions.volatile("select touch (1)")).toBe("touch");
+    // Looked up when first seen: neither keywords nor names already known.
+    expect(functions.unknown("select f(1), lower(x), g (2) from t where a in (1) and exists (select 1)")).toEqual([
+      "f",
+      "g",
+    ]);
+    functions.forget(); // DDL passed through: asked again
+    expect(functions.unknown("select touch(1)")).toEqual(["touch"]);
+  });
+
+  it("never caches MariaDB's and MySQL's non-deterministic built-ins", () => {
+    const functions = new FunctionCatalogue(MYSQL_FUNCTION_RULES);
+    for (const sql of [
+      "select nextval(s)",
+      "select NEXT VALUE FOR s",
+      "select previous value for s",
+      "select random_bytes(8)",
+      "select sys_guid()",
+      "select uuid_short()",
+      "select connection_id()",
+    ]) {
+      expect(functions.volatile(sql), sql).toBeDefined();
+    }
+    expect(functions.volatile("select next_value from t")).toBeUndefined();
   });
 
   it("refuses PostgreSQL session features by keyword, never by words in literals or comments", () => {
@@ -57,7 +87,7 @@ describe("the query cache", () => {
   it("serves fresh for max_age, then stale for stale_while_revalidate with one revalidation, then forgets", () => {
     let now = 0;
     const cache = new QueryCache<string>(
-      { maxAgeMs: 60_000, staleWhileRevalidateMs: 15_000, maxResultBytes: 10 },
+      { maxAgeMs: 60_000, staleWhileRevalidateMs: 15_000, maxResultBytes: 10, maxCacheBytes: 100 },
       () => now,
     );
     expect(cache.store("k", "v1", 2)).toBe(true);
@@ -73,9 +103,32 @@ describe("the query cache", () => {
   });
 
   it("does not store results over the size limit", () => {
-    const cache = new QueryCache<string>({ maxAgeMs: 1, staleWhileRevalidateMs: 0, maxResultBytes: 10 });
+    const cache = new QueryCache<string>({
+      maxAgeMs: 1,
+      staleWhileRevalidateMs: 0,
+      maxResultBytes: 10,
+      maxCacheBytes: 100,
+    });
     expect(cache.store("k", "big", 11)).toBe(false);
     expect(cache.lookup("k")).toBeUndefined();
+  });
+
+  it("sweeps expired entries and keeps under maxCacheBytes, least recently used out first", () => {
+    let now = 0;
+    const cache = new QueryCache<string>(
+      { maxAgeMs: 1_000, staleWhileRevalidateMs: 0, maxResultBytes: 10, maxCacheBytes: 20 },
+      () => now,
+    );
+    cache.store("a", "a", 10);
+    cache.store("b", "b", 10);
+    cache.lookup("a"); // a is now the most recently used
+    cache.store("c", "c", 10);
+    expect(cache.lookup("b")).toBeUndefined();
+    expect(cache.stats).toEqual({ entries: 2, bytes: 20 });
+    now = 1_000;
+    cache.sweep();
+    expect(cache.stats).toEqual({ entries: 0, bytes: 0 });
+    cache.clear();
   });
 });
 

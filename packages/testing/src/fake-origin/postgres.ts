@@ -12,6 +12,12 @@ export interface FakeOriginOptions {
    * "startup": fail the connection itself right after authentication.
    */
   failAt?: "query" | "startup";
+  /**
+   * The SQLSTATE of the error; defaults to Hyperdrive's 58000 (e.g. 53300, too many connections, at startup). A class
+   * 57 code (57P01 admin shutdown, 57P03 cannot connect now…) is sent as PostgreSQL sends it: FATAL, and the
+   * connection closed.
+   */
+  code?: string;
 }
 
 export interface FakeOrigin {
@@ -84,7 +90,8 @@ export async function startFakePostgresOrigin(initial: FakeOriginOptions = {}): 
     socket.on("error", () => {});
     // In the extended protocol, after an error the backend skips messages until Sync, then sends ReadyForQuery.
     let skippingToSync = false;
-    const { error: message = HYPERDRIVE_POOL_ERROR, failAt } = options; // fixed for this connection
+    const { error: message = HYPERDRIVE_POOL_ERROR, failAt, code = SQLSTATE } = options; // fixed for this connection
+    const fatal = code.startsWith("57");
     const connection: FramedConnection = new FramedConnection(socket, {
       serverVersion: "16.0 (hyperdrive-kit fake origin)",
       authMode: "cleartextPassword",
@@ -102,7 +109,7 @@ export async function startFakePostgresOrigin(initial: FakeOriginOptions = {}): 
         if (!state.isAuthenticated) {
           if (failAt === "startup" && type === Message.Password) {
             connection.sendAuthenticationOk();
-            connection.sendError({ severity: "FATAL", code: SQLSTATE, message });
+            connection.sendError({ severity: "FATAL", code, message });
             socket.end();
             return true;
           }
@@ -110,7 +117,12 @@ export async function startFakePostgresOrigin(initial: FakeOriginOptions = {}): 
         }
         switch (type) {
           case Message.Query:
-            connection.sendError({ severity: "ERROR", code: SQLSTATE, message });
+            if (fatal) {
+              connection.sendError({ severity: "FATAL", code, message });
+              socket.end();
+              break;
+            }
+            connection.sendError({ severity: "ERROR", code, message });
             connection.sendReadyForQuery("idle");
             break;
           case Message.Parse:
@@ -119,7 +131,12 @@ export async function startFakePostgresOrigin(initial: FakeOriginOptions = {}): 
           case Message.Execute:
           case Message.Close:
           case Message.FunctionCall:
-            if (!skippingToSync) connection.sendError({ severity: "ERROR", code: SQLSTATE, message });
+            if (fatal) {
+              connection.sendError({ severity: "FATAL", code, message });
+              socket.end();
+              break;
+            }
+            if (!skippingToSync) connection.sendError({ severity: "ERROR", code, message });
             skippingToSync = true;
             break;
           case Message.Sync:
