@@ -146,6 +146,20 @@ describe("cache correctness follows the database ([D] concepts/query-caching.mdx
     expect(statuses("select touch() as t")).toEqual(["volatile", "volatile", "volatile"]);
     await connection.end();
   });
+
+  it("a stored function called by its backquoted name is not cached either", async () => {
+    const sim = await simulator();
+    await admin.query("drop function if exists `TouchQ`");
+    await admin.query(
+      "create function `TouchQ`() returns int not deterministic modifies sql data begin insert into touched () values (); return 1; end",
+    );
+    const before = await count("touched");
+    const connection = await connect(sim);
+    for (let i = 0; i < 3; i++) await connection.query("select `TouchQ`() as t");
+    expect(await count("touched")).toBe(before + 3);
+    expect(statuses("select `TouchQ`() as t")).toEqual(["volatile", "volatile", "volatile"]);
+    await connection.end();
+  });
 });
 
 describe("byte-exact results ([D] concepts/query-caching.mdx: the cache returns what the database returned)", () => {
