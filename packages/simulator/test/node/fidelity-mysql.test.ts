@@ -244,13 +244,14 @@ describe("smaller items", () => {
   it("says what happened when the origin connection is lost mid-query, and refuses LOAD DATA LOCAL", async () => {
     const sim = await simulator({ poolSize: 1 });
     const connection = await connect(sim);
-    const running = connection.query("select sleep(30) /* lost */");
+    // Handled from the start: it may reject while the kill below is still awaited (an unhandled rejection then).
+    const running = connection.query("select sleep(30) /* lost */").catch((caught: Error) => caught);
     await new Promise((resolve) => setTimeout(resolve, 300));
     const [processes] = await admin.query(
       "select id from information_schema.processlist where info like '%sleep(30) /* lost */%' and id <> connection_id()",
     );
     for (const { id } of processes as Array<{ id: number }>) await admin.query(`kill connection ${Number(id)}`);
-    const error = await running.catch((caught: Error) => caught);
+    const error = await running;
     expect(error).toMatchObject({
       errno: 1105,
       message: expect.stringMatching(/^Server connection lost while the statement ran/),
