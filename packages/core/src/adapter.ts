@@ -307,6 +307,7 @@ export function refuseCommonUnsafe(context: AdapterContext, driver: DriverName, 
 
 /** Catalogue codes for a connection dropped mid-life, whose fix (do not reuse clients) is wrong at connect time. */
 const DROPPED = new Set<string>([
+  "HDK_CONNECTION_LOST",
   "HDK_PG_CONNECTION_TERMINATED_UNEXPECTEDLY",
   "HDK_POSTGRES_CONNECTION_CLOSED",
   "HDK_MYSQL_CONNECTION_LOST",

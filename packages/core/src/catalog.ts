@@ -429,6 +429,15 @@ export const catalog = {
     docs: `${TROUBLESHOOTING}#connection-errors`,
     retryable: true,
   },
+  HDK_CONNECTION_LOST: {
+    category: "connection",
+    message: "Network connection lost / terminating connection due to administrator command (SQLSTATE 57P01)",
+    details:
+      "The connection dropped after it was established, while work ran on it: reset by the network or a proxy, or ended by the server (PostgreSQL's class 57: 57P01 admin shutdown, 57P02 crash shutdown, 57P05 idle session timeout; the SQLSTATE is kept in `sqlState`).",
+    fix: "A query in flight may or may not have run: retry on a new handle (a new `withHyperdrive` call) only if the work is idempotent. The database may have restarted or failed over, the network path may have broken, or the backend was killed (`pg_terminate_backend`, `KILL`, an idle or statement timeout on the server); if it repeats, check the database's logs and status.",
+    docs: `${TROUBLESHOOTING}#connection-errors`,
+    retryable: true,
+  },
   HDK_TIMEOUT: {
     category: "connection",
     message: "Timed out",
@@ -550,7 +559,7 @@ export const catalog = {
     category: "lifecycle",
     message: "Teardown timed out",
     details:
-      "Closing the client did not finish within `teardownTimeoutMs` (known driver bugs: pg `Client.end()` hangs when the socket never connected, Postgres.js `sql.end()` hangs).",
+      "Teardown ran out of `teardownTimeoutMs`: closing the client did not finish in time (known driver bugs: pg `Client.end()` hangs when the socket never connected, Postgres.js `sql.end()` hangs), or a query still in flight when the request's work ended was cut by the close.",
     fix: 'Nothing to do for correctness: the Workers runtime closes the socket when the invocation ends. Set `teardown: "none"` to skip explicit closing, or raise `teardownTimeoutMs`.',
     docs: LIFECYCLE,
     retryable: false,

@@ -17,6 +17,8 @@ interface Fields {
   name: string;
   /** The error ended the connection: mysqljs marks handshake errors `fatal`; for mysql2, core notes them. */
   fatal: boolean;
+  /** An adapter reported the error as failing a connection attempt (see `markConnectFailure`). */
+  connectFailure: boolean;
   /** The `code` of the error's `cause`, when it has one (Postgres.js 4 wraps why it destroyed a connection). */
   causeCode: string | undefined;
 }
@@ -33,6 +35,7 @@ function fieldsOf(error: unknown): Fields {
   const e = (typeof error === "object" && error !== null ? error : {}) as Record<string, unknown>;
   if (typeof e.kind === "string" && !(error instanceof Error)) return prismaPayloadFields(e);
   const message = typeof e.message === "string" ? e.message : typeof error === "string" ? error : "";
+  const connectFailure = typeof error === "object" && error !== null && connectFailures.has(error);
   return {
     message,
     code: typeof e.code === "string" ? e.code : undefined,
@@ -40,7 +43,8 @@ function fieldsOf(error: unknown): Fields {
     errno: typeof e.errno === "number" ? e.errno : undefined,
     sqlState: typeof e.sqlState === "string" ? e.sqlState : typeof e.sqlstate === "string" ? e.sqlstate : undefined,
     name: typeof e.name === "string" ? e.name : "",
-    fatal: e.fatal === true || (typeof error === "object" && error !== null && connectFailures.has(error)),
+    fatal: e.fatal === true || connectFailure,
+    connectFailure,
     causeCode: text((e.cause as { code?: unknown } | undefined)?.code),
   };
 }
@@ -74,6 +78,7 @@ function prismaPayloadFields(e: Record<string, unknown>): Fields {
     name: "",
     // Prisma keeps no trace of whether the driver's error failed a connection attempt.
     fatal: false,
+    connectFailure: false,
     causeCode: undefined,
   };
 }
@@ -88,6 +93,34 @@ const isPrismaClientError = (e: Record<string, unknown>) =>
 
 const SQLSTATE = /^[0-9A-Z]{5}$/;
 const has = (f: Fields, text: string) => f.message.includes(text);
+
+/**
+ * The SQLSTATE a PostgreSQL server (or Hyperdrive) sent, if the error carries one: in `code` (pg, Postgres.js,
+ * Prisma's payload) or `sqlState`. A Node error code of five letters (`EPIPE`) is not one: every SQLSTATE class
+ * the drivers see has a digit.
+ */
+function sqlStateOf(f: Fields): string | undefined {
+  if (f.sqlState !== undefined) return f.sqlState;
+  return f.code !== undefined && SQLSTATE.test(f.code) && /\d/.test(f.code) ? f.code : undefined;
+}
+
+/**
+ * PostgreSQL's class 57 (operator intervention) is about the connection, not the query, except 57014
+ * (query_canceled: a statement timeout or a cancel, the query's own outcome, which passes through).
+ */
+function serverEndedConnection(f: Fields): boolean {
+  const state = sqlStateOf(f);
+  return state !== undefined && state.startsWith("57") && state !== "57014";
+}
+
+/** Socket-level losses that mean a refused connect only before the connection was established. */
+const connectOnly = (f: Fields) =>
+  f.code === "ECONNREFUSED" ||
+  /connection refused|connection attempt failed|cannot connect to the specified address/i.test(f.message);
+const socketLost = (f: Fields) =>
+  f.code === "ECONNRESET" ||
+  f.code === "EPIPE" ||
+  /Network connection lost|socket has been closed|Stream was cancelled/i.test(f.message);
 
 /** Ordered: the first rule that matches wins, so specific messages come before generic ones. */
 const rules: ReadonlyArray<readonly [HyperdriveErrorCode, (f: Fields) => boolean]> = [
@@ -133,6 +166,11 @@ const rules: ReadonlyArray<readonly [HyperdriveErrorCode, (f: Fields) => boolean
   ["HDK_CONFIG_DATABASE_NOT_FOUND", (f) => f.code === "3D000" || f.errno === 1049 || (f.errno === 1044 && f.fatal)],
   // PostgreSQL's "too many connections" (53300) comes only at connect: the connection was refused.
   ["HDK_CONNECT_REFUSED", (f) => f.code === "53300"],
+
+  // PostgreSQL's class 57: the server refused the connection for now (57P03, starting up or shutting down), or ended
+  // it (57P01 admin shutdown, 57P02 crash, 57P05 idle session timeout…); at connect time, either is a refusal.
+  ["HDK_CONNECT_REFUSED", (f) => serverEndedConnection(f) && (sqlStateOf(f) === "57P03" || f.connectFailure)],
+  ["HDK_CONNECTION_LOST", serverEndedConnection],
 
   // Workers runtime.
   ["HDK_NODEJS_COMPAT_MISSING", (f) => /No such module "node:/.test(f.message)],
@@ -194,16 +232,9 @@ const faultRules: ReadonlyArray<readonly [HyperdriveErrorCode, (f: Fields) => bo
       f.code === "PROTOCOL_SEQUENCE_TIMEOUT" ||
       /\btimeout\b|timed out/i.test(f.message),
   ],
-  [
-    "HDK_CONNECT_REFUSED",
-    (f) =>
-      f.code === "ECONNREFUSED" ||
-      f.code === "ECONNRESET" ||
-      f.code === "EPIPE" ||
-      /Network connection lost|connection refused|connection attempt failed|cannot connect to the specified address|socket has been closed|Stream was cancelled/i.test(
-        f.message,
-      ),
-  ],
+  ["HDK_CONNECT_REFUSED", (f) => connectOnly(f) || (socketLost(f) && f.connectFailure)],
+  // The same loss on an established connection (an adapter reports every failed connect): work may have run.
+  ["HDK_CONNECTION_LOST", socketLost],
 ];
 
 /**
@@ -305,7 +336,8 @@ function revive(error: unknown): HyperdriveError | undefined {
   const message = fieldsOf(error).message;
   const code = crossedCode(message);
   if (code === undefined) return undefined;
-  const revived = new HyperdriveError(code, { driver: crossedDriver(message), cause: error });
+  const sqlState = /SQLSTATE ([0-9A-Z]{5})\)/.exec(message)?.[1];
+  const revived = new HyperdriveError(code, { driver: crossedDriver(message), cause: error, sqlState });
   revived.message = message.replace(/^(?:[A-Za-z]*Error: )+(?=\[hyperdrive-kit\])/, "");
   return revived;
 }
@@ -336,9 +368,58 @@ export function toHyperdriveError(
   if (revived !== undefined) return revived;
   const result = classify(error);
   if (result.type !== "catalog") return error;
-  const original = fieldsOf(error).message;
-  const context = [options.context, original ? `(driver said: ${original})` : undefined].filter(Boolean).join(" ");
+  const fields = fieldsOf(error);
+  const copied = copiedText(fields, result.code);
+  if (copied !== undefined) {
+    // An ORM's error that copied a HyperdriveError's code and message (Prisma): its text and fix, once.
+    const context = [options.context, copied.wrapper && `(${copied.wrapper})`, copied.context]
+      .filter(Boolean)
+      .join(" ");
+    return new HyperdriveError(result.code, {
+      driver: options.driver ?? copied.driver,
+      secrets: options.secrets,
+      context,
+      cause: error,
+      fix: copied.fix,
+      sqlState: copied.sqlState,
+    });
+  }
+  const sqlState = sqlStateOf(fields);
+  const said = fields.message
+    ? `(driver said: ${fields.message}${sqlState === undefined ? "" : `; SQLSTATE ${sqlState}`})`
+    : undefined;
+  const context = [options.context, said].filter(Boolean).join(" ");
   const { driver, secrets } = options;
   const fix = options.inRequest ? result.entry.fixInRequest : undefined;
-  return new HyperdriveError(result.code, { driver, secrets, context, cause: error, fix });
+  return new HyperdriveError(result.code, { driver, secrets, context, cause: error, fix, sqlState });
+}
+
+/**
+ * The parts of a HyperdriveError's message that an ORM copied into its own (`Invalid prisma.$queryRawUnsafe()
+ * invocation: [hyperdrive-kit] [mariadb] HDK_…: details context Fix: fix`), or `undefined` when `fields` is not such
+ * a copy.
+ */
+function copiedText(
+  fields: Fields,
+  code: HyperdriveErrorCode,
+):
+  | { wrapper: string; driver: DriverName | undefined; context: string; fix: string; sqlState: string | undefined }
+  | undefined {
+  if (fields.code !== code) return undefined;
+  const { message } = fields;
+  const start = message.indexOf("[hyperdrive-kit]");
+  if (start < 0) return undefined;
+  const head = `${code}: ${catalog[code].details}`;
+  const body = message.indexOf(head, start);
+  const fixAt = message.lastIndexOf(" Fix: ");
+  if (body < 0 || fixAt < body) return undefined;
+  const driver = /^\[hyperdrive-kit\] \[([a-z0-9]+)\]/.exec(message.slice(start))?.[1] as DriverName | undefined;
+  const context = message.slice(body + head.length, fixAt).trim();
+  return {
+    wrapper: message.slice(0, start).trim().replace(/:$/, ""),
+    driver,
+    context,
+    fix: message.slice(fixAt + " Fix: ".length).trim(),
+    sqlState: /SQLSTATE ([0-9A-Z]{5})\)/.exec(context)?.[1],
+  };
 }

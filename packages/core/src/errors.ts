@@ -17,6 +17,8 @@ export interface HyperdriveErrorOptions {
   secrets?: readonly string[];
   /** This occurrence's fix, where the catalogue's general one does not fit the situation (default: the entry's). */
   fix?: string;
+  /** The SQLSTATE the server sent, when the error came from one (PostgreSQL's 57P01, Hyperdrive's 58000). */
+  sqlState?: string;
 }
 
 /**
@@ -33,6 +35,8 @@ export class HyperdriveError extends Error {
   readonly docs: string;
   readonly retryable: boolean;
   readonly driver: DriverName | undefined;
+  /** The SQLSTATE the server sent, when the error came from one (PostgreSQL's 57P01, Hyperdrive's 58000). */
+  readonly sqlState: string | undefined;
 
   constructor(code: HyperdriveErrorCode, options: HyperdriveErrorOptions = {}) {
     const entry: CatalogEntry = catalog[code];
@@ -50,6 +54,7 @@ export class HyperdriveError extends Error {
     this.docs = entry.docs;
     this.retryable = entry.retryable;
     this.driver = options.driver;
+    this.sqlState = options.sqlState;
   }
 
   toJSON(): Record<string, unknown> {
@@ -64,6 +69,7 @@ export class HyperdriveError extends Error {
       docs: this.docs,
       retryable: this.retryable,
       driver: this.driver,
+      sqlState: this.sqlState,
       cause,
     };
   }

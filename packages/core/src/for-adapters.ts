@@ -20,7 +20,7 @@ export {
 export { bindValuesOf, objectValuesRefusal } from "./bind-values.ts";
 export type { BindingOption, HyperdriveBinding } from "./binding.ts";
 export type { Binder, GuardOptions, GuardSpec } from "./guard.ts";
-export { guard, unwrap } from "./guard.ts";
+export { guard, SELF_CALL, unwrap } from "./guard.ts";
 export type { ObjectHandleOptions } from "./object-handle.ts";
 export { createObjectHyperdrive, DEFAULT_OBJECT_IDLE_MS, ObjectHandle } from "./object-handle.ts";
 export { REDACTED, redact } from "./redact.ts";

@@ -1,6 +1,6 @@
 import { callbackThrew } from "./callback-errors.ts";
 import type { DriverName } from "./catalog.ts";
-import { toHyperdriveError } from "./classify.ts";
+import { classify, toHyperdriveError } from "./classify.ts";
 import { HyperdriveError, isHyperdriveError } from "./errors.ts";
 import type { RequestScope } from "./scope.ts";
 
@@ -35,6 +35,17 @@ export interface GuardSpec {
    * lifecycle error (used out of scope, after teardown) through that callback, as callback code expects, not thrown.
    */
   readonly nodeCallbacks?: boolean;
+  /**
+   * Which calls (without a callback) return a promise: a lifecycle error then comes as a rejection, never a
+   * synchronous throw, so `db.query(…).catch(fn)` catches it. `property` is {@link SELF_CALL} for calling the object
+   * itself. Calls that return neither a promise nor take a callback throw. Default: none.
+   */
+  readonly returnsPromise?: (property: PropertyKey, args: readonly unknown[]) => boolean;
+  /**
+   * The promise-returning calls give out a lazy query object (Postgres.js's PendingQuery: `.values()`, `.cursor()`…):
+   * a refused call's rejection answers those methods too, each with the same rejection.
+   */
+  readonly lazyQueries?: boolean;
 }
 
 /**
@@ -127,21 +138,25 @@ class Guard {
     return {
       [name](this: unknown, ...args: unknown[]) {
         const callback = callbacks ? args[args.length - 1] : undefined;
-        if (typeof callback === "function") {
-          try {
-            scope.assertUsable(driver);
-          } catch (error) {
+        try {
+          scope.assertUsable(driver);
+        } catch (error) {
+          // A promise API rejects, a callback API calls back; only a call that does neither throws.
+          if (typeof callback === "function") {
             queueMicrotask(() => (callback as (error: unknown) => void)(error));
             return undefined;
           }
-        } else {
-          scope.assertUsable(driver);
+          if (spec.returnsPromise?.(property, args) === true) return rejected(error, spec.lazyQueries === true);
+          throw error;
         }
         const self = unwrap(this);
         const driverArgs = guard.driverArgs(args);
         if (!isQuery) {
           if (makesCursor) guard.runs.get(self as object)?.done();
           const result = Reflect.apply(fn, self, driverArgs);
+          // Work on the handle that is not one query (a transaction, an ORM's request, a pool's connect): teardown
+          // waits for it as for a query.
+          if (typeof callback !== "function" && spec.returnsPromise?.(property, args) === true) inFlight(scope, result);
           return guard.out(mapsRejection && result instanceof Promise ? guard.mapRejection(result) : result, resolves);
         }
         const run = new QueryRun(guard.options, driverArgs, callbacks);
@@ -228,7 +243,7 @@ class GuardHandler implements ProxyHandler<object> {
   apply(_target: object, thisArg: unknown, args: unknown[]): unknown {
     // Calling the object itself is guarded like a method named after it.
     this.#call ??= this.#guard.method(
-      CALL,
+      SELF_CALL,
       this.#target as (...a: unknown[]) => unknown,
       this.#spec.callIsQuery ?? true,
       false,
@@ -265,6 +280,8 @@ class QueryRun {
   #timedOut: HyperdriveError | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #reported = false;
+  /** Counted in the scope's queries in flight, which teardown waits for. */
+  #inFlight = false;
   /** Reports no `query` event: a wait inside a query (a cursor's next batch), not a query call. */
   readonly #silent: boolean;
 
@@ -302,6 +319,7 @@ class QueryRun {
    */
   follow(result: unknown): unknown {
     if (this.#callbackStyle) {
+      this.start();
       this.arm();
       return result;
     }
@@ -313,6 +331,7 @@ class QueryRun {
     this.arm();
     const run = this;
     if (result instanceof Promise && result.constructor === Promise) {
+      this.start();
       return result.then(
         (value: unknown) => {
           run.done();
@@ -330,6 +349,8 @@ class QueryRun {
       configurable: true,
       writable: true,
       value(onFulfilled?: (value: unknown) => unknown, onRejected?: (error: unknown) => unknown) {
+        // A lazy query (Postgres.js) runs once awaited: only then is it in flight (a fragment never awaited is not).
+        run.start();
         return originalThen.call(
           result,
           (value: unknown) => {
@@ -352,8 +373,19 @@ class QueryRun {
     return mapped(this.options, error, this.#timedOut);
   }
 
+  /** Counts the query in flight in its scope: teardown waits for it (work handed to `ctx.waitUntil`, not awaited). */
+  start(): void {
+    if (this.#inFlight || this.#reported) return;
+    this.#inFlight = true;
+    this.options.scope.queryStarted();
+  }
+
   done(error?: unknown): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (this.#inFlight) {
+      this.#inFlight = false;
+      this.options.scope.queryEnded();
+    }
     if (this.#reported) return;
     this.#reported = true;
     const { scope, driver } = this.options;
@@ -389,13 +421,94 @@ export function serverWait<T>(options: GuardOptions, wait: Promise<T>): Promise<
  */
 function mapped(options: GuardOptions, error: unknown, instead?: HyperdriveError): unknown {
   const { scope, driver, secrets } = options;
-  const result = instead ?? toHyperdriveError(error, { driver, secrets, inRequest: true });
+  const result =
+    instead ??
+    (scope.queriesCut ? cutByTeardown(options, error) : undefined) ??
+    toHyperdriveError(error, { driver, secrets, inRequest: true });
   if (isHyperdriveError(result) && result !== error) scope.emit({ type: "error", driver, error: result });
   return result;
 }
 
-/** The name `apply` wraps a callable object's own calls under. */
-const CALL = Symbol("call");
+/**
+ * Counts `result` (a promise a call returned) in the scope's work in flight until it settles. A lazy thenable (Prisma's
+ * PrismaPromise, Postgres.js's PendingQuery) runs only once subscribed: it is counted from its first `then`, `catch`
+ * or `finally`. The settlement is observed with a handler that swallows nothing the caller sees: the caller's own
+ * subscription is the driver's.
+ */
+function inFlight(scope: RequestScope, result: unknown): void {
+  if (!isThenable(result)) return;
+  const originalThen = result.then;
+  let ended = false;
+  const end = () => {
+    if (ended) return;
+    ended = true;
+    scope.queryEnded();
+  };
+  const start = () => {
+    scope.queryStarted();
+    originalThen.call(result, end, end);
+  };
+  if (result instanceof Promise && result.constructor === Promise) {
+    start();
+    return;
+  }
+  const target = result as unknown as Record<string, unknown>;
+  const subscribers = ["then", "catch", "finally"].filter((name) => typeof target[name] === "function");
+  const originals = new Map(subscribers.map((name) => [name, target[name] as (...a: unknown[]) => unknown]));
+  for (const name of subscribers) {
+    Object.defineProperty(result, name, {
+      configurable: true,
+      writable: true,
+      value(this: unknown, ...args: unknown[]) {
+        // Back to the driver's own methods first: `start()` subscribes through the original `then`.
+        for (const [key, original] of originals)
+          Object.defineProperty(result, key, { configurable: true, writable: true, value: original });
+        start();
+        return (originals.get(name) as (...a: unknown[]) => unknown).apply(this, args);
+      },
+    });
+  }
+}
+
+/**
+ * A query that was still running when teardown stopped waiting for it (`teardownTimeoutMs`) and closed its client:
+ * that, not the driver's words about a closed client (whose fix blames reuse). The database's own errors pass.
+ */
+function cutByTeardown({ scope, driver, secrets }: GuardOptions, error: unknown): HyperdriveError | undefined {
+  if (isHyperdriveError(error) || classify(error).type === "database") return undefined;
+  return new HyperdriveError("HDK_TEARDOWN_TIMEOUT", {
+    driver,
+    secrets,
+    cause: error,
+    context: `A query was still running when the request's work had ended and ${scope.teardownTimeoutMs} ms (teardownTimeoutMs) had passed; teardown closed its connection.`,
+    fix: "Await the query inside the callback, or pass it to the scope's `waitUntil` (`withHyperdrive(env, ctx, async (db, scope) => scope.waitUntil(work(db)))`), whose work teardown waits for in full; or raise `teardownTimeoutMs`.",
+  });
+}
+
+/** The property `returnsPromise` is asked about when the guarded object itself is called (Postgres.js's `sql```). */
+export const SELF_CALL: unique symbol = Symbol("call");
+
+/**
+ * A refused call's result: a rejected promise. It is marked handled: it is rejected before the caller can subscribe,
+ * and `return db.query(…)` from an async function subscribes a microtask later, which workerd already reported as an
+ * unhandled rejection (the refusal is also an `error` event). For lazy query objects, every method that is not the
+ * promise's own (`.values()`, `.cursor()`, `[Symbol.asyncIterator]`) returns the same rejection, so the chain user
+ * code writes still ends in a rejection, not in a TypeError.
+ */
+function rejected(error: unknown, lazy: boolean): Promise<never> {
+  const promise = Promise.reject(error);
+  promise.catch(ignore);
+  if (!lazy) return promise;
+  const query: Promise<never> = new Proxy(promise, {
+    get(target, property) {
+      const own = Reflect.get(target, property, target);
+      if (typeof own === "function") return own.bind(target);
+      if (own !== undefined) return own;
+      return () => query;
+    },
+  });
+  return query;
+}
 
 /** EventEmitter methods: their function argument is a listener, not a callback to hand errors to. */
 const LISTENER_METHODS = new Set<PropertyKey>([
@@ -407,6 +520,8 @@ const LISTENER_METHODS = new Set<PropertyKey>([
   "prependOnceListener",
   "removeListener",
 ]);
+
+function ignore(): void {}
 
 function isThenable(value: unknown): value is { then: (...args: unknown[]) => unknown } {
   return (

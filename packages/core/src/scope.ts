@@ -67,6 +67,11 @@ export class RequestScope {
   #pending: Set<Promise<unknown>> | undefined;
   #state: ScopeState = "open";
   #resolveClosed!: () => void;
+  /** Queries started through this scope's handles and not settled yet (see `queryStarted`). */
+  #queries = 0;
+  /** Resolves the wait of teardown for the queries in flight, once there are none. */
+  #queriesSettled: (() => void) | undefined;
+  #queriesCut = false;
   /**
    * Set once the scope has been made active (`run`, `withHyperdrive`): a handle used before that (an integration that
    * attaches before `run`) is plainly out of scope, one used afterwards without the scope's context is not.
@@ -140,6 +145,46 @@ export class RequestScope {
     this.#ctx.waitUntil(promise);
   }
 
+  /**
+   * A query started on one of this scope's handles (the guard calls it): teardown waits for it to settle, bounded by
+   * `teardownTimeoutMs`, so work started in the callback and not awaited (`ctx.waitUntil(db.query(…))`) finishes
+   * instead of being cut by the client's close.
+   */
+  queryStarted(): void {
+    this.#queries++;
+  }
+
+  /** The query counted by `queryStarted` settled. */
+  queryEnded(): void {
+    if (--this.#queries > 0) return;
+    const settled = this.#queriesSettled;
+    this.#queriesSettled = undefined;
+    settled?.();
+  }
+
+  /**
+   * True once teardown stopped waiting for queries still in flight (`teardownTimeoutMs` ran out): closing the client
+   * then cuts them, and the guard reports what they fail with as that, not as the driver's words about a closed client.
+   */
+  get queriesCut(): boolean {
+    return this.#queriesCut;
+  }
+
+  /** Resolves once no query is in flight, or after `teardownTimeoutMs`; `undefined` when none is in flight now. */
+  #untilQueriesSettle(): Promise<void> | undefined {
+    if (this.#queries === 0) return undefined;
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.#queriesCut = true;
+        resolve();
+      }, this.teardownTimeoutMs);
+      this.#queriesSettled = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
   /** Registers how to close a client attached to this scope. */
   onTeardown(driver: DriverName, close: () => Promise<void> | undefined): void {
     this.#closers.push({ driver, close });
@@ -209,10 +254,19 @@ export class RequestScope {
     return this.closed;
   }
 
-  /** Tears down once the work passed to `waitUntil` has settled (at once when there is none). */
+  /**
+   * Tears down once the work passed to `waitUntil` has settled and no query is in flight on the scope's handles
+   * (at once when there is none).
+   */
   #finish(): Promise<void> {
     const pending = this.#pending;
-    return pending?.size ? this.#drain(pending).then(() => this.#closeAll()) : this.#closeAll();
+    if (pending?.size) return this.#drain(pending).then(() => this.#afterQueries());
+    return this.#afterQueries();
+  }
+
+  #afterQueries(): Promise<void> {
+    const queries = this.#untilQueriesSettle();
+    return queries === undefined ? this.#closeAll() : queries.then(() => this.#closeAll());
   }
 
   async #drain(pending: Set<Promise<unknown>>): Promise<void> {

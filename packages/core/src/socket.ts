@@ -1,5 +1,6 @@
 import { Buffer } from "node:buffer";
 import { EventEmitter } from "node:events";
+import { markConnectFailure } from "./classify.ts";
 
 /**
  * A Node-style socket over workerd's `connect()` that both node-postgres (`stream` option) and Postgres.js
@@ -205,6 +206,9 @@ class NodeStyleSocket extends EventEmitter implements WorkerSocket {
 
   #fail(error: unknown): void {
     if (this.#readyState === "closed") return;
+    // The server speaks during every handshake: a connection that never received a byte was never established, so
+    // its loss is a refused connect, whichever driver reports it first.
+    if (this.#received === 0) markConnectFailure(error);
     if (!this.#ending) this.#emitSafely("error", error);
     this.#close();
   }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { markConnectFailure } from "../src/classify.ts";
 import {
   catalog,
   classify,
@@ -246,9 +247,64 @@ describe("classify", () => {
     expect(classify(error("connect ECONNREFUSED 127.0.0.1:1", { code: "ECONNREFUSED" }))).toMatchObject({
       code: "HDK_CONNECT_REFUSED",
     });
-    expect(classify(error("Network connection lost."))).toMatchObject({ code: "HDK_CONNECT_REFUSED" });
+    // A socket lost on an established connection: work may have run. The same loss failing a connect (an adapter
+    // reports those) is a refusal.
+    expect(classify(error("Network connection lost."))).toMatchObject({ code: "HDK_CONNECTION_LOST" });
+    expect(classify(error("read ECONNRESET", { code: "ECONNRESET" }))).toMatchObject({ code: "HDK_CONNECTION_LOST" });
+    const atConnect = error("Network connection lost.");
+    markConnectFailure(atConnect);
+    expect(classify(atConnect)).toMatchObject({ code: "HDK_CONNECT_REFUSED" });
+    expect(classify(error("connection attempt failed"))).toMatchObject({ code: "HDK_CONNECT_REFUSED" });
     // pg's own connect timeout is a timeout, not the seed's "Connection terminated" (an ended client).
     expect(classify(error("Connection terminated due to connection timeout"))).toMatchObject({ code: "HDK_TIMEOUT" });
+  });
+
+  it("types PostgreSQL's class 57 as a connection outcome, SQLSTATE kept; 57014 (a cancelled query) passes through", () => {
+    const shutdown = error("terminating connection due to administrator command", { code: "57P01", severity: "FATAL" });
+    const mapped = toHyperdriveError(shutdown, { driver: "pg" }) as HyperdriveError;
+    expect(mapped.code).toBe("HDK_CONNECTION_LOST");
+    expect(mapped.sqlState).toBe("57P01");
+    expect(mapped.retryable).toBe(true);
+    expect(mapped.message).toContain("SQLSTATE 57P01");
+    expect(mapped.message).toContain("may or may not have run");
+    expect(classify(error("terminating connection due to idle-session timeout", { code: "57P05" }))).toMatchObject({
+      code: "HDK_CONNECTION_LOST",
+    });
+    const startingUp = toHyperdriveError(
+      error("the database system is starting up", { code: "57P03" }),
+    ) as HyperdriveError;
+    expect([startingUp.code, startingUp.sqlState, startingUp.retryable]).toEqual([
+      "HDK_CONNECT_REFUSED",
+      "57P03",
+      true,
+    ]);
+    const atConnect = error("terminating connection due to administrator command", { code: "57P01" });
+    markConnectFailure(atConnect);
+    expect(classify(atConnect)).toMatchObject({ code: "HDK_CONNECT_REFUSED" });
+    const cancelled = error("canceling statement due to statement timeout", { code: "57014" });
+    expect(classify(cancelled)).toEqual({ type: "database", sqlState: "57014", errno: undefined });
+    // A Node error code of five letters is no SQLSTATE.
+    expect((toHyperdriveError(error("write EPIPE", { code: "EPIPE" })) as HyperdriveError).sqlState).toBeUndefined();
+  });
+
+  it("re-wraps a HyperdriveError an ORM copied into its own message with its text and fix once", () => {
+    const original = new HyperdriveError("HDK_CONNECT_REFUSED", {
+      driver: "mariadb",
+      context: "The connection failed before its handshake completed.",
+    });
+    const copied = Object.assign(
+      new Error(`\nInvalid \`prisma.$queryRawUnsafe()\` invocation:\n\n\n${original.message}`),
+      { name: "PrismaClientKnownRequestError", code: "HDK_CONNECT_REFUSED", clientVersion: "7.0.0" },
+    );
+    const found = findHyperdriveError(copied) as HyperdriveError;
+    expect(found.code).toBe("HDK_CONNECT_REFUSED");
+    expect(found.driver).toBe("mariadb");
+    expect(found.fix).toBe(original.fix);
+    expect(found.message.split("[hyperdrive-kit]")).toHaveLength(2);
+    expect(found.message.split(" Fix: ")).toHaveLength(2);
+    expect(found.message).toContain("The connection failed before its handshake completed.");
+    expect(found.message).toContain("prisma.$queryRawUnsafe()");
+    expect(found.cause).toBe(copied);
   });
 
   it("reads the mariadb driver's errors: its message prefix, its own socket-closed code", () => {
@@ -335,7 +391,8 @@ describe("Prisma's errors", () => {
         message: "terminating connection due to administrator command",
       }),
     });
-    expect(classify(killed)).toMatchObject({ type: "database", sqlState: "57P01" });
+    // Class 57 is about the connection: typed, whoever carries it.
+    expect(classify(killed)).toMatchObject({ type: "catalog", code: "HDK_CONNECTION_LOST" });
     const lost = known("P2010", {
       driverAdapterError: driverAdapterError({ kind: "mysql", code: 2013, message: "Lost connection", state: "HY000" }),
     });

@@ -108,6 +108,27 @@ describe("RequestScope", () => {
     expect(events.filter((e) => e.type === "teardown")).toMatchObject([{ outcome: "closed", driver: "pg" }]);
   });
 
+  it("waits for queries still in flight before closing, and stops waiting after teardownTimeoutMs", async () => {
+    const { scope, pending } = scopeWith();
+    let closed = 0;
+    scope.onTeardown("pg", async () => void closed++);
+    scope.queryStarted(); // `ctx.waitUntil(db.query(…))`: started in the callback, not awaited
+    scope.settle("done");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect([closed, scope.state]).toEqual([0, "draining"]);
+    scope.queryEnded();
+    await Promise.all(pending);
+    expect([closed, scope.state, scope.queriesCut]).toEqual([1, "closed", false]);
+
+    const bounded = scopeWith({ teardownTimeoutMs: 30 });
+    let cut = 0;
+    bounded.scope.onTeardown("pg", async () => void cut++);
+    bounded.scope.queryStarted(); // never settles
+    bounded.scope.settle("done");
+    await Promise.all(bounded.pending);
+    expect([cut, bounded.scope.state, bounded.scope.queriesCut]).toEqual([1, "closed", true]);
+  });
+
   it("swallows close errors and reports them, without an unhandled rejection", async () => {
     const { scope, events, pending } = scopeWith();
     scope.onTeardown("postgres", () => Promise.reject(new Error("Stream was cancelled.")));

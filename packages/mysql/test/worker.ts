@@ -46,6 +46,15 @@ const driver: ConformanceDriver<MysqlConnection> = {
     new Promise<Rows>((resolve, reject) =>
       db.query(text, (error, rows: Rows) => (error ? reject(error) : resolve(rows))),
     ),
+  // The callback is passed outside the promise's executor: a synchronous throw must not become a rejection here.
+  rawQuery: (db, text) => {
+    let settle!: (error: unknown) => void;
+    const done = new Promise<void>((resolve, reject) => {
+      settle = (error) => (error ? reject(error) : resolve());
+    });
+    db.query(text, (error) => settle(error));
+    return done;
+  },
   derived: () => derived,
 };
 

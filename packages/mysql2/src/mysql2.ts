@@ -224,8 +224,15 @@ const CONNECTION_QUERIES = [
   "connect",
   "reset",
 ] as const;
+/** What mysql2's promise API answers with a promise (the rest, `escape()`, `release()`, `on()`…, returns at once). */
+const PROMISE_METHODS = new Set<PropertyKey>([...CONNECTION_QUERIES, "end", "getConnection"]);
+const mysql2ReturnsPromise = (property: PropertyKey) => PROMISE_METHODS.has(property);
 /** mysql2/promise's connections (`getConnection()`, `promise()`): the same API as the handle. */
-const PROMISE_CONNECTION: GuardSpec = { queryMethods: CONNECTION_QUERIES, callIsQuery: false };
+const PROMISE_CONNECTION: GuardSpec = {
+  queryMethods: CONNECTION_QUERIES,
+  callIsQuery: false,
+  returnsPromise: mysql2ReturnsPromise,
+};
 /** The callback API's connection (`db.connection`, a pool's `getConnection(cb)`). */
 const CALLBACK_CONNECTION: GuardSpec = { queryMethods: CONNECTION_QUERIES, nodeCallbacks: true, callIsQuery: false };
 /** A command returned by the callback API (`query()` without a callback streams rows through it). */
@@ -336,12 +343,34 @@ function closeBusy(connection: Patchable, lazy: ReturnType<typeof lazySocket>): 
  * listener is the first 'error' listener the connection's constructor registers, before the pool's own and the one
  * of the `connect()` the pool calls: removed, the traced promise never settles, and nothing is left unhandled.
  */
-function disarmHandshakeTracing(pool: unknown): void {
+function disarmHandshakeTracing(connection: EventEmitter | undefined): void {
   if (!WORKERD_TRACING_QUIRK) return;
-  const all = (pool as { _allConnections?: { size(): number; get(index: number): unknown } })._allConnections;
-  const connection = all?.get(all.size() - 1) as EventEmitter | undefined;
   const listeners = connection?.rawListeners("error") ?? [];
   if (listeners.length === 3) connection?.removeListener("error", listeners[0] as (...args: unknown[]) => void);
+}
+
+/** The connection a pool's `getConnection()` has just created (the last of its connections). */
+function newestConnection(pool: unknown): EventEmitter | undefined {
+  const all = (pool as { _allConnections?: { size(): number; get(index: number): unknown } })._allConnections;
+  return all?.get(all.size() - 1) as EventEmitter | undefined;
+}
+
+/**
+ * Reports a pool connection's handshake to core as the connection itself ends it, before the pool's callback runs:
+ * the pool answers a connect that ends after `pool.end()` with "Pool is closed." whatever happened, which would
+ * report a refused connect during an outage as a closed pool.
+ */
+function reportHandshake(connection: EventEmitter, attempt: ConnectAttempt): void {
+  const failed = (error: unknown) => {
+    connection.removeListener("connect", succeeded);
+    attempt.failed(error);
+  };
+  const succeeded = () => {
+    connection.removeListener("error", failed);
+    attempt.succeeded();
+  };
+  connection.prependOnceListener("error", failed);
+  connection.prependOnceListener("connect", succeeded);
 }
 
 const WORKERD_TRACING_QUIRK = (() => {
@@ -399,7 +428,11 @@ export const mysql2PoolAdapter: Adapter<Pool, Mysql2PoolOptions> = {
       });
       attempt = created;
       created = undefined;
-      if (attempt !== undefined) disarmHandshakeTracing(pool);
+      if (attempt !== undefined) {
+        const connection = newestConnection(pool);
+        disarmHandshakeTracing(connection);
+        if (connection !== undefined) reportHandshake(connection, attempt);
+      }
       return result;
     };
     // Pool-level query()/execute() must refuse before a connection is even taken.
@@ -417,6 +450,7 @@ export const mysql2PoolAdapter: Adapter<Pool, Mysql2PoolOptions> = {
       queryMethods: ["query", "execute"],
       resolvesBound: ["getConnection"],
       callIsQuery: false,
+      returnsPromise: mysql2ReturnsPromise,
       bind: bindMysql2,
       abort(error) {
         for (const socket of sockets) socket.emit("error", error);

@@ -333,6 +333,25 @@ describe("pool mode", () => {
     expectCode(refused.error, "HDK_UNSAFE_OPTION");
     expect((refused.error as Error).message).toContain("connectionLimit: 7");
   });
+
+  it("during an outage, every connect event carries the outage's code, never a closed pool's", async () => {
+    // Parallel queries: the first refusal ends Promise.all and the callback, while the pool's other connects are
+    // still failing; those used to be reported as HDK_MYSQL2_POOL_CLOSED, whose text blames a global pool.
+    const { error, events } = await pooled(
+      async (db) => Promise.all(Array.from({ length: 4 }, (_, i) => db.query("select ? as i", [i]))),
+      { binding: "DOWN" },
+    );
+    expectCode(error, "HDK_CONNECT_REFUSED");
+    const connects = () => events.filter((event) => event.type === "connect");
+    await eventually(
+      async () => connects().length,
+      (n) => n >= 4,
+    );
+    const codes = connects().map((event) => (event as { error?: { code?: string } }).error?.code);
+    expect(codes).toEqual(["HDK_CONNECT_REFUSED", "HDK_CONNECT_REFUSED", "HDK_CONNECT_REFUSED", "HDK_CONNECT_REFUSED"]);
+    const errors = events.flatMap((event) => (event.type === "error" ? [event.error.code] : []));
+    expect(errors).not.toContain("HDK_MYSQL2_POOL_CLOSED");
+  });
 });
 
 describe("Drizzle's mysql2 session on the handle", () => {

@@ -43,6 +43,7 @@ const driver: ConformanceDriver<Db> = {
       ? attach(mysql2PoolAdapter, scope, env, { ...options, pool: true })
       : attach(mysql2ConnectionAdapter, scope, env, { ...options, pool: false }),
   query: async (db, text) => (await db.query(text))[0] as Rows,
+  rawQuery: (db, text) => db.query(text),
   derived: (options): Record<string, DerivedObject<Db>> =>
     options.pool === true
       ? {

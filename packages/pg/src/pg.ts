@@ -68,6 +68,7 @@ type RequestClientConfig = ClientConfig & { readonly [REQUEST]: RequestParts };
  */
 class HyperdriveClient extends Client {
   #connecting: Promise<Client> | undefined;
+  #failure: { readonly error: unknown } | undefined;
   readonly #stream: { socket?: WorkerSocket };
   readonly #request: RequestParts;
 
@@ -86,6 +87,11 @@ class HyperdriveClient extends Client {
     });
     this.#stream = stream;
     this.#request = request;
+  }
+
+  /** Why this client's connection attempt failed, once it has (pg cannot reconnect a `Client`). */
+  get connectFailure(): { readonly error: unknown } | undefined {
+    return this.#failure;
   }
 
   override connect(): Promise<Client>;
@@ -113,15 +119,31 @@ class HyperdriveClient extends Client {
       // pg fails queued queries only once the socket ends; a server still waiting for the rest of the
       // handshake (a SASL exchange pg gave up on) would keep it open until its authentication_timeout.
       queueMicrotask(() => this.#stream.socket?.destroy());
-      throw attempt.failed(error);
+      const failure = attempt.failed(error);
+      this.#failure = { error: failure };
+      throw failure;
     }
   }
+}
+
+/**
+ * pg's `query()`, `connect()` and `end()` return a promise when given no callback, except `query(submittable)`, which
+ * returns the submittable (a `Cursor`, a `QueryStream`).
+ */
+function pgReturnsPromise(property: PropertyKey, args: readonly unknown[]): boolean {
+  if (property === "query") return typeof (args[0] as { submit?: unknown } | null)?.submit !== "function";
+  return property === "connect" || property === "end";
 }
 
 /** The query objects pg hands back (a `Cursor`, a `QueryStream`): they read from the connection later. */
 const SUBMITTABLE: GuardSpec = { queryMethods: ["read", "close"], nodeCallbacks: true, callIsQuery: false };
 /** A pool's client (`pool.connect()`), bound to the scope like the pool itself; `release()` included. */
-const POOL_CLIENT: GuardSpec = { queryMethods: ["query"], nodeCallbacks: true, callIsQuery: false };
+const POOL_CLIENT: GuardSpec = {
+  queryMethods: ["query"],
+  nodeCallbacks: true,
+  callIsQuery: false,
+  returnsPromise: pgReturnsPromise,
+};
 
 const bindPg: Binder = (value) => {
   if (value instanceof HyperdriveClient) return POOL_CLIENT;
@@ -158,6 +180,7 @@ export const pgClientAdapter: Adapter<Client, PgClientOptions> = {
       queryMethods: ["query"],
       nodeCallbacks: true,
       callIsQuery: false,
+      returnsPromise: pgReturnsPromise,
       bind: bindPg,
       abort(error) {
         sockets.destroyAll(error);
@@ -171,6 +194,17 @@ export const pgClientAdapter: Adapter<Client, PgClientOptions> = {
           connected.catch(() => {}); // observed below, when the query fails; never an unhandled rejection
           const last = args.length - 1;
           const callback = args[last];
+          // A client whose connect failed never becomes queryable, and pg would queue this query on it for good (the
+          // rollback in a `catch` after a failed `begin` hung the request): fail it at once with the connect's error.
+          const failed = client.connectFailure;
+          if (failed !== undefined) {
+            const { error } = failed;
+            if (typeof callback === "function") {
+              queueMicrotask(() => callback(error));
+              return undefined;
+            }
+            return Promise.reject(error);
+          }
           if (typeof callback === "function") {
             args[last] = (error: unknown, ...rest: unknown[]) => {
               if (!error) return callback(error, ...rest);
@@ -220,6 +254,7 @@ export const pgPoolAdapter: Adapter<Pool, PgPoolOptions> = {
       resolvesBound: ["connect"],
       nodeCallbacks: true,
       callIsQuery: false,
+      returnsPromise: pgReturnsPromise,
       bind: bindPg,
       abort(error) {
         sockets.destroyAll(error);

@@ -30,6 +30,7 @@ const driver: ConformanceDriver<Db> = {
       ? attach(pgPoolAdapter, scope, env, { ...options, pool: true })
       : attach(pgClientAdapter, scope, env, { ...options, pool: false }),
   query: async (db, text) => (await db.query(text)).rows,
+  rawQuery: (db, text) => db.query(text),
   derived: (options): Record<string, DerivedObject<Db>> =>
     options.pool === true
       ? {

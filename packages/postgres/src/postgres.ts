@@ -12,6 +12,7 @@ import {
   type OpenedClient,
   refuseCommonUnsafe,
   refuseUnsafe,
+  SELF_CALL,
   SERVER_CLOSE_GRACE_MS,
   socketPool,
   type WorkerSocket,
@@ -110,6 +111,8 @@ export const postgresAdapter: Adapter<Sql, PostgresOptions> = {
       queryMethods: QUERY_METHODS,
       resolvesBound: ["reserve"],
       rejectionsMapped: ["begin"],
+      returnsPromise: postgresReturnsPromise,
+      lazyQueries: true,
       overrides: {
         reserve(this: Sql) {
           return watch.reserves.track(this.reserve());
@@ -146,11 +149,25 @@ export const postgresAdapter: Adapter<Sql, PostgresOptions> = {
  */
 const QUERY_METHODS = ["unsafe", "reserve", "file"];
 
+/** What answers with a promise (a misused handle then rejects): a tagged-template query, and these methods. */
+const PROMISE_METHODS = new Set<PropertyKey>([...QUERY_METHODS, "begin", "savepoint", "end", "listen", "notify"]);
+
+/** `sql```…`` (a template's strings array) is a query; `sql(value)` builds a helper (identifier, list) at once. */
+function postgresReturnsPromise(property: PropertyKey, args: readonly unknown[]): boolean {
+  if (property === SELF_CALL) return Array.isArray(args[0]) && Object.hasOwn(args[0], "raw");
+  return PROMISE_METHODS.has(property);
+}
+
 /**
  * A transaction's or a savepoint's `sql`. `savepoint()` is several queries, not one, but its own SAVEPOINT and RELEASE
  * can meet Hyperdrive's errors: its rejection is mapped (as the handle's `begin()` is).
  */
-const TRANSACTION: GuardSpec = { queryMethods: QUERY_METHODS, rejectionsMapped: ["savepoint"] };
+const TRANSACTION: GuardSpec = {
+  queryMethods: QUERY_METHODS,
+  rejectionsMapped: ["savepoint"],
+  returnsPromise: postgresReturnsPromise,
+  lazyQueries: true,
+};
 /** A transaction's `sql` on 3.x: `savepoint()` keeps a lost connection's error from the driver (see below). */
 const TRANSACTION_3: GuardSpec = {
   ...TRANSACTION,
@@ -161,7 +178,11 @@ const TRANSACTION_3: GuardSpec = {
   },
 };
 /** `reserve()`'s `sql`: the handle's API on one connection, plus `release()`. */
-const RESERVED: GuardSpec = { queryMethods: [...QUERY_METHODS, "release"] };
+const RESERVED: GuardSpec = {
+  queryMethods: [...QUERY_METHODS, "release"],
+  returnsPromise: postgresReturnsPromise,
+  lazyQueries: true,
+};
 /**
  * A query not yet sent (Postgres.js runs it on `then`, `cursor`, `forEach`…): every method is checked. `cursor()`
  * ends the query's own bound: each read of the cursor is bounded instead (see `track`).

@@ -566,7 +566,7 @@ describe("Postgres.js transactions under Hyperdrive's own errors (58000)", () =>
 });
 
 describe("Postgres.js 4's user-visible changes and new entry points (issue 34)", () => {
-  it("types a parameter as the server decides on 4.x: select ${true} is the text 'true'", async () => {
+  it("types a parameter as the server decides on 4.x: a true parameter selected back is the text 'true'", async () => {
     const ctx = createExecutionContext();
     const row = await withHyperdrive(env, ctx, async (sql) => (await sql`select ${true} as x`)[0]);
     await waitOnExecutionContext(ctx);
@@ -577,13 +577,14 @@ describe("Postgres.js 4's user-visible changes and new entry points (issue 34)",
     const ctx = createExecutionContext();
     const outcome = await withHyperdrive(env, ctx, async (sql) => {
       try {
-        return (await sql`select ${sql.array([1, 2])}::int[] as xs`)[0];
+        sql.array([1, 2]);
+        return "kept";
       } catch (error) {
         return findHyperdriveError(error)?.code;
       }
     });
     await waitOnExecutionContext(ctx);
-    expect(outcome).toEqual(POSTGRES_JS_MAJOR === 4 ? "HDK_POSTGRES_ARRAY_REMOVED" : { xs: [1, 2] });
+    expect(outcome).toBe(POSTGRES_JS_MAJOR === 4 ? "HDK_POSTGRES_ARRAY_REMOVED" : "kept");
   });
 
   it("refuses min above 0 unless allowed", async () => {

@@ -66,6 +66,7 @@ const driver: ConformanceDriver<Sql> = {
   withHyperdrive,
   attach: (scope, env, options) => attach(postgresAdapter, scope, env, options),
   query: async (sql, text) => [...(await sql.unsafe(text))],
+  rawQuery: (sql, text) => sql.unsafe(text),
   derived: () => derived,
   // Postgres.js runs each query on any of its connections: a transaction takes one.
   transaction: (sql, body) => sql.begin((tx) => body(async (text) => [...(await tx.unsafe(text))])),

@@ -55,9 +55,15 @@ export function refuseDisposeExternalPool(adapterOptions: unknown, driver: Drive
   });
 }
 
+/** Prisma's client and model methods answer with a (lazy) PrismaPromise, except these, which return at once. */
+const SYNCHRONOUS = new Set<PropertyKey>(["$extends", "$on", "$use"]);
+function prismaReturnsPromise(property: PropertyKey): boolean {
+  return !SYNCHRONOUS.has(property);
+}
+
 // A client's calls are checked against the scope and nothing more: its errors stay Prisma's own (P-codes), and the
 // driver handle under it maps what it throws.
-const CLIENT: GuardSpec = { queryMethods: [], callIsQuery: false };
+const CLIENT: GuardSpec = { queryMethods: [], callIsQuery: false, returnsPromise: prismaReturnsPromise };
 
 /**
  * A Prisma client (`$transaction`'s `tx`, `$extends()`'s result) or a model delegate (`prisma.user`): what can

@@ -113,9 +113,10 @@ class RequestConnections {
   async close(): Promise<void> {
     this.#failWaiters(new HyperdriveError("HDK_HANDLE_AFTER_TEARDOWN", { driver: "mariadb" }));
     const entries = [...this.#all];
+    const idle = new Set(this.#idle);
     this.#all.clear();
     this.#idle.length = 0;
-    await Promise.all(entries.map((entry) => closeOne(entry)));
+    await Promise.all(entries.map((entry) => (idle.has(entry) ? closeOne(entry) : closeBusy(entry))));
   }
 
   abort(error: HyperdriveError): void {
@@ -225,6 +226,16 @@ class RequestConnections {
 }
 
 /** COM_QUIT, and the server closes the socket; a peer that does not is closed after the same grace as core's. */
+/**
+ * A connection still running a query at teardown (teardown waited `teardownTimeoutMs` for it): `end()` would mark it
+ * closing, after which the `mariadb` driver ignores its socket's loss and the query never settles. Failing the socket
+ * fails the query, typed by the guard.
+ */
+function closeBusy({ socket, closed }: Open): Promise<void> {
+  socket.destroy(new Error("The connection was closed by teardown while a query still ran on it."));
+  return closed;
+}
+
 function closeOne({ connection, socket, closed }: Open): Promise<void> {
   connection.end().catch(() => {});
   return awaitServerClose(closed, () => socket.destroy());

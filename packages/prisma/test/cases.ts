@@ -156,6 +156,26 @@ export function describePrismaCases(scoped: Scoped): void {
     expect(findHyperdriveError(error)).toMatchObject({ code: "HDK_CONNECT_REFUSED", retryable: true });
   });
 
+  it("finds the HyperdriveError behind Prisma's error with its text and fix once, not nested in its own message", async () => {
+    const { error } = await scoped(async (prisma) => prisma.$queryRawUnsafe("select 1"), { binding: "DOWN" });
+    const found = findHyperdriveError(error);
+    expect(found?.code).toBe("HDK_CONNECT_REFUSED");
+    const message = String(found?.message);
+    const count = (text: string) => message.split(text).length - 1;
+    expect(
+      { prefix: count("[hyperdrive-kit]"), fix: count(" Fix: "), code: count("HDK_CONNECT_REFUSED") },
+      message,
+    ).toEqual({
+      prefix: 1,
+      fix: 1,
+      code: 1,
+    });
+    // The driver named in the copied text is kept; Prisma's own words stay in front, once.
+    expect(["pg", "mariadb"]).toContain(found?.driver);
+    expect(message).toContain("prisma.$queryRawUnsafe()");
+    expect(found?.cause).toBe(error);
+  });
+
   it("lets $disconnect() run inside the request without breaking teardown or later queries", async () => {
     const {
       value: n,

@@ -4,7 +4,7 @@
  * `PG` and `MY` through the proxies. `admin` reaches each database directly (not through the proxy) for the fault
  * schedule and the connection counts.
  */
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -40,6 +40,21 @@ export interface SoakEnvironment {
 }
 
 const ROWS = 40;
+
+/** The Prisma test schemas' clients, generated unless newer than their schema (the typecheck has just made them). */
+async function prismaClients(): Promise<void> {
+  const schemas = ["pg", "mariadb"];
+  const stale = await Promise.all(
+    schemas.map(async (name) => {
+      const schema = new URL(`../../prisma/test/${name}/schema.prisma`, import.meta.url);
+      const client = new URL(`../../prisma/.generated/${name}/client.ts`, import.meta.url);
+      const made = await stat(client).catch(() => undefined);
+      return !made || made.mtimeMs < (await stat(schema)).mtimeMs;
+    }),
+  );
+  const needed = schemas.filter((_, i) => stale[i]);
+  if (needed.length > 0) await generate(needed);
+}
 
 async function withPg<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
@@ -117,7 +132,7 @@ export async function startSoak(onOutput: (text: string) => void): Promise<SoakE
     const [postgres, mysqlServer] = await Promise.all([
       startProxiedServer("postgres", cleanups, { passwordBytes: PASSWORD_BYTES }),
       startProxiedServer("mysql", cleanups, { passwordBytes: PASSWORD_BYTES }),
-      generate(["pg", "mariadb"]),
+      prismaClients(),
     ]);
     const servers = { postgres, mysql: mysqlServer } as Record<Engine, ProxiedServer>;
     await createTables(servers);

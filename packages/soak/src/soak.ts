@@ -6,7 +6,7 @@
  *
  * Environment: HDK_SOAK_REQUESTS (load requests, 10,000; `pnpm test` runs 2,000), HDK_SOAK_CONCURRENCY (12),
  * HDK_SOAK_FAULTS (each fault class at least this many times, 5; 0 for a control run without faults), HDK_SOAK_IDLE_MS (the wait before the second
- * leak count, 30,000), HDK_SOAK_OUT (a file for the results as JSON), HDK_SOAK_ONLY (routes, comma-separated: for looking into one).
+ * leak count, 30,000), HDK_SOAK_GAP_MS (between faults, 1,000 to twice it), HDK_SOAK_OUT (a file for the results as JSON), HDK_SOAK_ONLY (routes, comma-separated: for looking into one).
  */
 import { writeFile } from "node:fs/promises";
 import { cpus } from "node:os";
@@ -26,6 +26,8 @@ const REQUESTS = numberFrom("HDK_SOAK_REQUESTS", 10_000);
 const CONCURRENCY = numberFrom("HDK_SOAK_CONCURRENCY", 12);
 const FAULTS_EACH = numberFrom("HDK_SOAK_FAULTS", 5);
 const IDLE_MS = numberFrom("HDK_SOAK_IDLE_MS", 30_000);
+/** A fault starts this long (up to twice it) after the routes answered again after the last one. */
+const GAP_MS = numberFrom("HDK_SOAK_GAP_MS", 1000);
 /** How often each scenario comes up in the load, out of 11. */
 const MIX: Record<string, number> = { query: 3, transaction: 2, parallel: 2, stream: 1, long: 1, misuse: 2 };
 /**
@@ -133,7 +135,7 @@ async function main(): Promise<void> {
       // HDK_SOAK_FAULTS=0: a control run, the same load with no fault at all.
       for (let round = 0; FAULTS_EACH > 0; round++) {
         for (const fault of shuffled([...FAULTS]) as FaultClass[]) {
-          await sleep(1000 + Math.random() * 1000);
+          await sleep(GAP_MS * (1 + Math.random()));
           const event = await inject(env, fault);
           faults.push(event);
           // The next fault waits until every route has answered again: a recovery is this fault's alone.

@@ -2,7 +2,7 @@
 
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { type RunningServer, startPostgres } from "@hyperdrive-kit/testing/servers";
+import { type RunningServer, refusedPort, startPostgres } from "@hyperdrive-kit/testing/servers";
 import pg from "pg";
 import { serialize } from "pg-protocol";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -72,13 +72,13 @@ describe("hyperdrive-kit-dev", () => {
 
 /** The CLI as a process, as `wrangler dev` users run it: it stops on SIGTERM and SIGINT whatever its clients do. */
 describe("hyperdrive-kit-dev as a process", () => {
-  async function start() {
+  async function start(origin = server.url) {
     const child = spawn(
       process.execPath,
       [
         fileURLToPath(new URL("../../src/cli.ts", import.meta.url)),
         "--origin",
-        server.url,
+        origin,
         "--pool-size",
         "1",
         "--acquire-timeout",
@@ -117,6 +117,19 @@ describe("hyperdrive-kit-dev as a process", () => {
       child.kill(signal);
       await stopsWithin(exited);
     }
+  });
+
+  it("stops on SIGTERM with its origin down and a client that got connection_refused", async () => {
+    const down = new URL(server.url);
+    down.port = String(await refusedPort());
+    const { child, exited, url } = await start(down.toString());
+    const client = new pg.Client({ connectionString: url });
+    client.on("error", () => {});
+    await client.connect();
+    await expect(client.query("select 1")).rejects.toMatchObject({ code: "58000" });
+    child.kill("SIGTERM");
+    await stopsWithin(exited);
+    await client.end().catch(() => {});
   });
 
   it("stops on SIGTERM with a client mid-statement and one waiting for the pool", async () => {

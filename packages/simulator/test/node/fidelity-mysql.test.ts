@@ -88,6 +88,18 @@ describe("every way a client leaves returns the origin connection clean or close
     await poolServes(sim);
   });
 
+  it("COM_QUIT mid-query (SLEEP(60)): the statement is killed, the pool serves", async () => {
+    const sim = await simulator({ poolSize: 1, acquireTimeoutMs: 5_000 });
+    const connection = await connect(sim);
+    connection.query("select sleep(60)").catch(() => {});
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // COM_QUIT on the wire, the socket left open: the server is the one to close it.
+    const stream = (connection as unknown as { connection: { stream: NodeJS.WritableStream } }).connection.stream;
+    stream.write(Buffer.from([1, 0, 0, 0, 0x01]));
+    await poolServes(sim);
+    connection.destroy();
+  });
+
   it("after an error: the pool serves", async () => {
     const sim = await simulator({ poolSize: 1, acquireTimeoutMs: 3_000 });
     const connection = await connect(sim);

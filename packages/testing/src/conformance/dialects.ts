@@ -1,14 +1,20 @@
 /** The statements the conformance Worker needs, per engine: the same for every driver of that engine. */
 import type { ConformanceDriver } from "./worker.ts";
 
-export type Dialect = Pick<ConformanceDriver<unknown>, "countConnectionsSql" | "sleepSql" | "backendIdSql" | "killSql">;
+export type Dialect = Pick<
+  ConformanceDriver<unknown>,
+  "countConnectionsSql" | "sleepSql" | "backendIdSql" | "killSql" | "sleepingSql"
+>;
 
 export const postgresDialect: Dialect = {
   countConnectionsSql:
     "select count(*)::int as n from pg_stat_activity where datname = current_database() and backend_type = 'client backend' and pid <> pg_backend_pid()",
-  sleepSql: (seconds) => `select pg_sleep(${seconds})`,
+  // Cast: Prisma cannot read a `void` column.
+  sleepSql: (seconds) => `select pg_sleep(${seconds})::text as slept`,
   backendIdSql: "select pg_backend_pid() as id",
   killSql: (id) => `select pg_terminate_backend(${id})`,
+  sleepingSql: (id) =>
+    `select count(*)::int as n from pg_stat_activity where state = 'active' and query like 'select pg_sleep(%' and pid <> pg_backend_pid()${id === undefined ? "" : ` and pid = ${id}`}`,
 };
 
 export const mysqlDialect: Dialect = {
@@ -18,4 +24,6 @@ export const mysqlDialect: Dialect = {
   sleepSql: (seconds) => `select sleep(${seconds})`,
   backendIdSql: "select connection_id() as id",
   killSql: (id) => `kill ${id}`,
+  sleepingSql: (id) =>
+    `select count(*) as n from information_schema.processlist where state = 'User sleep' and id <> connection_id()${id === undefined ? "" : ` and id = ${id}`}`,
 };

@@ -141,6 +141,9 @@ export function describeHandlerKinds(worker: ExportedHandler<unknown>): void {
         // The handle the first invocation kept: refused before any I/O, inside the second invocation's own scope.
         expect(second.report.reuse?.code).toBe("HDK_HANDLE_CROSS_REQUEST");
         expect(second.report.reuse?.ms).toBeLessThan(1_000);
+        console.log(
+          `${kind} ${JSON.stringify(currentMode())}: kept handle refused with ${second.report.reuse?.code} in ${second.report.reuse?.ms} ms`,
+        );
         expect(await eventually(second.teardowns, (t) => t.length > 0)).toEqual(["closed"]);
         expect(await eventually(connections, (n) => n === 0)).toBe(0);
         const { unhandled } = (await call("/unhandled")) as { unhandled: string[] };

@@ -12,9 +12,13 @@ type Rows = Array<Record<string, unknown>>;
 
 /** Where each real fault ends for both MySQL drivers: they share mysqljs's error codes, so the same entries. */
 export const mysqlFaultExpectations: FaultExpectations = {
+  engine: "mysql",
   killedMidQuery: ["HDK_MYSQL_CONNECTION_LOST"],
-  stoppedMidQuery: ["HDK_MYSQL_CONNECTION_LOST"],
-  reset: ["HDK_CONNECT_REFUSED"],
+  // A server that stops closes its connections (PROTOCOL_CONNECTION_LOST) or, killed, resets them (ECONNRESET): both
+  // a lost connection.
+  stoppedMidQuery: ["HDK_MYSQL_CONNECTION_LOST", "HDK_CONNECTION_LOST"],
+  // Early in the handshake: refused; inside the query's answer, on an established connection: lost.
+  reset: ["HDK_CONNECT_REFUSED", "HDK_MYSQL_CONNECTION_LOST", "HDK_CONNECTION_LOST"],
   refused: ["HDK_CONNECT_REFUSED"],
 };
 

@@ -174,6 +174,23 @@ export function describeConformance({ requests = 200, derived = true }: Conforma
     expect(skipped.message).toContain('with `teardown: "none"`');
   });
 
+  it("rejects (never throws synchronously) a misused handle's promise call, so `db.query(…).catch(fn)` catches it", async () => {
+    expect(await call("/stash")).toEqual({ one: 1 });
+    const seen = {
+      outside: await call("/misuse-catch", {}, "where=outside"),
+      "other-scope": await call("/misuse-catch", {}, "where=other-scope"),
+      "after-teardown": await call("/misuse-catch", {}, "where=after-teardown"),
+    };
+    const summary = Object.fromEntries(
+      Object.entries(seen).map(([where, body]) => [where, { threw: body.threw, code: body.code }]),
+    );
+    expect(summary).toEqual({
+      outside: { threw: false, code: "HDK_HANDLE_AFTER_TEARDOWN" },
+      "other-scope": { threw: false, code: "HDK_HANDLE_CROSS_REQUEST" },
+      "after-teardown": { threw: false, code: "HDK_HANDLE_AFTER_TEARDOWN" },
+    });
+  });
+
   it("fails at global scope with HDK_GLOBAL_SCOPE", async () => {
     const globalScope = (env as unknown as { GLOBAL_SCOPE: Fetcher }).GLOBAL_SCOPE;
     const body = (await (await globalScope.fetch("http://global/")).json()) as Json;

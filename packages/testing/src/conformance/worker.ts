@@ -29,6 +29,14 @@ export interface ConformanceDriver<Db> {
   attach(scope: RequestScope, env: unknown, options: Record<string, unknown>): Db;
   /** Runs one statement and returns its rows. */
   query(db: Db, text: string): Promise<Rows>;
+  /**
+   * The driver's own query call as user code writes it (`db.query(text)`), returning what the driver returns, not
+   * wrapped in an async function (which would turn a synchronous throw into a rejection): the suite checks that a
+   * misused handle rejects instead of throwing. A callback-only API (mysql) makes its promise from the callback,
+   * calling the driver outside the promise's executor. Integrations whose `query` is the ORM's own call may leave it
+   * out: `query` is used.
+   */
+  rawQuery?(db: Db, text: string): unknown;
   /** Counts the other client connections to the test database, as the server sees them. */
   countConnectionsSql: string;
   /** A statement that answers after `seconds` seconds. */
@@ -37,6 +45,11 @@ export interface ConformanceDriver<Db> {
   backendIdSql: string;
   /** A statement that ends the connection with server id `id` (run from another connection). */
   killSql(id: number): string;
+  /**
+   * Counts the sessions (other than the one asking) running the statement of `sleepSql`, as column `n`; with `id`,
+   * only the session with that server id. Fault tests wait for it so that the fault lands on a query in flight.
+   */
+  sleepingSql(id?: number): string;
   /**
    * Objects the handle gives out that can reach a socket (a pool's client, a transaction's `sql`, a cursor), by
    * name: how to get one inside a request, and how to use it. The suite keeps each past its request and checks
@@ -79,6 +92,9 @@ interface State {
   /** workerd's own rejections on a peer reset, which no code can observe (see runtime-socket-loss.ts). */
   runtimeSocketLoss: number;
 }
+
+/** What the work a request handed to `ctx.waitUntil` ended in (`/late-query`), by token. */
+const lateOutcomes = new Map<string, string>();
 
 const state: State = {
   stash: undefined,
@@ -183,9 +199,10 @@ function errorJson(error: unknown, started: number): Response {
     // The ORM's error around the HyperdriveError, if any (Drizzle's DrizzleQueryError).
     wrapper: typed && typed !== error && error instanceof Error ? error.constructor.name : undefined,
     message: typed?.message ?? (error instanceof Error ? error.message : String(error)),
-    // What a database-reported error carries instead of a catalogue code.
+    retryable: typed?.retryable,
+    // What a database-reported error carries instead of a catalogue code (a HyperdriveError keeps the SQLSTATE).
     driverCode: typed ? undefined : fields?.code,
-    sqlState: fields?.sqlState,
+    sqlState: typed?.sqlState ?? fields?.sqlState,
     errno: fields?.errno,
     ms: Date.now() - started,
   });
@@ -289,6 +306,36 @@ export function createConformanceWorker<Db>(driver: ConformanceDriver<Db>): Expo
     );
     return n;
   };
+  /** Waits, bounded, until the server runs the sleep statement (on session `id`, if given): a fault then lands on it. */
+  const untilSleeping = async (env: unknown, ctx: ExecutionContext, id?: number): Promise<void> => {
+    await driver.withHyperdrive(
+      env,
+      ctx,
+      async (admin) => {
+        for (const until = Date.now() + 15_000; Date.now() < until; ) {
+          if (Number((await driver.query(admin, driver.sleepingSql(id)))[0]?.n) > 0) return new Response(null);
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        throw new Error("the sleep statement never started on the server");
+      },
+      { binding: "ADMIN" },
+    );
+  };
+  /** The call of `rawQuery` on a handle: whether it threw synchronously, and the code it failed with. */
+  const misused = async (db: Db): Promise<Response> => {
+    let result: unknown;
+    try {
+      result = driver.rawQuery ? driver.rawQuery(db, "select 1 as one") : driver.query(db, "select 1 as one");
+    } catch (error) {
+      return Response.json({ threw: true, code: hyperdriveErrorIn(error)?.code, message: String(error) });
+    }
+    try {
+      await result;
+      return Response.json({ threw: false, resolved: true });
+    } catch (error) {
+      return Response.json({ threw: false, code: hyperdriveErrorIn(error)?.code, message: String(error) });
+    }
+  };
   /** A body that queries for each of its three chunks, after the callback has returned: the scope must stay open. */
   const threeChunks = (db: Db): ReadableStream<Uint8Array> => {
     let i = 0;
@@ -346,6 +393,118 @@ export function createConformanceWorker<Db>(driver: ConformanceDriver<Db>): Expo
           return await driver.withHyperdrive(env, ctx, async (db) => Response.json({ one: await one(db) }), options);
         case "/connections":
           return Response.json({ n: await connectionCount(env, ctx) });
+        case "/sleeping":
+          // Sessions running the sleep statement, through ADMIN.
+          return await driver.withHyperdrive(
+            env,
+            ctx,
+            async (admin) => Response.json({ n: Number((await driver.query(admin, driver.sleepingSql()))[0]?.n) }),
+            { binding: "ADMIN" },
+          );
+        case "/after-failed-connect":
+          // node-postgres's own transaction idiom, against a database that refuses the connection: the rollback in
+          // the catch must settle too (typed), not hang the request. Bounded here so a hang shows as "hung".
+          return await driver.withHyperdrive(
+            env,
+            ctx,
+            async (db) => {
+              const outcome = async (text: string) => {
+                const at = Date.now();
+                let timer: ReturnType<typeof setTimeout> | undefined;
+                const hung = new Promise<string>((resolve) => {
+                  timer = setTimeout(() => resolve("hung"), 15_000);
+                });
+                const settled = driver.query(db, text).then(
+                  () => "answered",
+                  (error: unknown) =>
+                    hyperdriveErrorIn(error)?.code ?? copiedHyperdriveError(error)?.code ?? `untyped: ${String(error)}`,
+                );
+                const result = await Promise.race([settled, hung]);
+                clearTimeout(timer);
+                return { result, ms: Date.now() - at };
+              };
+              const begin = await outcome("begin");
+              const rollback = await outcome("rollback");
+              return Response.json({ begin, rollback });
+            },
+            options,
+          );
+        case "/reset-mid-query": {
+          // The proxy resets the connection while a query runs on it, after the connection was established.
+          const control = url.searchParams.get("control") ?? "";
+          return await driver.withHyperdrive(
+            env,
+            ctx,
+            async (db) => {
+              await one(db);
+              const running = driver.query(db, driver.sleepSql(3));
+              running.catch(() => {}); // awaited below; this only keeps it from counting as unhandled meanwhile
+              await untilSleeping(env, ctx);
+              await fetch(`${control}/proxy/mode`, {
+                method: "POST",
+                body: JSON.stringify({ mode: { kind: "pass" }, resetAll: true }),
+              });
+              const resetAt = Date.now();
+              try {
+                await running;
+              } catch (error) {
+                return errorJson(error, resetAt);
+              }
+              return Response.json({ answered: true });
+            },
+            options,
+          );
+        }
+        case "/late-query": {
+          // Work started in the callback and handed to ctx.waitUntil, not awaited: teardown must let it finish.
+          const token = url.searchParams.get("token") ?? "";
+          const seconds = Number(url.searchParams.get("seconds") ?? "1");
+          return await driver.withHyperdrive(
+            env,
+            ctx,
+            async (db) => {
+              ctx.waitUntil(
+                driver.query(db, driver.sleepSql(seconds)).then(
+                  () => lateOutcomes.set(token, "ok"),
+                  (error: unknown) =>
+                    lateOutcomes.set(
+                      token,
+                      hyperdriveErrorIn(error)?.code ??
+                        copiedHyperdriveError(error)?.code ??
+                        `untyped: ${String(error)}`,
+                    ),
+                ),
+              );
+              return Response.json({ started: true });
+            },
+            options,
+          );
+        }
+        case "/late-result":
+          return Response.json({ outcome: lateOutcomes.get(url.searchParams.get("token") ?? "") ?? null });
+        case "/misuse-catch": {
+          // A kept handle used the way user code calls the driver (`db.query(…).catch(…)`): it must reject.
+          const where = url.searchParams.get("where");
+          if (where === "outside") return await misused(state.stash as Db);
+          if (where === "other-scope")
+            return await driver.withHyperdrive(env, ctx, () => misused(state.stash as Db), options);
+          let kept: Db | undefined;
+          let scope: RequestScope | undefined;
+          const response = await driver.withHyperdrive(
+            env,
+            ctx,
+            async (db, s) => {
+              kept = db;
+              scope = s;
+              return Response.json({ one: await one(db) });
+            },
+            options,
+          );
+          await response.text();
+          await scope?.closed;
+          // Inside the same request, after teardown: the scope's context is still active.
+          return await (scope as RequestScope).run(() => misused(kept as Db));
+        }
         case "/lazy":
           return await driver.withHyperdrive(
             env,
@@ -422,6 +581,8 @@ export function createConformanceWorker<Db>(driver: ConformanceDriver<Db>): Expo
               const id = Number((await driver.query(db, driver.backendIdSql))[0]?.id);
               const running = driver.query(db, driver.sleepSql(30));
               running.catch(() => {}); // awaited below; this only keeps it from counting as unhandled meanwhile
+              // Killed only once the server runs the sleep: the fault lands on the query, in every interleaving.
+              await untilSleeping(env, ctx, id);
               await driver.withHyperdrive(
                 env,
                 ctx,

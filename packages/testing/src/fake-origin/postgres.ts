@@ -12,7 +12,11 @@ export interface FakeOriginOptions {
    * "startup": fail the connection itself right after authentication.
    */
   failAt?: "query" | "startup";
-  /** The SQLSTATE of the error; defaults to Hyperdrive's 58000 (e.g. 53300, too many connections, at startup). */
+  /**
+   * The SQLSTATE of the error; defaults to Hyperdrive's 58000 (e.g. 53300, too many connections, at startup). A class
+   * 57 code (57P01 admin shutdown, 57P03 cannot connect now…) is sent as PostgreSQL sends it: FATAL, and the
+   * connection closed.
+   */
   code?: string;
 }
 
@@ -87,6 +91,7 @@ export async function startFakePostgresOrigin(initial: FakeOriginOptions = {}): 
     // In the extended protocol, after an error the backend skips messages until Sync, then sends ReadyForQuery.
     let skippingToSync = false;
     const { error: message = HYPERDRIVE_POOL_ERROR, failAt, code = SQLSTATE } = options; // fixed for this connection
+    const fatal = code.startsWith("57");
     const connection: FramedConnection = new FramedConnection(socket, {
       serverVersion: "16.0 (hyperdrive-kit fake origin)",
       authMode: "cleartextPassword",
@@ -112,6 +117,11 @@ export async function startFakePostgresOrigin(initial: FakeOriginOptions = {}): 
         }
         switch (type) {
           case Message.Query:
+            if (fatal) {
+              connection.sendError({ severity: "FATAL", code, message });
+              socket.end();
+              break;
+            }
             connection.sendError({ severity: "ERROR", code, message });
             connection.sendReadyForQuery("idle");
             break;
@@ -121,6 +131,11 @@ export async function startFakePostgresOrigin(initial: FakeOriginOptions = {}): 
           case Message.Execute:
           case Message.Close:
           case Message.FunctionCall:
+            if (fatal) {
+              connection.sendError({ severity: "FATAL", code, message });
+              socket.end();
+              break;
+            }
             if (!skippingToSync) connection.sendError({ severity: "ERROR", code, message });
             skippingToSync = true;
             break;
