@@ -317,9 +317,9 @@ export function createConformanceWorker<Db>(driver: ConformanceDriver<Db>): Expo
     return n;
   };
   /**
-   * The count once it is `want`, or the last one after 10 s. A server drops a closed session from its list a moment
-   * after the client saw it close (MariaDB unlinks it after closing the socket), so a count taken at once can still
-   * see one; a session a handle holds stays counted for the whole wait.
+   * The count once it is `want`, or the last one after 10 s. A server may list a closed session a moment after the
+   * client saw it close, so a count taken at once can still see one; a session a handle holds stays counted for the
+   * whole wait.
    */
   const settledCount = async (env: unknown, ctx: ExecutionContext, want: number): Promise<number> => {
     let n = await connectionCount(env, ctx);
