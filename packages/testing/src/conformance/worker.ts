@@ -297,18 +297,35 @@ function observe(): void {
 
 export function createConformanceWorker<Db>(driver: ConformanceDriver<Db>): ExportedHandler<Record<string, unknown>> {
   const one = async (db: Db) => (await driver.query(db, "select 1 as one"))[0]?.one;
-  // Through the ADMIN binding, in a scope of its own, so the count never includes a handle of the routes below.
+  // Through the ADMIN binding, in a scope of its own, so the count never includes a handle of the routes below. It
+  // answers once its own session is closed: torn down through waitUntil, that session would otherwise still be open
+  // when the next request counts (a `/connections` that saw 0, then `/lazy` saw 1).
   const connectionCount = async (env: unknown, ctx: ExecutionContext): Promise<number> => {
     let n = Number.NaN;
+    let scope: RequestScope | undefined;
     await driver.withHyperdrive(
       env,
       ctx,
-      async (db) => {
+      async (db, s) => {
+        scope = s;
         n = Number((await driver.query(db, driver.countConnectionsSql))[0]?.n);
         return new Response(null);
       },
       { binding: "ADMIN" },
     );
+    await scope?.closed;
+    return n;
+  };
+  /**
+   * The count once it is `want`, or the last one after 10 s. A server may list a closed session a moment after the
+   * client saw it close, so a count taken at once can still see one; a session a handle holds stays counted for the
+   * whole wait.
+   */
+  const settledCount = async (env: unknown, ctx: ExecutionContext, want: number): Promise<number> => {
+    let n = await connectionCount(env, ctx);
+    for (const until = Date.now() + 10_000; n !== want && Date.now() < until; n = await connectionCount(env, ctx)) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     return n;
   };
   /** Waits, bounded, until the server runs the sleep statement (on session `id`, if given): a fault then lands on it. */
@@ -508,9 +525,10 @@ export function createConformanceWorker<Db>(driver: ConformanceDriver<Db>): Expo
             env,
             ctx,
             async (db) => {
-              const before = await connectionCount(env, ctx);
+              // A handle that connected when made would hold its session through both waits.
+              const before = await settledCount(env, ctx, 0);
               await one(db);
-              return Response.json({ before, during: await connectionCount(env, ctx) });
+              return Response.json({ before, during: await settledCount(env, ctx, 1) });
             },
             options,
           );
