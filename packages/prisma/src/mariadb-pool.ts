@@ -1,5 +1,5 @@
 import { Socket } from "node:net";
-import { HyperdriveError } from "@hyperdrive-kit/core";
+import { HyperdriveError, isHyperdriveError } from "@hyperdrive-kit/core";
 import {
   type Adapter,
   type AdapterContext,
@@ -74,6 +74,8 @@ class RequestConnections {
   /** Queries waiting for a connection while `connectionLimit` are in use. */
   readonly #waiters: Array<{ resolve: (open: Open) => void; reject: (error: unknown) => void }> = [];
   #opening = 0;
+  /** Set once a connect of this request ran out its bound: later ones fail at once (see `#acquire`). */
+  #timedOut: number | undefined;
 
   constructor(context: AdapterContext, options: MariadbPoolOptions) {
     const { connectTimeout, ...client } = options.client ?? {};
@@ -159,7 +161,11 @@ class RequestConnections {
       return entry;
     } catch (error) {
       socket.destroy();
-      throw attempt.failed(error);
+      const failure = attempt.failed(error);
+      if (isHyperdriveError(failure) && failure.code === "HDK_TIMEOUT") {
+        this.#timedOut = this.#connectTimeout ?? context.connectTimeoutMs;
+      }
+      throw failure;
     } finally {
       this.#opening--;
     }
@@ -179,8 +185,20 @@ class RequestConnections {
       if (entry.connection.isValid()) return entry;
       this.#drop(entry);
     }
+    if (this.#timedOut !== undefined) throw this.#timeoutAgain();
     if (this.#all.size + this.#opening < this.#limit) return this.#open();
     return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
+  }
+
+  /**
+   * A request waits for one connect bound, not one per query: `@prisma/adapter-mariadb` asks `SELECT VERSION()` first
+   * and ignores its failure, so a database that does not answer made the query wait the bound a second time.
+   */
+  #timeoutAgain(): HyperdriveError {
+    return new HyperdriveError("HDK_TIMEOUT", {
+      driver: "mariadb",
+      context: `An earlier connection of this request was not established within ${this.#timedOut} ms (connectTimeoutMs); this one was not tried.`,
+    });
   }
 
   #release(entry: Open): void {

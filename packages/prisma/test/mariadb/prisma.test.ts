@@ -106,6 +106,17 @@ describe("Prisma on @prisma/adapter-mariadb (the request's own mariadb connectio
     });
   });
 
+  it("waits for one connect bound per request, not one per query: Prisma's version check and the query share it", async () => {
+    // @prisma/adapter-mariadb first asks SELECT VERSION() and ignores its failure; the query then opened a second
+    // connection and the request waited twice connectTimeoutMs (the soak's requests past their bound).
+    const { error, events } = await scoped(async (prisma) => prisma.author.count(), {
+      binding: "HANGS",
+      connectTimeoutMs: 500,
+    });
+    expect(findHyperdriveError(error)?.code).toBe("HDK_TIMEOUT");
+    expect(events.filter((event) => event.type === "connect")).toHaveLength(1);
+  });
+
   it("queues queries beyond connectionLimit on the request's connections, and opens no more", async () => {
     const {
       value: result,
