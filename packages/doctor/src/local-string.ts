@@ -33,6 +33,12 @@ export function parseDatabaseUrl(text: string): DatabaseUrl {
   } catch {
     throw new UrlError("not a URL (expected postgres://user:password@host:5432/database or mysql://…)");
   }
+  // An unencoded `#` in a password starts a fragment: the rest of the password would read as the host.
+  if (url.hash || text.includes("#")) {
+    throw new UrlError(
+      "not a database URL: a `#` ends it (a fragment); percent-encode a `#` in the user or password as %23",
+    );
+  }
   const engine = SCHEMES[url.protocol.toLowerCase()];
   if (!engine) {
     throw new UrlError(`unsupported scheme "${url.protocol}" (expected postgres://, postgresql:// or mysql://)`);

@@ -479,6 +479,11 @@ export function lintAst(file: string, ast: AstNode, context: SourceContext = {})
   const clientLocals: Map<string, Creation>[] = [];
   // Whether `this` is the class itself (a static method or static block) at each function level.
   const staticThis: boolean[] = [];
+  // Per function level: whether its variables live as long as the module (a function run once at module scope).
+  const moduleLived: boolean[] = [];
+  // Functions called where they are written, at module scope (`(() => { … })()`): their bodies run at module load.
+  const runsNow = new WeakSet<AstNode>();
+  const calledAtModuleScope = moduleScopeCallees(program);
   function shadowed(name: string): boolean {
     return scopes.some((scope) => scope.has(name));
   }
@@ -503,7 +508,10 @@ export function lintAst(file: string, ast: AstNode, context: SourceContext = {})
   const keptAcrossRequests = (target: AstNode): string | undefined => {
     const name = nameOf(target);
     if (target.type === "Identifier" && name) {
-      return moduleVariables.has(name) && !shadowed(name) ? `the module-level variable \`${name}\`` : undefined;
+      const level = scopes.findLastIndex((scope) => scope.has(name));
+      if (level === -1) return moduleVariables.has(name) ? `the module-level variable \`${name}\`` : undefined;
+      // A closure's variable in a function run once at module scope (an IIFE, `const get = memo()`).
+      return moduleLived[level] ? `the variable \`${name}\` of a function run once at module scope` : undefined;
     }
     if (target.type !== "MemberExpression" && target.type !== "OptionalMemberExpression") return undefined;
     // `c.env.SQL`, `env.DB`, `this.env.X`: the bindings object is shared by every request of the isolate.
@@ -635,6 +643,8 @@ export function lintAst(file: string, ast: AstNode, context: SourceContext = {})
       }
       case "CallExpression": {
         const callee = node.callee as AstNode;
+        const invoked = unwrap(callee);
+        if (depth === 0 && invoked && FUNCTIONS.has(invoked.type)) runsNow.add(invoked);
         if (callee.type === "MemberExpression" && !callee.computed) {
           const method = nameOf(callee.property);
           if (method === "execute") {
@@ -669,11 +679,15 @@ export function lintAst(file: string, ast: AstNode, context: SourceContext = {})
       }
     }
     const opensScope = FUNCTIONS.has(node.type);
+    const now = runsNow.has(node);
     // Instance field initialisers run per construction, like a function body; static ones run with the class.
     const runsLater =
-      opensScope || ((node.type === "ClassProperty" || node.type === "ClassPrivateProperty") && !node.static);
+      (opensScope && !now) || ((node.type === "ClassProperty" || node.type === "ClassPrivateProperty") && !node.static);
     if (opensScope) {
       scopes.push(declaredIn(node));
+      const calledOnce =
+        node.type === "FunctionDeclaration" && depth === 0 && calledAtModuleScope.has(nameOf(node.id) ?? "");
+      moduleLived.push(now || calledOnce);
       clientLocals.push(new Map());
       const isStatic = (node.type === "ClassMethod" || node.type === "ClassPrivateMethod") && node.static === true;
       // Arrow functions keep the `this` of where they are written.
@@ -682,6 +696,7 @@ export function lintAst(file: string, ast: AstNode, context: SourceContext = {})
     for (const child of childrenOf(node)) visit(child, runsLater ? depth + 1 : depth, inside && !runsLater);
     if (opensScope) {
       scopes.pop();
+      moduleLived.pop();
       clientLocals.pop();
       staticThis.pop();
     }
@@ -690,6 +705,20 @@ export function lintAst(file: string, ast: AstNode, context: SourceContext = {})
   const makers = exportedMakers(program, creation, helpers);
   visit(program, 0, false);
   return { findings, makers, usesDatabase };
+}
+
+/** The names of the functions called at module scope (`const getSql = memo()`), outside any function body. */
+function moduleScopeCallees(program: AstNode): Set<string> {
+  const names = new Set<string>();
+  const visit = (node: AstNode) => {
+    if (FUNCTIONS.has(node.type)) return;
+    if (node.type === "CallExpression" && (node.callee as AstNode).type === "Identifier") {
+      names.add((node.callee as AstNode).name as string);
+    }
+    for (const child of childrenOf(node)) visit(child);
+  };
+  visit(program);
+  return names;
 }
 
 /** `new PrismaClient({ adapter })` with an adapter other than D1's (which is not a database connection). */

@@ -29,6 +29,41 @@ export function handler(url) {
     expect(codes(text)).toEqual([]);
   });
 
+  it("takes the body of a function run immediately at module scope for module scope", () => {
+    // An IIFE runs once, at module load: a client it makes is made at module scope.
+    const made = `import postgres from "postgres";
+const sql = (() => postgres(process.env.DATABASE_URL))();
+export default { fetch: () => sql\`select 1\` };`;
+    expect(codes(made)).toEqual(["HDK_GLOBAL_SCOPE"]);
+    // Its variables live as long as the module: a client cached in one from a handler is kept for the next request.
+    const cached = `import postgres from "postgres";
+const getSql = (() => {
+  let sql;
+  return (url) => (sql ??= postgres(url));
+})();
+export default { fetch: (request, env) => getSql(env.HYPERDRIVE.connectionString)\`select 1\` };`;
+    expect(codes(cached)).toEqual(["HDK_CROSS_REQUEST_IO"]);
+  });
+
+  it("takes the variables of a function called at module scope for module-lived (a memoising closure)", () => {
+    const text = `import postgres from "postgres";
+function memo() {
+  let client;
+  return (url) => { if (!client) client = postgres(url); return client; };
+}
+const getSql = memo();
+export default { fetch: (request, env) => getSql(env.HYPERDRIVE.connectionString)\`select 1\` };`;
+    expect(codes(text)).toEqual(["HDK_CROSS_REQUEST_IO"]);
+    // The same function called per request keeps nothing: each call has its own variable.
+    const perRequest = `import postgres from "postgres";
+function memo() {
+  let client;
+  return (url) => { if (!client) client = postgres(url); return client; };
+}
+export default { fetch: (request, env) => memo()(env.HYPERDRIVE.connectionString)\`select 1\` };`;
+    expect(codes(perRequest)).toEqual([]);
+  });
+
   it("sees namespace imports, awaited creations and calls through parentheses", () => {
     const text = `import * as mysql from "mysql2/promise";
 export async function go() {
