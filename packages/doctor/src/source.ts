@@ -71,6 +71,11 @@ export function isDatabaseModule(specifier: string): boolean {
   return (specifier in MODULES && specifier !== "kysely") || specifier.startsWith("@hyperdrive-kit/");
 }
 
+/** The driver a specifier imports by its own name (`pg`, `mysql2/promise`), not through an ORM or an adapter. */
+export function directDriver(specifier: string): Driver | undefined {
+  return MODULES[specifier]?.driver;
+}
+
 /**
  * The driver a module uses underneath (`drizzle-orm/postgres-js` is Postgres.js), `"any"` for modules that work over
  * whichever driver is installed, undefined for the rest.
@@ -293,6 +298,30 @@ export function importsOf(ast: AstNode): string[] {
   };
   visit(ast);
   return out;
+}
+
+/**
+ * Whether a file reads a Hyperdrive binding: `env.HYPERDRIVE.connectionString` (any binding's, however `env` is
+ * reached), or uses hyperdrive-kit (whose adapters take the binding). A Worker that does neither and still uses a
+ * driver connects to its database some other way (a `DATABASE_URL`).
+ */
+export function readsHyperdrive(ast: AstNode): boolean {
+  let found = false;
+  const visit = (node: AstNode) => {
+    if (found) return;
+    if (
+      (node.type === "MemberExpression" || node.type === "OptionalMemberExpression") &&
+      !node.computed &&
+      nameOf(node.property) === "connectionString" &&
+      ["MemberExpression", "OptionalMemberExpression"].includes((node.object as AstNode).type)
+    ) {
+      found = true;
+      return;
+    }
+    for (const child of childrenOf(node)) visit(child);
+  };
+  visit(ast);
+  return found || importsOf(ast).some((specifier) => specifier.startsWith("@hyperdrive-kit/"));
 }
 
 /** What a file's imports bring in: local name → the maker and the name it was imported as. */
