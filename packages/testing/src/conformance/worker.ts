@@ -172,6 +172,11 @@ function copiedHyperdriveError(error: unknown): HyperdriveError | undefined {
   return copied || typeof clientVersion === "string" ? findHyperdriveError(error) : undefined;
 }
 
+/** The catalogue code an error carries (itself, wrapped, or copied by Prisma), else `untyped: …`. */
+function codeOf(error: unknown): string {
+  return hyperdriveErrorIn(error)?.code ?? copiedHyperdriveError(error)?.code ?? `untyped: ${String(error)}`;
+}
+
 /** A Prisma error (P-code) about a query: the database's own SQLSTATE or errno, as classify() finds it. */
 function prismaDatabaseError(error: unknown) {
   if (typeof (error as { clientVersion?: unknown } | undefined)?.clientVersion !== "string") return undefined;
@@ -416,8 +421,7 @@ export function createConformanceWorker<Db>(driver: ConformanceDriver<Db>): Expo
                 });
                 const settled = driver.query(db, text).then(
                   () => "answered",
-                  (error: unknown) =>
-                    hyperdriveErrorIn(error)?.code ?? copiedHyperdriveError(error)?.code ?? `untyped: ${String(error)}`,
+                  (error: unknown) => codeOf(error),
                 );
                 const result = await Promise.race([settled, hung]);
                 clearTimeout(timer);
@@ -466,13 +470,7 @@ export function createConformanceWorker<Db>(driver: ConformanceDriver<Db>): Expo
               ctx.waitUntil(
                 driver.query(db, driver.sleepSql(seconds)).then(
                   () => lateOutcomes.set(token, "ok"),
-                  (error: unknown) =>
-                    lateOutcomes.set(
-                      token,
-                      hyperdriveErrorIn(error)?.code ??
-                        copiedHyperdriveError(error)?.code ??
-                        `untyped: ${String(error)}`,
-                    ),
+                  (error: unknown) => lateOutcomes.set(token, codeOf(error)),
                 ),
               );
               return Response.json({ started: true });
