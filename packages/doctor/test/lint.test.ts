@@ -441,27 +441,24 @@ describe("lint: every independent problem in one run", () => {
     ]);
   });
 
+  /** A Postgres.js Worker with one binding whose local string is `local`, plus `files`. */
+  const postgresWorker = (local: string, files: Record<string, unknown> = {}) =>
+    project({
+      "wrangler.json": {
+        name: "worker",
+        main: "src/index.ts",
+        compatibility_date: "2025-09-01",
+        compatibility_flags: ["nodejs_compat"],
+        hyperdrive: [{ binding: "HYPERDRIVE", id: "a76a99bc342644deb02c38d66082262a", localConnectionString: local }],
+      },
+      "src/index.ts":
+        'import postgres from "postgres";\nexport default { fetch: (r, env) => postgres(env.HYPERDRIVE.connectionString)`select 1` };\n',
+      ...files,
+    });
+
   it("says what a pooler in a local connection string does locally, and does not call localhost Supabase's", async () => {
     // D6: wrangler dev connects straight to the local string; Hyperdrive's origin is not involved.
-    const lint = await lintProject(
-      await project({
-        "wrangler.json": {
-          name: "local-pooler",
-          main: "src/index.ts",
-          compatibility_date: "2025-09-01",
-          compatibility_flags: ["nodejs_compat"],
-          hyperdrive: [
-            {
-              binding: "HYPERDRIVE",
-              id: "a76a99bc342644deb02c38d66082262a",
-              localConnectionString: "postgres://app:pw@localhost:6543/app",
-            },
-          ],
-        },
-        "src/index.ts":
-          'import postgres from "postgres";\nexport default { fetch: (r, env) => postgres(env.HYPERDRIVE.connectionString)`select 1` };\n',
-      }),
-    );
+    const lint = await lintProject(await postgresWorker("postgres://app:pw@localhost:6543/app"));
     const pooler = section(lint, "wrangler.json")?.findings.find((f) => f.code === "HDK_DOCTOR_POOLER");
     expect(pooler?.title).toBe(
       "binding HYPERDRIVE: localConnectionString goes through a pooler (port 6543 is a transaction-mode pooler's usual port): wrangler dev connects to it directly, without Hyperdrive, so local queries go through that pooler",
@@ -493,23 +490,8 @@ describe("lint: every independent problem in one run", () => {
 
   it("warns about a driver the source imports that package.json does not declare", async () => {
     const lint = await lintProject(
-      await project({
-        "wrangler.json": {
-          name: "undeclared",
-          main: "src/index.ts",
-          compatibility_date: "2025-09-01",
-          compatibility_flags: ["nodejs_compat"],
-          hyperdrive: [
-            {
-              binding: "HYPERDRIVE",
-              id: "a76a99bc342644deb02c38d66082262a",
-              localConnectionString: "postgres://app:pw@127.0.0.1:5432/app",
-            },
-          ],
-        },
+      await postgresWorker("postgres://app:pw@127.0.0.1:5432/app", {
         "package.json": { name: "undeclared", dependencies: {} },
-        "src/index.ts":
-          'import postgres from "postgres";\nexport default { fetch: (r, env) => postgres(env.HYPERDRIVE.connectionString)`select 1` };\n',
       }),
     );
     expect(rows(section(lint, "package.json"))).toEqual([
