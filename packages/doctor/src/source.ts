@@ -771,7 +771,13 @@ export function lintAst(file: string, ast: AstNode, context: SourceContext = {})
   const instances = moduleScopeConstructed(program);
   for (const [name, kept] of keptOnInstance) {
     if (instances.has(name) && moduleNames.has(name)) {
-      crossRequest(kept.node, kept.made, `\`this.${kept.member}\` of the module-level \`new ${name}()\``);
+      report(
+        "fail",
+        "source.cross-request",
+        "HDK_CROSS_REQUEST_IO",
+        kept.node,
+        `${kept.made.spelled} (${kept.made.label}) is kept in \`this.${kept.member}\` of ${name}, and the module makes one \`new ${name}()\` that every request shares: the next request reuses it`,
+      );
     }
   }
   return { findings, makers, usesDatabase };

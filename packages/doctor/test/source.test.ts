@@ -98,7 +98,9 @@ export const App = <T,>(p: { v: T }) => <div>{String(p.v)}</div>;`;
 class Repo { sql; get(u) { return (this.sql ??= postgres(u)); } }
 const repo = new Repo();
 export default { fetch: (request, env) => repo.get(env.HYPERDRIVE.connectionString)\`select 1\` };`;
-    expect(codes(shared)).toEqual(["HDK_CROSS_REQUEST_IO"]);
+    expect(lintSource("src/worker.ts", shared).map((f) => f.title)).toEqual([
+      "src/worker.ts:2:36: postgres() (Postgres.js) is kept in `this.sql` of Repo, and the module makes one `new Repo()` that every request shares: the next request reuses it",
+    ]);
     // The same class made per request keeps nothing.
     const perRequest = `import postgres from "postgres";
 class Repo { sql; get(u) { return (this.sql ??= postgres(u)); } }
