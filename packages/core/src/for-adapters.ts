@@ -24,6 +24,7 @@ export { guard, SELF_CALL, unwrap } from "./guard.ts";
 export type { ObjectHandleOptions } from "./object-handle.ts";
 export { createObjectHyperdrive, DEFAULT_OBJECT_IDLE_MS, ObjectHandle } from "./object-handle.ts";
 export { REDACTED, redact } from "./redact.ts";
+export { watchRowStream } from "./row-stream.ts";
 export type { ExecutionContextLike, ScopeOptions, ScopeState, TeardownPolicy } from "./scope.ts";
 export { BUFFERED_BODY_LIMIT, openScope, RequestScope } from "./scope.ts";
 export type { WorkerSocket } from "./socket.ts";
