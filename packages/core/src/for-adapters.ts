@@ -25,6 +25,7 @@ export type { ObjectHandleOptions } from "./object-handle.ts";
 export { createObjectHyperdrive, DEFAULT_OBJECT_IDLE_MS, ObjectHandle } from "./object-handle.ts";
 export { DEFAULT_CONNECT_TIMEOUT_MS } from "./options.ts";
 export { REDACTED, redact } from "./redact.ts";
+export { watchRowStream } from "./row-stream.ts";
 export type { ExecutionContextLike, ScopeOptions, ScopeState, TeardownPolicy } from "./scope.ts";
 export { BUFFERED_BODY_LIMIT, openScope, RequestScope } from "./scope.ts";
 export type { WorkerSocket } from "./socket.ts";

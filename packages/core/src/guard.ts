@@ -323,7 +323,9 @@ class QueryRun {
       this.arm();
       return result;
     }
-    if (!isThenable(result)) {
+    // mysql2's Query has a `then` that throws: an emitter is a row stream all the same, whose waits the adapter
+    // bounds (`watchRowStream`), not one wait for the server.
+    if (!isThenable(result) || isEmitter(result)) {
       // Not a query after all (an event emitter, a cursor): nothing to time.
       this.done();
       return result;
@@ -413,6 +415,11 @@ class QueryRun {
  */
 export function serverWait<T>(options: GuardOptions, wait: Promise<T>): Promise<T> {
   return new QueryRun(options, [], false, true).follow(wait) as Promise<T>;
+}
+
+/** A driver error met outside a query call (a row stream's `error` event), mapped like a query's. */
+export function serverError(options: GuardOptions, error: unknown): unknown {
+  return mapped(options, error);
 }
 
 /**
@@ -525,6 +532,11 @@ const LISTENER_METHODS = new Set<PropertyKey>([
 ]);
 
 function ignore(): void {}
+
+function isEmitter(value: object): boolean {
+  const emitter = value as { on?: unknown; emit?: unknown };
+  return typeof emitter.on === "function" && typeof emitter.emit === "function";
+}
 
 function isThenable(value: unknown): value is { then: (...args: unknown[]) => unknown } {
   return (
