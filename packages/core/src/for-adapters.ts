@@ -23,6 +23,7 @@ export type { Binder, GuardOptions, GuardSpec } from "./guard.ts";
 export { guard, SELF_CALL, unwrap } from "./guard.ts";
 export type { ObjectHandleOptions } from "./object-handle.ts";
 export { createObjectHyperdrive, DEFAULT_OBJECT_IDLE_MS, ObjectHandle } from "./object-handle.ts";
+export { DEFAULT_CONNECT_TIMEOUT_MS } from "./options.ts";
 export { REDACTED, redact } from "./redact.ts";
 export { watchRowStream } from "./row-stream.ts";
 export type { ExecutionContextLike, ScopeOptions, ScopeState, TeardownPolicy } from "./scope.ts";

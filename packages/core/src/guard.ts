@@ -446,17 +446,20 @@ function inFlight(scope: RequestScope, result: unknown): void {
   if (!isThenable(result)) return;
   const originalThen = result.then;
   let ended = false;
-  const end = () => {
-    if (ended) return;
-    ended = true;
-    scope.queryEnded();
-  };
-  const start = () => {
-    scope.queryStarted();
-    originalThen.call(result, end, end);
+  // Methods, not named closures, which wrangler's keep_names wraps on every call (bench's scripts/names.ts).
+  const work = {
+    end() {
+      if (ended) return;
+      ended = true;
+      scope.queryEnded();
+    },
+    start() {
+      scope.queryStarted();
+      originalThen.call(result, work.end, work.end);
+    },
   };
   if (result instanceof Promise && result.constructor === Promise) {
-    start();
+    work.start();
     return;
   }
   const target = result as unknown as Record<string, unknown>;
@@ -470,7 +473,7 @@ function inFlight(scope: RequestScope, result: unknown): void {
         // Back to the driver's own methods first: `start()` subscribes through the original `then`.
         for (const [key, original] of originals)
           Object.defineProperty(result, key, { configurable: true, writable: true, value: original });
-        start();
+        work.start();
         return (originals.get(name) as (...a: unknown[]) => unknown).apply(this, args);
       },
     });

@@ -96,6 +96,19 @@ describe("origin check", () => {
     expect(rows({ ...BASE, port: "6543" })[0]?.[1]).toBe("HDK_DOCTOR_POOLER");
   });
 
+  it("says to percent-encode a `#` in the password instead of showing the part after it as the host", () => {
+    // new URL() takes `#…` for a fragment: "pa@ss#w0rd" would read as password "pa", host "ss", no database.
+    const found = checkOrigin({ connectionString: "postgres://app:pa@ss#w0rd@db.example.com:5432/app" }).section;
+    expect(found.findings.map((f) => [f.status, f.code, f.title])).toEqual([
+      [
+        "fail",
+        "HDK_DOCTOR_ORIGIN_FIELDS",
+        "--connection-string is not a database URL: a `#` ends it (a fragment); percent-encode a `#` in the user or password as %23",
+      ],
+    ]);
+    expect(JSON.stringify(found)).not.toMatch(/w0rd|\bss\b|pa@/);
+  });
+
   it("reports a connection string's pooler and TLS mistakes along with its missing password", () => {
     expect(rows({ connectionString: "postgres://app@db.example.com:6543/app?sslmode=verify-full" })).toEqual([
       ["fail", "HDK_DOCTOR_ORIGIN_FIELDS", "--connection-string has no password"],

@@ -407,16 +407,19 @@ function newestConnection(pool: unknown): EventEmitter | undefined {
  * report a refused connect during an outage as a closed pool.
  */
 function reportHandshake(connection: EventEmitter, attempt: ConnectAttempt): void {
-  const failed = (error: unknown) => {
-    connection.removeListener("connect", succeeded);
-    attempt.failed(error);
+  // Methods, not named closures, which wrangler's keep_names wraps on every call (bench's scripts/names.ts).
+  const listeners = {
+    failed(error: unknown) {
+      connection.removeListener("connect", listeners.succeeded);
+      attempt.failed(error);
+    },
+    succeeded() {
+      connection.removeListener("error", listeners.failed);
+      attempt.succeeded();
+    },
   };
-  const succeeded = () => {
-    connection.removeListener("error", failed);
-    attempt.succeeded();
-  };
-  connection.prependOnceListener("error", failed);
-  connection.prependOnceListener("connect", succeeded);
+  connection.prependOnceListener("error", listeners.failed);
+  connection.prependOnceListener("connect", listeners.succeeded);
 }
 
 const WORKERD_TRACING_QUIRK = (() => {

@@ -13,7 +13,8 @@ const scopedPool = scopedRunner<Pool>(withHyperdrive as never);
 
 describe("Kysely on a pg Pool", () => {
   describeConformance();
-  describe("under real faults", () => describeFaults(pgFaultExpectations));
+  describe("under real faults", () =>
+    describeFaults(pgFaultExpectations, { unawaitedWork: "Kysely acquires its connection after teardown began" }));
   describe("what users do", () =>
     describePgKyselyCases(
       // biome-ignore lint/suspicious/noExplicitAny: any database

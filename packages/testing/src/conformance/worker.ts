@@ -180,6 +180,11 @@ function copiedHyperdriveError(error: unknown): HyperdriveError | undefined {
   return copied || typeof clientVersion === "string" ? findHyperdriveError(error) : undefined;
 }
 
+/** The catalogue code an error carries (itself, wrapped, or copied by Prisma), else `untyped: …`. */
+function codeOf(error: unknown): string {
+  return hyperdriveErrorIn(error)?.code ?? copiedHyperdriveError(error)?.code ?? `untyped: ${String(error)}`;
+}
+
 /** A Prisma error (P-code) about a query: the database's own SQLSTATE or errno, as classify() finds it. */
 function prismaDatabaseError(error: unknown) {
   if (typeof (error as { clientVersion?: unknown } | undefined)?.clientVersion !== "string") return undefined;
@@ -300,18 +305,35 @@ function observe(): void {
 
 export function createConformanceWorker<Db>(driver: ConformanceDriver<Db>): ExportedHandler<Record<string, unknown>> {
   const one = async (db: Db) => (await driver.query(db, "select 1 as one"))[0]?.one;
-  // Through the ADMIN binding, in a scope of its own, so the count never includes a handle of the routes below.
+  // Through the ADMIN binding, in a scope of its own, so the count never includes a handle of the routes below. It
+  // answers once its own session is closed: torn down through waitUntil, that session would otherwise still be open
+  // when the next request counts (a `/connections` that saw 0, then `/lazy` saw 1).
   const connectionCount = async (env: unknown, ctx: ExecutionContext): Promise<number> => {
     let n = Number.NaN;
+    let scope: RequestScope | undefined;
     await driver.withHyperdrive(
       env,
       ctx,
-      async (db) => {
+      async (db, s) => {
+        scope = s;
         n = Number((await driver.query(db, driver.countConnectionsSql))[0]?.n);
         return new Response(null);
       },
       { binding: "ADMIN" },
     );
+    await scope?.closed;
+    return n;
+  };
+  /**
+   * The count once it is `want`, or the last one after 10 s. A server may list a closed session a moment after the
+   * client saw it close, so a count taken at once can still see one; a session a handle holds stays counted for the
+   * whole wait.
+   */
+  const settledCount = async (env: unknown, ctx: ExecutionContext, want: number): Promise<number> => {
+    let n = await connectionCount(env, ctx);
+    for (const until = Date.now() + 10_000; n !== want && Date.now() < until; n = await connectionCount(env, ctx)) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     return n;
   };
   /** Waits, bounded, until the server runs the sleep statement (on session `id`, if given): a fault then lands on it. */
@@ -424,8 +446,7 @@ export function createConformanceWorker<Db>(driver: ConformanceDriver<Db>): Expo
                 });
                 const settled = driver.query(db, text).then(
                   () => "answered",
-                  (error: unknown) =>
-                    hyperdriveErrorIn(error)?.code ?? copiedHyperdriveError(error)?.code ?? `untyped: ${String(error)}`,
+                  (error: unknown) => codeOf(error),
                 );
                 const result = await Promise.race([settled, hung]);
                 clearTimeout(timer);
@@ -474,13 +495,7 @@ export function createConformanceWorker<Db>(driver: ConformanceDriver<Db>): Expo
               ctx.waitUntil(
                 driver.query(db, driver.sleepSql(seconds)).then(
                   () => lateOutcomes.set(token, "ok"),
-                  (error: unknown) =>
-                    lateOutcomes.set(
-                      token,
-                      hyperdriveErrorIn(error)?.code ??
-                        copiedHyperdriveError(error)?.code ??
-                        `untyped: ${String(error)}`,
-                    ),
+                  (error: unknown) => lateOutcomes.set(token, codeOf(error)),
                 ),
               );
               return Response.json({ started: true });
@@ -518,9 +533,10 @@ export function createConformanceWorker<Db>(driver: ConformanceDriver<Db>): Expo
             env,
             ctx,
             async (db) => {
-              const before = await connectionCount(env, ctx);
+              // A handle that connected when made would hold its session through both waits.
+              const before = await settledCount(env, ctx, 0);
               await one(db);
-              return Response.json({ before, during: await connectionCount(env, ctx) });
+              return Response.json({ before, during: await settledCount(env, ctx, 1) });
             },
             options,
           );
