@@ -1,3 +1,4 @@
+import type { EventEmitter } from "node:events";
 import type { Socket } from "node:net";
 import type { ExecutionContextLike, RequestScope, WithHyperdriveOptions } from "@hyperdrive-kit/core";
 import {
@@ -147,8 +148,54 @@ const POOL_CLIENT: GuardSpec = {
 
 const bindPg: Binder = (value) => {
   if (value instanceof HyperdriveClient) return POOL_CLIENT;
-  return typeof (value as { submit?: unknown }).submit === "function" ? SUBMITTABLE : undefined;
+  if (typeof (value as { submit?: unknown }).submit !== "function") return undefined;
+  closeSettlesOnLostConnection(value as Submittable);
+  return SUBMITTABLE;
 };
+
+/** What pg-cursor's `Cursor` (and pg-query-stream) has that this adapter uses. */
+interface Submittable {
+  close?: (callback?: (error?: unknown) => void) => Promise<void> | undefined;
+  /** Its connection; the stream is core's socket (`whenClosed`). */
+  connection?: (EventEmitter & { stream?: { readyState?: string; whenClosed?: Promise<void> } }) | null;
+}
+
+/** Cursors whose `close()` is already made to settle. */
+const closeFollowed = new WeakSet<object>();
+
+/**
+ * pg-cursor's `close()` closes the portal and waits for the server's ReadyForQuery: on a connection that is gone (a
+ * reset, a stopped database, a killed backend, core's query timeout) none ever comes, and the `close()` that every
+ * cursor's `finally` awaits never settles: the request hung. It settles once the connection is closed (at once when
+ * it already is); the error that closed it was the read's.
+ */
+function closeSettlesOnLostConnection(submittable: Submittable): void {
+  const { close } = submittable;
+  if (typeof close !== "function" || closeFollowed.has(submittable)) return;
+  closeFollowed.add(submittable);
+  submittable.close = function (this: Submittable, callback?: (error?: unknown) => void) {
+    const settled = Promise.withResolvers<void>();
+    let over = false;
+    const connection = this.connection;
+    const done = (error?: unknown) => {
+      if (over) return;
+      over = true;
+      connection?.removeListener("end", ended);
+      if (callback) callback(error);
+      else if (error) settled.reject(error);
+      else settled.resolve();
+    };
+    const ended = () => done();
+    close.call(this, done);
+    if (connection != null) {
+      // The socket's own end, not pg's 'end': a pool's client whose socket core destroyed (a query timeout) was
+      // never told.
+      connection.once("end", ended);
+      void connection.stream?.whenClosed?.then(ended);
+    }
+    return callback ? undefined : settled.promise;
+  };
+}
 
 /** Why a connection attempt failed (its error), or `undefined` once it succeeded. */
 function whyNotConnected(connected: Promise<unknown>): Promise<unknown> {

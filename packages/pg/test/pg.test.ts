@@ -1,6 +1,7 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describeFaults, pgFaultExpectations } from "@hyperdrive-kit/testing/faults";
+import { describeStreams } from "@hyperdrive-kit/testing/streams";
 import { bindings, describeConformance, failure, useMode } from "@hyperdrive-kit/testing/suite";
 import { describe, expect, it } from "vitest";
 import { withHyperdrive } from "../src/index.ts";
@@ -8,12 +9,14 @@ import { withHyperdrive } from "../src/index.ts";
 describe("pg Client", () => {
   describeConformance({ derived: false });
   describe("under real faults", () => describeFaults(pgFaultExpectations));
+  describe("row streams", () => describeStreams(pgFaultExpectations.reset));
 });
 
 describe("pg Pool ({ pool: true })", () => {
   useMode({ pool: true });
   describeConformance();
   describe("under real faults", () => describeFaults(pgFaultExpectations));
+  describe("row streams", () => describeStreams(pgFaultExpectations.reset));
 });
 
 describe("pg edge cases", () => {

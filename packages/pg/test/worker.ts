@@ -7,6 +7,7 @@ import {
   postgresDialect,
 } from "@hyperdrive-kit/testing/conformance";
 import type { Client, Pool, PoolClient } from "pg";
+import Cursor from "pg-cursor";
 import { pgClientAdapter, pgPoolAdapter, withHyperdrive } from "../src/index.ts";
 
 type Db = Client | Pool;
@@ -56,6 +57,25 @@ const driver: ConformanceDriver<Db> = {
           },
         }
       : {},
+  // pg-cursor as its users write it: five rows a read, closed in `finally`; on a pool, on a client taken for it.
+  async streamRows(db, text, each) {
+    const client = "totalCount" in db ? await db.connect() : db;
+    let failed: unknown;
+    try {
+      const cursor = client.query(new Cursor(text));
+      try {
+        for (let rows = await cursor.read(5); rows.length > 0; rows = await cursor.read(5))
+          for (const row of rows) await each(row);
+      } finally {
+        await cursor.close().catch(() => {});
+      }
+    } catch (error) {
+      failed = error;
+      throw error;
+    } finally {
+      if (client !== db) (client as PoolClient).release(failed instanceof Error ? failed : undefined);
+    }
+  },
   // A pool runs each query on any of its clients: a transaction takes one.
   async transaction(db, body) {
     if (!("totalCount" in db)) {

@@ -2,6 +2,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import { findHyperdriveError } from "@hyperdrive-kit/core";
 import { describeFaults, postgresJsFaultExpectations } from "@hyperdrive-kit/testing/faults";
+import { describeStreams } from "@hyperdrive-kit/testing/streams";
 import { connections, describeConformance, eventually, failure } from "@hyperdrive-kit/testing/suite";
 import postgres from "postgres";
 import { describe, expect, inject, it } from "vitest";
@@ -26,6 +27,7 @@ const control = async (path: string) => {
 describe("Postgres.js", () => {
   describeConformance();
   describe("under real faults", () => describeFaults(postgresJsFaultExpectations));
+  describe("row streams", () => describeStreams(postgresJsFaultExpectations.reset));
 });
 
 describe("Postgres.js edge cases", () => {

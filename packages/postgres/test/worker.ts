@@ -68,6 +68,9 @@ const driver: ConformanceDriver<Sql> = {
   query: async (sql, text) => [...(await sql.unsafe(text))],
   rawQuery: (sql, text) => sql.unsafe(text),
   derived: () => derived,
+  async streamRows(sql, text, each) {
+    for await (const rows of sql.unsafe(text).cursor(5)) for (const row of rows) await each(row);
+  },
   // Postgres.js runs each query on any of its connections: a transaction takes one.
   transaction: (sql, body) => sql.begin((tx) => body(async (text) => [...(await tx.unsafe(text))])),
 };
