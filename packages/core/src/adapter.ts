@@ -2,7 +2,7 @@ import { type BindingOption, type HyperdriveBinding, resolveBinding } from "./bi
 import type { DriverName, HyperdriveErrorCode } from "./catalog.ts";
 import { classify, markConnectFailure, toHyperdriveError } from "./classify.ts";
 import { HyperdriveError, isHyperdriveError } from "./errors.ts";
-import { type Binder, type GuardOptions, type GuardSpec, guard, serverWait } from "./guard.ts";
+import { type Binder, type GuardOptions, type GuardSpec, guard, serverError, serverWait } from "./guard.ts";
 import {
   allowUnsafeOption,
   COMMON_OPTION_KEYS,
@@ -37,6 +37,8 @@ export interface AdapterContext {
    * (a bound covers one wait, not a cursor's life), its rejection mapped like a query's.
    */
   serverWait<T>(wait: Promise<T>): Promise<T>;
+  /** A driver error met outside a query call (a row stream's `error` event), mapped like a query's (typed). */
+  serverError(error: unknown): unknown;
 }
 
 /** One connection attempt, as the adapter reports it to core; the first report wins. */
@@ -148,6 +150,9 @@ export function attach<Client extends object, Options extends AttachOptions>(
     },
     serverWait(wait) {
       return guardOptions === undefined ? wait : serverWait(guardOptions, wait);
+    },
+    serverError(error) {
+      return guardOptions === undefined ? error : serverError(guardOptions, error);
     },
   };
   const opened = adapter.open(context, options);

@@ -338,8 +338,8 @@ export const catalog = {
     category: "usage",
     message: "TRANSACTION_ROLLED_BACK: The server rolled back the transaction instead of committing it",
     details:
-      "Postgres.js 4: the transaction did not commit. Either `COMMIT` was answered with `ROLLBACK` (a statement in the transaction failed and its error was caught, so the rest was void), or a query was made after `tx.rollback()`. Error code: `TRANSACTION_ROLLED_BACK`.",
-    fix: "Let a failed statement's error end the transaction's callback (do not catch it inside `sql.begin()`, or use `tx.savepoint()` around the statement that may fail), and make no queries after `tx.rollback()`.",
+      "Postgres.js 4: the transaction did not commit. Either a query was made after `tx.rollback()` (it was not sent), or the server answered `COMMIT` with `ROLLBACK` (the transaction had already failed). A statement that failed inside `sql.begin()` is not this error: 4.x rejects `begin()` with that statement's own error even when the callback caught it. Error code: `TRANSACTION_ROLLED_BACK`.",
+    fix: "Make no queries after `tx.rollback()`; to go on after a statement that may fail, run it in `tx.savepoint()`.",
     docs: README,
     retryable: false,
     drivers: ["postgres"],

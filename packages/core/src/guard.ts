@@ -323,7 +323,9 @@ class QueryRun {
       this.arm();
       return result;
     }
-    if (!isThenable(result)) {
+    // mysql2's Query has a `then` that throws: an emitter is a row stream all the same, whose waits the adapter
+    // bounds (`watchRowStream`), not one wait for the server.
+    if (!isThenable(result) || isEmitter(result)) {
       // Not a query after all (an event emitter, a cursor): nothing to time.
       this.done();
       return result;
@@ -415,6 +417,11 @@ export function serverWait<T>(options: GuardOptions, wait: Promise<T>): Promise<
   return new QueryRun(options, [], false, true).follow(wait) as Promise<T>;
 }
 
+/** A driver error met outside a query call (a row stream's `error` event), mapped like a query's. */
+export function serverError(options: GuardOptions, error: unknown): unknown {
+  return mapped(options, error);
+}
+
 /**
  * A driver error as a guarded call reports it (`instead`, a timeout, replaces it), with its `error` event. The scope
  * check passed when the call was made: the handle was used in its own request, not reused.
@@ -439,17 +446,20 @@ function inFlight(scope: RequestScope, result: unknown): void {
   if (!isThenable(result)) return;
   const originalThen = result.then;
   let ended = false;
-  const end = () => {
-    if (ended) return;
-    ended = true;
-    scope.queryEnded();
-  };
-  const start = () => {
-    scope.queryStarted();
-    originalThen.call(result, end, end);
+  // Methods, not named closures, which wrangler's keep_names wraps on every call (bench's scripts/names.ts).
+  const work = {
+    end() {
+      if (ended) return;
+      ended = true;
+      scope.queryEnded();
+    },
+    start() {
+      scope.queryStarted();
+      originalThen.call(result, work.end, work.end);
+    },
   };
   if (result instanceof Promise && result.constructor === Promise) {
-    start();
+    work.start();
     return;
   }
   const target = result as unknown as Record<string, unknown>;
@@ -463,7 +473,7 @@ function inFlight(scope: RequestScope, result: unknown): void {
         // Back to the driver's own methods first: `start()` subscribes through the original `then`.
         for (const [key, original] of originals)
           Object.defineProperty(result, key, { configurable: true, writable: true, value: original });
-        start();
+        work.start();
         return (originals.get(name) as (...a: unknown[]) => unknown).apply(this, args);
       },
     });
@@ -522,6 +532,11 @@ const LISTENER_METHODS = new Set<PropertyKey>([
 ]);
 
 function ignore(): void {}
+
+function isEmitter(value: object): boolean {
+  const emitter = value as { on?: unknown; emit?: unknown };
+  return typeof emitter.on === "function" && typeof emitter.emit === "function";
+}
 
 function isThenable(value: unknown): value is { then: (...args: unknown[]) => unknown } {
   return (

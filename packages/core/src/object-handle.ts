@@ -70,7 +70,12 @@ export class ObjectHandle<Client extends object> {
     try {
       return await storage.run(frameOf(scope), () => fn(client));
     } finally {
-      if (--this.#running === 0) this.#idle = setTimeout(() => this.#closeIdle(scope), this.#idleMs);
+      if (--this.#running === 0) {
+        // Between runs the client is out of scope (kept past its callback), not a callback called back without the
+        // async context of a run still in progress (a Workflow step's): the next run enters the scope again.
+        scope.entered = false;
+        this.#idle = setTimeout(() => this.#closeIdle(scope), this.#idleMs);
+      }
     }
   }
 

@@ -54,6 +54,28 @@ describe("ObjectHandle (a handle for the life of a Durable Object)", () => {
     await handle.close();
   });
 
+  it("refuses a client kept past run() as out of scope, not as a Workflow step's callback", async () => {
+    const { handle } = objectWithHandle(1_000);
+    const client = await handle.run(async (c) => c);
+    // No run in progress: the client was kept and used after its callback returned (not a step.do callback).
+    let error: unknown;
+    try {
+      client.scope.assertUsable("pg");
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toMatchObject({ code: "HDK_HANDLE_OUT_OF_SCOPE", name: "HyperdriveError" });
+    // While another run is in progress, code outside its async context still gets the async-context error.
+    let release!: () => void;
+    const running = handle.run(() => new Promise<void>((resolve) => (release = resolve)));
+    expect(() => client.scope.assertUsable("pg")).toThrow(
+      expect.objectContaining({ code: "HDK_HANDLE_OUTSIDE_ASYNC_CONTEXT" }),
+    );
+    release();
+    await running;
+    await handle.close();
+  });
+
   it("is one per object, and refuses an idleMs that is not a positive number", () => {
     const { ctx } = objectWithHandle();
     expect(() => new ObjectHandle(ctx, () => ({}))).toThrow(expect.objectContaining({ code: "HDK_INVALID_OPTION" }));

@@ -44,15 +44,15 @@ function entryOf(code: FindingCode): CatalogEntry {
 }
 
 /**
- * A warning or failure carrying the catalogue entry's code, details, fix and docs; `extra` may replace the fix and the
- * docs where the entry's do not fit (a local database is not Hyperdrive's origin).
+ * A warning or failure carrying the catalogue entry's code, details, fix and docs; `extra` may replace the details, the
+ * fix and the docs where the entry's do not fit (a local database is not Hyperdrive's origin).
  */
 export function problem(
   status: "warn" | "fail",
   check: string,
   code: FindingCode,
   title: string,
-  extra: Pick<Finding, "location" | "durationMs" | "fix" | "docs"> = {},
+  extra: Pick<Finding, "location" | "durationMs" | "details" | "fix" | "docs"> = {},
 ): Finding {
   const entry = entryOf(code);
   // The configuration entries' message is Hyperdrive's numeric code ("2008").

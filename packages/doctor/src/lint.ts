@@ -4,6 +4,7 @@ import { readFile } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
 import { parseEnv } from "node:util";
 import {
+  CONFIG_FILES,
   ConfigParseError,
   type Environment,
   environments,
@@ -14,8 +15,9 @@ import {
 import { driverVersions, lintDrivers } from "./drivers.ts";
 import { type Finding, pass, problem, type Section } from "./findings.ts";
 import { display, parseDatabaseUrl, poolerReason, UrlError } from "./local-string.ts";
-import { BINDING_DOCS } from "./rules.ts";
+import { BINDING_DOCS, LOCAL_DEV } from "./rules.ts";
 import { lintSources } from "./sources.ts";
+import { dependencies, findWorkspace, readPackageJson } from "./workspace.ts";
 
 /** `nodejs_compat` gives the drivers `node:net` and friends from this date on. */
 export const NODEJS_COMPAT_SINCE = "2024-09-23";
@@ -72,7 +74,16 @@ async function envFile(path: string): Promise<Record<string, string>> {
 
 const label = (env: Environment) => (env.name ? `[env.${env.name}] ` : "");
 
-function lintCompatibility(config: WranglerConfig, env: Environment): Finding[] {
+/**
+ * The flag and the date the drivers need. `noDriver`: the Worker's source was read in full and imports no database
+ * driver, so nothing fails today: a warning for when one is added.
+ */
+function lintCompatibility(config: WranglerConfig, env: Environment, noDriver: boolean): Finding[] {
+  const status = noDriver ? "warn" : "fail";
+  const cannotLoad = noDriver
+    ? "no database driver is imported by the source read, but one would not load node:net, node:tls or node:crypto"
+    : "the drivers cannot load node:net, node:tls or node:crypto";
+  const tooOld = noDriver ? ": no database driver is imported by the source read, but one would need a later date" : "";
   // The flag and the date are independent mistakes: report both, so one run shows everything to fix.
   const findings: Finding[] = [];
   const flags = Array.isArray(env.compatibilityFlags) ? env.compatibilityFlags : [];
@@ -83,12 +94,12 @@ function lintCompatibility(config: WranglerConfig, env: Environment): Finding[] 
   if (!hasCompat) {
     findings.push(
       problem(
-        "fail",
+        status,
         "config.nodejs-compat",
         "HDK_NODEJS_COMPAT_MISSING",
         flags.includes("no_nodejs_compat")
-          ? `${label(env)}compatibility_flags has "no_nodejs_compat": the drivers cannot load node:net, node:tls or node:crypto`
-          : `${label(env)}compatibility_flags has no "nodejs_compat" (on by default only from compatibility_date ${NODEJS_COMPAT_DEFAULT_FROM}): the drivers cannot load node:net, node:tls or node:crypto`,
+          ? `${label(env)}compatibility_flags has "no_nodejs_compat": ${cannotLoad}`
+          : `${label(env)}compatibility_flags has no "nodejs_compat" (on by default only from compatibility_date ${NODEJS_COMPAT_DEFAULT_FROM}): ${cannotLoad}`,
         // Without the key, where it goes: beside the date.
         { location: config.locate(env.compatibilityFlags === undefined ? env.datePath : env.flagsPath) },
       ),
@@ -97,10 +108,10 @@ function lintCompatibility(config: WranglerConfig, env: Environment): Finding[] 
   if (!validDate) {
     findings.push(
       problem(
-        "fail",
+        status,
         "config.compatibility-date",
         "HDK_DOCTOR_COMPATIBILITY_DATE",
-        `${label(env)}no valid compatibility_date`,
+        `${label(env)}no valid compatibility_date${tooOld}`,
         { location: config.locate(env.datePath) },
       ),
     );
@@ -108,10 +119,10 @@ function lintCompatibility(config: WranglerConfig, env: Environment): Finding[] 
     // nodejs_compat_v2 turns the new Node.js APIs on whatever the date.
     findings.push(
       problem(
-        "fail",
+        status,
         "config.compatibility-date",
         "HDK_DOCTOR_COMPATIBILITY_DATE",
-        `${label(env)}compatibility_date ${date} is before ${NODEJS_COMPAT_SINCE}`,
+        `${label(env)}compatibility_date ${date} is before ${NODEJS_COMPAT_SINCE}${tooOld}`,
         { location: config.locate(env.datePath) },
       ),
     );
@@ -256,6 +267,12 @@ function lintBinding(
   return findings;
 }
 
+// A local connection string is wrangler dev's alone: Hyperdrive and its origin are not involved.
+const LOCAL_POOLER_DETAILS =
+  "In local development the Hyperdrive binding connects straight to the local connection string, with no Hyperdrive pooling or caching in between. A transaction-mode pooler there (PgBouncer, Supavisor) hands each transaction a different server connection, which can break named prepared statements (the drivers prepare them by default; unless the pooler is set up to track them) and session state (`SET`, temporary tables, advisory locks), in ways the deployed Worker does not see.";
+const LOCAL_POOLER_FIX =
+  "Point the local connection string at the local database itself (usually port 5432, MySQL 3306). The deployed Worker is unaffected: Hyperdrive connects to the origin given in `wrangler hyperdrive create`.";
+
 function lintLocalString(
   config: WranglerConfig,
   path: (string | number)[],
@@ -315,8 +332,8 @@ function lintLocalString(
         "warn",
         "binding.pooler",
         "HDK_DOCTOR_POOLER",
-        `${prefix}: ${chosen.source} goes through a pooler (${pooler}); point your Hyperdrive configuration at the database itself`,
-        at,
+        `${prefix}: ${chosen.source} goes through a pooler (${pooler}): wrangler dev connects to it directly, without Hyperdrive, so local queries go through that pooler`,
+        { ...at, details: LOCAL_POOLER_DETAILS, fix: LOCAL_POOLER_FIX, docs: LOCAL_DEV },
       ),
     );
   }
@@ -379,8 +396,9 @@ export async function lintProject(directory: string, options: LintOptions = {}):
   );
   // Judged by what the Worker uses: one with no database driver and no Hyperdrive binding is not Hyperdrive's.
   const usesDatabase = anyBindings || code.usesDatabase;
+  const ignored = options.config === undefined ? await ignoredBindings(dir, file) : [];
   for (const env of envs) {
-    const findings: Finding[] = [];
+    const findings: Finding[] = env.name ? [] : [...ignored];
     const malformed = env.hyperdrive !== undefined && !Array.isArray(env.hyperdrive);
     if (malformed) {
       const toml = file.endsWith(".toml");
@@ -397,7 +415,7 @@ export async function lintProject(directory: string, options: LintOptions = {}):
     if (usesDatabase) {
       // A named environment that inherits both keys has nothing new to say about them.
       const ownCompat = !env.name || env.flagsPath[0] === "env" || env.datePath[0] === "env";
-      if (ownCompat) findings.push(...lintCompatibility(config, env));
+      if (ownCompat) findings.push(...lintCompatibility(config, env, code.noDriver));
     }
     const bindings = bindingsOf(env);
     if (bindings.length === 0 && !malformed) {
@@ -408,18 +426,34 @@ export async function lintProject(directory: string, options: LintOptions = {}):
             "binding.missing",
             "HDK_BINDING_MISSING",
             `[env.${env.name}] has no "hyperdrive" bindings: wrangler does not inherit bindings from the top level`,
-            { location: config.locate(env.path), docs: BINDING_DOCS },
+            { location: config.locate(env.path), docs: BINDING_DOCS, fix: missingInEnvFix(file, env.name) },
           ),
         );
       } else if (!env.name && !anyBindings && code.usesDatabase) {
+        // A Worker that reads a binding breaks without one; one that hands its driver a URL works, without Hyperdrive.
         findings.push(
-          problem(
-            "fail",
-            "binding.missing",
-            "HDK_BINDING_MISSING",
-            `${file} has no "hyperdrive" binding, but the Worker uses a database driver`,
-            { location: { file }, docs: BINDING_DOCS },
-          ),
+          // Unread source cannot tell: the driver in package.json may be meant for a binding.
+          code.readsHyperdrive || !code.read
+            ? problem(
+                "fail",
+                "binding.missing",
+                "HDK_BINDING_MISSING",
+                code.readsHyperdrive
+                  ? `${file} has no "hyperdrive" binding, but the Worker reads one (\`env.<BINDING>.connectionString\`)`
+                  : `${file} has no "hyperdrive" binding, but the Worker uses a database driver`,
+                { location: { file }, docs: BINDING_DOCS, fix: addBindingFix(file) },
+              )
+            : problem(
+                "warn",
+                "binding.missing",
+                "HDK_BINDING_MISSING",
+                `${file} has no "hyperdrive" binding: the Worker's database driver connects to the database directly, without Hyperdrive`,
+                {
+                  location: { file },
+                  docs: BINDING_DOCS,
+                  fix: `Nothing breaks, but every request opens a new connection to the database from wherever the Worker runs. To go through Hyperdrive: ${addBindingFix(file)} Then give the driver \`env.HYPERDRIVE.connectionString\` instead of the database URL.`,
+                },
+              ),
         );
       }
     }
@@ -444,13 +478,89 @@ export async function lintProject(directory: string, options: LintOptions = {}):
   return { config: file, sections, localStrings };
 }
 
+/** The other configuration files beside the one wrangler reads, when they hold Hyperdrive bindings. */
+async function ignoredBindings(dir: string, used: string): Promise<Finding[]> {
+  const findings: Finding[] = [];
+  for (const other of CONFIG_FILES) {
+    if (other === used || !existsSync(join(dir, other))) continue;
+    let names: string[];
+    try {
+      const config = await readConfig(dir, other);
+      names = environments(config).flatMap((env) =>
+        (Array.isArray(env.hyperdrive) ? env.hyperdrive : []).map((b: unknown) =>
+          String((b as { binding?: unknown } | null)?.binding ?? "?"),
+        ),
+      );
+    } catch {
+      continue; // an ignored file that does not parse is not wrangler's concern either
+    }
+    if (names.length === 0) continue;
+    findings.push(
+      problem(
+        "warn",
+        "config.ignored",
+        "HDK_DOCTOR_CONFIG_IGNORED",
+        `${other} holds Hyperdrive bindings (${[...new Set(names)].join(", ")}), but wrangler reads ${used} and ignores it`,
+        { location: { file: other } },
+      ),
+    );
+  }
+  return findings;
+}
+
+/**
+ * Drivers the source imports that neither the Worker, the workspace packages it imports nor the workspace root
+ * declare: the version checks cannot see them, and the bundle gets whichever copy happens to be installed.
+ */
+function undeclaredDrivers(dir: string, packageDirs: readonly string[], imported: ReadonlySet<string>): Finding[] {
+  const declared = new Set(
+    [dir, ...packageDirs, findWorkspace(dir).root].flatMap((at) => Object.keys(dependencies(readPackageJson(at)))),
+  );
+  return [...imported]
+    .filter((driver) => !declared.has(driver))
+    .map((driver) =>
+      problem(
+        "warn",
+        "driver.declared",
+        "HDK_DOCTOR_DRIVER_UNDECLARED",
+        `${driver} is imported by the Worker's source but not declared in package.json: its version cannot be checked`,
+        { location: { file: "package.json" } },
+      ),
+    );
+}
+
+/** The `hyperdrive` entry to add, in the configuration's own format. */
+function bindingEntry(file: string, table = "hyperdrive"): string {
+  return file.endsWith(".toml")
+    ? `\`[[${table}]]\` with \`binding = "HYPERDRIVE"\`, \`id = "<id>"\` and \`localConnectionString = "<local database URL>"\``
+    : `\`"hyperdrive": [{ "binding": "HYPERDRIVE", "id": "<id>", "localConnectionString": "<local database URL>" }]\``;
+}
+
+/** The doctor's fix for a missing binding: core's names an adapter option and bindings listed in its message. */
+function addBindingFix(file: string): string {
+  return `Create a Hyperdrive configuration (\`wrangler hyperdrive create <name> --connection-string="postgres://user:password@host:5432/db"\`, or \`mysql://…:3306/…\`) and add ${bindingEntry(file)} to ${file}, with the id it prints.`;
+}
+
+function missingInEnvFix(file: string, env: string): string {
+  const where = file.endsWith(".toml")
+    ? bindingEntry(file, `env.${env}.hyperdrive`)
+    : `\`"env": { "${env}": { "hyperdrive": [{ "binding": "HYPERDRIVE", "id": "<id>" }] } }\``;
+  return `Repeat the top level's Hyperdrive bindings in the environment, ${where} in ${file}, with the same binding names (the same id, or one configuration per environment).`;
+}
+
 /** The drivers of the Worker and of the workspace packages it imports, and its source. */
 async function lintCode(
   dir: string,
   configFile: string,
   mainEntries: unknown[],
   hasBindings: boolean,
-): Promise<{ sections: Section[]; usesDatabase: boolean }> {
+): Promise<{
+  sections: Section[];
+  usesDatabase: boolean;
+  readsHyperdrive: boolean;
+  read: boolean;
+  noDriver: boolean;
+}> {
   const sections: Section[] = [];
   const mains = mainEntries.filter((main): main is string => typeof main === "string");
   const declared = await driverVersions(dir);
@@ -468,7 +578,11 @@ async function lintCode(
       });
     }
   }
+  drivers.push(...undeclaredDrivers(dir, source.packageDirs, source.imported));
   if (drivers.length > 0) sections.push({ kind: "project", title: "package.json", findings: drivers });
   if (source.findings.length > 0) sections.push({ kind: "project", title: "source", findings: source.findings });
-  return { sections, usesDatabase: drivers.length > 0 || source.usesDatabase };
+  const usesDatabase = drivers.length > 0 || source.usesDatabase;
+  // `drivers` is set only when the whole source was read and nothing in it works over "any" driver.
+  const noDriver = !usesDatabase && source.drivers !== undefined && source.drivers.size === 0;
+  return { sections, usesDatabase, readsHyperdrive: source.readsHyperdrive, read: source.read, noDriver };
 }

@@ -76,10 +76,19 @@ export function display(url: DatabaseUrl): string {
   return `${url.scheme}://${user}${host}:${url.port}/${encodeURIComponent(url.database)}`;
 }
 
+/** This machine: a pooler here is the developer's own, not a hosted provider's. */
+export function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\./.test(host);
+}
+
 /** PgBouncer's and Supabase's pooler ports, Neon's pooler host names. */
 export function poolerReason(host: string, port: number): string | undefined {
-  if (port === 6432) return "port 6432 is PgBouncer's";
-  if (port === 6543) return "port 6543 is Supabase's transaction pooler";
+  if (port === 6432) return "port 6432 is PgBouncer's usual port";
+  if (port === 6543) {
+    return isLoopback(host)
+      ? "port 6543 is a transaction-mode pooler's usual port"
+      : "port 6543 is Supabase's transaction pooler";
+  }
   if (/-pooler\./i.test(host) || /\.pooler\./i.test(host)) return `"${host}" is a pooler host name`;
   return undefined;
 }

@@ -84,6 +84,12 @@ export const rules = {
     "Upgrade the driver (`npm i pg@latest`, `mysql2@latest`, `postgres@latest`) and commit the lockfile.",
     DRIVERS,
   ),
+  HDK_DOCTOR_DRIVER_UNDECLARED: rule(
+    "Database driver imported but not declared",
+    "The Worker's source imports a database driver that its package.json does not list (nor the workspace's): the bundle gets whichever copy another package happened to install, and its version cannot be checked against Hyperdrive's minimum.",
+    "Add the driver to the Worker's `dependencies` (`npm i pg`, `pnpm add postgres`, …) and commit the lockfile.",
+    DRIVERS,
+  ),
   HDK_DOCTOR_DRIVER_UNSUPPORTED: rule(
     "Database driver newer than hyperdrive-kit supports",
     "hyperdrive-kit supports Postgres.js (`postgres`) 3.4.5 to 4.x (`@hyperdrive-kit/postgres` asks for `>=3.4.5 <5`); a later major has not been tested with Hyperdrive.",
@@ -101,6 +107,12 @@ export const rules = {
     "The Wrangler configuration's `main` is a build output, a path that does not exist or a package name, and the project does not say where the source it is built from lives (a build script entry, a framework's source folder, tsconfig's rootDir), so the source checks did not run.",
     "Point `main` at your source entry (wrangler bundles it), or run the doctor where the build's source can be found; fix the path if it is wrong.",
     "https://developers.cloudflare.com/workers/wrangler/configuration/#inheritable-keys",
+  ),
+  HDK_DOCTOR_CONFIG_IGNORED: rule(
+    "Hyperdrive bindings in a configuration wrangler ignores",
+    "wrangler reads the first of `wrangler.json`, `wrangler.jsonc` and `wrangler.toml` it finds and ignores the others, so the Hyperdrive bindings in the ignored file are not the Worker's.",
+    "Move the bindings into the file wrangler reads and delete the other one, or run wrangler (and the doctor) with `--config` naming the file you mean.",
+    "https://developers.cloudflare.com/workers/wrangler/configuration/",
   ),
   HDK_DOCTOR_ORIGIN_FIELDS: rule(
     "Origin fields that wrangler refuses",

@@ -71,6 +71,11 @@ export function isDatabaseModule(specifier: string): boolean {
   return (specifier in MODULES && specifier !== "kysely") || specifier.startsWith("@hyperdrive-kit/");
 }
 
+/** The driver a specifier imports by its own name (`pg`, `mysql2/promise`), not through an ORM or an adapter. */
+export function directDriver(specifier: string): Driver | undefined {
+  return MODULES[specifier]?.driver;
+}
+
 /**
  * The driver a module uses underneath (`drizzle-orm/postgres-js` is Postgres.js), `"any"` for modules that work over
  * whichever driver is installed, undefined for the rest.
@@ -295,6 +300,30 @@ export function importsOf(ast: AstNode): string[] {
   return out;
 }
 
+/**
+ * Whether a file reads a Hyperdrive binding: `env.HYPERDRIVE.connectionString` (any binding's, however `env` is
+ * reached), or uses hyperdrive-kit (whose adapters take the binding). A Worker that does neither and still uses a
+ * driver connects to its database some other way (a `DATABASE_URL`).
+ */
+export function readsHyperdrive(ast: AstNode): boolean {
+  let found = false;
+  const visit = (node: AstNode) => {
+    if (found) return;
+    if (
+      (node.type === "MemberExpression" || node.type === "OptionalMemberExpression") &&
+      !node.computed &&
+      nameOf(node.property) === "connectionString" &&
+      ["MemberExpression", "OptionalMemberExpression"].includes((node.object as AstNode).type)
+    ) {
+      found = true;
+      return;
+    }
+    for (const child of childrenOf(node)) visit(child);
+  };
+  visit(ast);
+  return found || importsOf(ast).some((specifier) => specifier.startsWith("@hyperdrive-kit/"));
+}
+
 /** What a file's imports bring in: local name → the maker and the name it was imported as. */
 interface ImportBinding {
   maker: Maker;
@@ -484,6 +513,13 @@ export function lintAst(file: string, ast: AstNode, context: SourceContext = {})
   // Functions called where they are written, at module scope (`(() => { … })()`): their bodies run at module load.
   const runsNow = new WeakSet<AstNode>();
   const calledAtModuleScope = moduleScopeCallees(program);
+  // The classes being walked, innermost last: `this` in their methods is an instance (or, in a Durable Object, the
+  // object, whose requests share one I/O context).
+  const classes: { name?: string; durable: boolean }[] = [];
+  // Per class name: a client its instances keep on `this` (`this.sql ??= postgres(u)`), reported when the module makes
+  // one instance that every request shares (`const repo = new Repo()`).
+  const keptOnInstance = new Map<string, { node: AstNode; made: Creation; member: string }>();
+  const inDurableObject = () => classes.at(-1)?.durable === true;
   function shadowed(name: string): boolean {
     return scopes.some((scope) => scope.has(name));
   }
@@ -515,11 +551,13 @@ export function lintAst(file: string, ast: AstNode, context: SourceContext = {})
     }
     if (target.type !== "MemberExpression" && target.type !== "OptionalMemberExpression") return undefined;
     // `c.env.SQL`, `env.DB`, `this.env.X`: the bindings object is shared by every request of the isolate.
+    // In a Durable Object the `env` it was constructed with lives as long as the object: not another request's.
+    const onEnv = inDurableObject() ? undefined : "`env`";
     let current: AstNode = target;
     while (current.type === "MemberExpression" || current.type === "OptionalMemberExpression") {
       const object = current.object as AstNode;
-      if (nameOf(current.property) === "env" && !current.computed && current !== target) return "`env`";
-      if (object.type === "Identifier" && object.name === "env") return "`env`";
+      if (nameOf(current.property) === "env" && !current.computed && current !== target) return onEnv;
+      if (object.type === "Identifier" && object.name === "env") return onEnv;
       current = object;
     }
     if (current.type === "ThisExpression") return staticThis.at(-1) ? "a static field of the class" : undefined;
@@ -595,6 +633,15 @@ export function lintAst(file: string, ast: AstNode, context: SourceContext = {})
     }
   };
 
+  /** `this.sql = postgres()` in a method, or an instance field `sql = postgres()`: kept by each instance. */
+  const keepOnInstance = (node: AstNode, target: AstNode, made: Creation) => {
+    const owner = classes.at(-1);
+    if (!owner?.name || owner.durable || staticThis.at(-1) || keptOnInstance.has(owner.name)) return;
+    const isThis = target.type === "MemberExpression" && (target.object as AstNode).type === "ThisExpression";
+    const member = isThis && !target.computed ? nameOf(target.property) : undefined;
+    if (member) keptOnInstance.set(owner.name, { node, made, member });
+  };
+
   const crossRequest = (node: AstNode, made: Creation, place: string) =>
     report(
       "fail",
@@ -622,6 +669,18 @@ export function lintAst(file: string, ast: AstNode, context: SourceContext = {})
       if (depth === 0) inside = true;
     }
     switch (node.type) {
+      case "ClassProperty": {
+        const made = node.static ? undefined : clientValue(node.value as AstNode | undefined);
+        const key = nameOf(node.key);
+        if (made && key && !node.computed) {
+          keepOnInstance(
+            node,
+            { type: "MemberExpression", object: { type: "ThisExpression" }, property: node.key } as AstNode,
+            made,
+          );
+        }
+        break;
+      }
       case "VariableDeclarator": {
         const made = clientValue(node.init as AstNode | undefined);
         const name = nameOf(node.id);
@@ -638,6 +697,7 @@ export function lintAst(file: string, ast: AstNode, context: SourceContext = {})
           if (place) crossRequest(node, made, place);
           // A local that now holds a client: `pool = mysql.createPool(…); pools.set(key, pool)`.
           else if (name && depth > 0 && shadowed(name)) clientLocals.at(-1)?.set(name, made);
+          else if (depth > 0) keepOnInstance(node, node.left as AstNode, made);
         }
         break;
       }
@@ -693,7 +753,10 @@ export function lintAst(file: string, ast: AstNode, context: SourceContext = {})
       // Arrow functions keep the `this` of where they are written.
       staticThis.push(node.type === "ArrowFunctionExpression" ? (staticThis.at(-1) ?? false) : isStatic);
     }
+    const isClass = node.type === "ClassDeclaration" || node.type === "ClassExpression";
+    if (isClass) classes.push({ name: nameOf(node.id), durable: isDurableObject(node) });
     for (const child of childrenOf(node)) visit(child, runsLater ? depth + 1 : depth, inside && !runsLater);
+    if (isClass) classes.pop();
     if (opensScope) {
       scopes.pop();
       moduleLived.pop();
@@ -704,6 +767,19 @@ export function lintAst(file: string, ast: AstNode, context: SourceContext = {})
   // The file's own helpers first, so that a call to one at module scope is seen.
   const makers = exportedMakers(program, creation, helpers);
   visit(program, 0, false);
+  // One instance made at module scope is shared by every request: what its methods keep on `this`, they keep for all.
+  const instances = moduleScopeConstructed(program);
+  for (const [name, kept] of keptOnInstance) {
+    if (instances.has(name) && moduleNames.has(name)) {
+      report(
+        "fail",
+        "source.cross-request",
+        "HDK_CROSS_REQUEST_IO",
+        kept.node,
+        `${kept.made.spelled} (${kept.made.label}) is kept in \`this.${kept.member}\` of ${name}, and the module makes one \`new ${name}()\` that every request shares: the next request reuses it`,
+      );
+    }
+  }
   return { findings, makers, usesDatabase };
 }
 
@@ -719,6 +795,30 @@ function moduleScopeCallees(program: AstNode): Set<string> {
   };
   visit(program);
   return names;
+}
+
+/** The classes instantiated at module scope (`const repo = new Repo()`), outside any function body. */
+function moduleScopeConstructed(program: AstNode): Set<string> {
+  const names = new Set<string>();
+  const visit = (node: AstNode) => {
+    if (FUNCTIONS.has(node.type)) return;
+    // An instance field's initialiser runs per construction, not at module scope.
+    if ((node.type === "ClassProperty" || node.type === "ClassPrivateProperty") && !node.static) return;
+    if (node.type === "NewExpression" && (node.callee as AstNode).type === "Identifier") {
+      names.add((node.callee as AstNode).name as string);
+    }
+    for (const child of childrenOf(node)) visit(child);
+  };
+  visit(program);
+  return names;
+}
+
+/** `class X extends DurableObject` (or `cloudflare:workers`' namespace's): its instances are Durable Objects. */
+function isDurableObject(cls: AstNode): boolean {
+  const parent = unwrap(cls.superClass as AstNode | undefined);
+  if (!parent) return false;
+  const name = parent.type === "MemberExpression" && !parent.computed ? nameOf(parent.property) : nameOf(parent);
+  return name === "DurableObject";
 }
 
 /** `new PrismaClient({ adapter })` with an adapter other than D1's (which is not a database connection). */

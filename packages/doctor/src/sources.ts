@@ -10,12 +10,14 @@ import { dirname, extname, isAbsolute, join, relative, resolve, sep } from "node
 import { type Finding, pass, problem } from "./findings.ts";
 import {
   type AstNode,
+  directDriver,
   driverOfModule,
   type ExportedMakers,
   importsOf,
   isDatabaseModule,
   lintAst,
   parseSource,
+  readsHyperdrive,
 } from "./source.ts";
 import {
   dependencies,
@@ -169,6 +171,12 @@ export interface SourceLintResult {
   packageDirs: string[];
   /** Whether the source uses a database module. */
   usesDatabase: boolean;
+  /** Whether the source reads a Hyperdrive binding (`env.X.connectionString`) or uses hyperdrive-kit. */
+  readsHyperdrive: boolean;
+  /** Whether the whole source was found and parsed. */
+  read: boolean;
+  /** The drivers the source imports by their own name (`import pg from "pg"`), which its package.json should declare. */
+  imported: Set<string>;
   /** The drivers the source uses, directly or under an ORM; undefined when any may be (or the source was not read). */
   drivers?: Set<string>;
 }
@@ -290,7 +298,9 @@ export async function lintSources(
   const findings: Finding[] = [...start.notFound];
   const unread = new Set<string>();
   let usesDatabase = false;
+  let hyperdrive = false;
   const drivers = new Set<string>();
+  const imported = new Set<string>();
   let anyDriver = false;
   const queue = [...new Set(start.files)];
   for (let index = 0; index < queue.length && parsed.size < MAX_FILES; index++) {
@@ -307,9 +317,12 @@ export async function lintSources(
       continue;
     }
     parsed.set(file, result.ast);
+    hyperdrive ||= readsHyperdrive(result.ast);
     const resolved = new Map<string, string>();
     for (const specifier of importsOf(result.ast)) {
       if (isDatabaseModule(specifier)) usesDatabase = true;
+      const direct = directDriver(specifier);
+      if (direct) imported.add(direct);
       const driver = driverOfModule(specifier);
       if (driver === "any") anyDriver = true;
       else if (driver) drivers.add(driver);
@@ -357,6 +370,9 @@ export async function lintSources(
     findings,
     packageDirs: [...paths.reached.values()],
     usesDatabase,
+    readsHyperdrive: hyperdrive,
+    imported,
+    read,
     ...(read && !anyDriver ? { drivers } : {}),
   };
 }

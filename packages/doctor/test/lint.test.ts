@@ -6,7 +6,7 @@ import { catalog } from "@hyperdrive-kit/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Section } from "../src/findings.ts";
 import { lintProject, type ProjectLint, ProjectNotFoundError } from "../src/lint.ts";
-import { BINDING_DOCS, rules } from "../src/rules.ts";
+import { BINDING_DOCS, LOCAL_DEV, rules } from "../src/rules.ts";
 import { fixture } from "./support/fixtures.ts";
 
 /** A section as [status, code, title] rows. */
@@ -41,7 +41,7 @@ describe("lint: wrangler.jsonc with environments and every finding", () => {
       [
         "warn",
         "HDK_DOCTOR_POOLER",
-        "binding POOLED: localConnectionString goes through a pooler (port 6432 is PgBouncer's); point your Hyperdrive configuration at the database itself",
+        "binding POOLED: localConnectionString goes through a pooler (port 6432 is PgBouncer's usual port): wrangler dev connects to it directly, without Hyperdrive, so local queries go through that pooler",
       ],
       ["pass", null, "binding IN_DEV_VARS: valid name, id set"],
       [
@@ -137,9 +137,20 @@ describe("lint: wrangler.jsonc with environments and every finding", () => {
       if (found.status === "pass") continue;
       const code = found.code as string;
       const entry = code in catalog ? catalog[code as keyof typeof catalog] : rules[code as keyof typeof rules];
-      // The missing binding links Cloudflare's page on bindings rather than the library's README.
-      const docs = code === "HDK_BINDING_MISSING" ? BINDING_DOCS : entry.docs;
-      expect(found).toMatchObject({ details: entry.details, fix: entry.fix, docs });
+      // The missing binding links Cloudflare's page on bindings rather than the library's README, and has a fix of
+      // its own (core's names an adapter option and "the bindings listed in the message", which a doctor user has not).
+      if (code === "HDK_BINDING_MISSING") {
+        expect(found).toMatchObject({ details: entry.details, docs: BINDING_DOCS });
+        expect(found.fix).not.toBe(entry.fix);
+        expect(found.fix).not.toContain("listed in the message");
+        expect(found.fix).toContain('"env": { "production": { "hyperdrive": [');
+      } else if (code === "HDK_DOCTOR_POOLER") {
+        // A pooler in a local connection string is wrangler dev's, not Hyperdrive's: texts of its own.
+        expect(found.fix).toContain("local database itself");
+        expect(found.docs).toBe(LOCAL_DEV);
+      } else {
+        expect(found).toMatchObject({ details: entry.details, fix: entry.fix, docs: entry.docs });
+      }
     }
   });
 
@@ -184,7 +195,7 @@ describe("lint: wrangler.toml with an environment", () => {
       [
         "warn",
         "HDK_DOCTOR_POOLER",
-        '[env.dev] binding 1DB: localConnectionString goes through a pooler ("db-pooler.example.com" is a pooler host name); point your Hyperdrive configuration at the database itself',
+        '[env.dev] binding 1DB: localConnectionString goes through a pooler ("db-pooler.example.com" is a pooler host name): wrangler dev connects to it directly, without Hyperdrive, so local queries go through that pooler',
       ],
     ]);
   });
@@ -241,7 +252,7 @@ describe("lint: configurations wrangler cannot read", () => {
     await expect(lintProject(join(dir, "missing"))).rejects.toThrow(ProjectNotFoundError);
   });
 
-  it("fails a Worker that uses a driver and has no Hyperdrive binding, and leaves one that uses none alone", async () => {
+  it("fails a Worker that reads a Hyperdrive binding it does not have, warns one that connects without Hyperdrive", async () => {
     const withWorker = async (config: object, source: string) => {
       const project = await mkdtemp(join(dir, "p-"));
       await writeFile(join(project, "wrangler.json"), JSON.stringify({ name: "x", main: "src/index.ts", ...config }));
@@ -249,18 +260,37 @@ describe("lint: configurations wrangler cannot read", () => {
       await writeFile(join(project, "src", "index.ts"), source);
       return lintProject(project);
     };
+    const compat = { compatibility_date: "2025-09-01", compatibility_flags: ["nodejs_compat"] };
     const lint = await withWorker(
-      { compatibility_date: "2025-09-01", compatibility_flags: ["nodejs_compat"] },
-      'import postgres from "postgres";\nexport default { fetch: () => postgres() };\n',
+      compat,
+      'import postgres from "postgres";\nexport default { fetch: (r, env) => postgres(env.HYPERDRIVE.connectionString)`select 1` };\n',
     );
     expect(rows(lint.sections[0])).toEqual([
       ["pass", null, "nodejs_compat on, compatibility_date 2025-09-01"],
       [
         "fail",
         "HDK_BINDING_MISSING",
-        'wrangler.json has no "hyperdrive" binding, but the Worker uses a database driver',
+        'wrangler.json has no "hyperdrive" binding, but the Worker reads one (`env.<BINDING>.connectionString`)',
       ],
     ]);
+    const missing = lint.sections[0]?.findings[1];
+    expect(missing?.fix).toContain("wrangler hyperdrive create");
+    expect(missing?.fix).toContain('"hyperdrive": [{ "binding": "HYPERDRIVE"');
+    expect(missing?.fix).not.toContain("listed in the message");
+    // D4: `drizzle(c.env.DATABASE_URL)` over pg connects straight to the database: no Hyperdrive, not broken.
+    const direct = await withWorker(
+      compat,
+      'import { drizzle } from "drizzle-orm/node-postgres";\nexport default { fetch: (r, env) => drizzle(env.DATABASE_URL).execute("select 1") };\n',
+    );
+    expect(rows(direct.sections[0])).toEqual([
+      ["pass", null, "nodejs_compat on, compatibility_date 2025-09-01"],
+      [
+        "warn",
+        "HDK_BINDING_MISSING",
+        'wrangler.json has no "hyperdrive" binding: the Worker\'s database driver connects to the database directly, without Hyperdrive',
+      ],
+    ]);
+    expect(direct.sections[0]?.findings[1]?.fix).toContain("env.HYPERDRIVE.connectionString");
     const none = await withWorker(
       { compatibility_date: "2023-01-01" },
       'export default { fetch: () => new Response("ok") };\n',
@@ -336,7 +366,7 @@ describe("lint: every independent problem in one run", () => {
       [
         "warn",
         "HDK_DOCTOR_POOLER",
-        "binding DB: localConnectionString goes through a pooler (port 6543 is Supabase's transaction pooler); point your Hyperdrive configuration at the database itself",
+        "binding DB: localConnectionString goes through a pooler (port 6543 is Supabase's transaction pooler): wrangler dev connects to it directly, without Hyperdrive, so local queries go through that pooler",
       ],
       ["fail", "HDK_DOCTOR_BINDING_NAME", 'hyperdrive entry #2 has no "binding" name'],
       [
@@ -347,7 +377,7 @@ describe("lint: every independent problem in one run", () => {
       [
         "warn",
         "HDK_DOCTOR_POOLER",
-        "binding #2: localConnectionString goes through a pooler (port 6432 is PgBouncer's); point your Hyperdrive configuration at the database itself",
+        "binding #2: localConnectionString goes through a pooler (port 6432 is PgBouncer's usual port): wrangler dev connects to it directly, without Hyperdrive, so local queries go through that pooler",
       ],
     ]);
     // Incomplete strings are not connected to (Miniflare refuses them).
@@ -376,6 +406,101 @@ describe("lint: every independent problem in one run", () => {
       ],
     ]);
     expect(JSON.stringify(lint.sections)).not.toContain("pw-x");
+  });
+
+  it("warns, not fails, about the flag and the date when the fully read source loads no database driver", async () => {
+    // D5: a Hyperdrive binding, but nothing in the Worker's source imports a driver (yet).
+    const lint = await lintProject(
+      await project({
+        "wrangler.json": {
+          name: "binding-only",
+          main: "src/index.ts",
+          compatibility_date: "2024-01-01",
+          hyperdrive: [
+            {
+              binding: "HYPERDRIVE",
+              id: "a76a99bc342644deb02c38d66082262a",
+              localConnectionString: "postgres://app:pw@127.0.0.1:5432/app",
+            },
+          ],
+        },
+        "src/index.ts": "export default { fetch: (r, env) => new Response(env.HYPERDRIVE.host) };\n",
+      }),
+    );
+    expect(rows(section(lint, "wrangler.json")).slice(0, 2)).toEqual([
+      [
+        "warn",
+        "HDK_NODEJS_COMPAT_MISSING",
+        'compatibility_flags has no "nodejs_compat" (on by default only from compatibility_date 2026-08-04): no database driver is imported by the source read, but one would not load node:net, node:tls or node:crypto',
+      ],
+      [
+        "warn",
+        "HDK_DOCTOR_COMPATIBILITY_DATE",
+        "compatibility_date 2024-01-01 is before 2024-09-23: no database driver is imported by the source read, but one would need a later date",
+      ],
+    ]);
+  });
+
+  /** A Postgres.js Worker with one binding whose local string is `local`, plus `files`. */
+  const postgresWorker = (local: string, files: Record<string, unknown> = {}) =>
+    project({
+      "wrangler.json": {
+        name: "worker",
+        main: "src/index.ts",
+        compatibility_date: "2025-09-01",
+        compatibility_flags: ["nodejs_compat"],
+        hyperdrive: [{ binding: "HYPERDRIVE", id: "a76a99bc342644deb02c38d66082262a", localConnectionString: local }],
+      },
+      "src/index.ts":
+        'import postgres from "postgres";\nexport default { fetch: (r, env) => postgres(env.HYPERDRIVE.connectionString)`select 1` };\n',
+      ...files,
+    });
+
+  it("says what a pooler in a local connection string does locally, and does not call localhost Supabase's", async () => {
+    // D6: wrangler dev connects straight to the local string; Hyperdrive's origin is not involved.
+    const lint = await lintProject(await postgresWorker("postgres://app:pw@localhost:6543/app"));
+    const pooler = section(lint, "wrangler.json")?.findings.find((f) => f.code === "HDK_DOCTOR_POOLER");
+    expect(pooler?.title).toBe(
+      "binding HYPERDRIVE: localConnectionString goes through a pooler (port 6543 is a transaction-mode pooler's usual port): wrangler dev connects to it directly, without Hyperdrive, so local queries go through that pooler",
+    );
+    expect(pooler?.details).not.toContain("Supabase");
+    expect(pooler?.fix).toContain("local database itself");
+    expect(pooler?.fix).not.toContain("Point Hyperdrive at");
+  });
+
+  it("says when the wrangler.toml that wrangler ignores beside wrangler.jsonc holds Hyperdrive bindings", async () => {
+    const root = await project({
+      "wrangler.jsonc": { name: "two", main: "src/index.ts", compatibility_date: "2025-09-01" },
+      "wrangler.toml":
+        'name = "two"\nmain = "src/index.ts"\n\n[[hyperdrive]]\nbinding = "HYPERDRIVE"\nid = "a76a99bc342644deb02c38d66082262a"\n',
+      "src/index.ts": 'export default { fetch: () => new Response("ok") };\n',
+    });
+    const lint = await lintProject(root);
+    expect(rows(section(lint, "wrangler.jsonc"))).toContainEqual([
+      "warn",
+      "HDK_DOCTOR_CONFIG_IGNORED",
+      "wrangler.toml holds Hyperdrive bindings (HYPERDRIVE), but wrangler reads wrangler.jsonc and ignores it",
+    ]);
+    // Without bindings in it, the other file is no business of Hyperdrive's.
+    await writeFile(join(root, "wrangler.toml"), 'name = "two"\n');
+    expect(rows(section(await lintProject(root), "wrangler.jsonc")).map((r) => r[1])).not.toContain(
+      "HDK_DOCTOR_CONFIG_IGNORED",
+    );
+  });
+
+  it("warns about a driver the source imports that package.json does not declare", async () => {
+    const lint = await lintProject(
+      await postgresWorker("postgres://app:pw@127.0.0.1:5432/app", {
+        "package.json": { name: "undeclared", dependencies: {} },
+      }),
+    );
+    expect(rows(section(lint, "package.json"))).toEqual([
+      [
+        "warn",
+        "HDK_DOCTOR_DRIVER_UNDECLARED",
+        "postgres is imported by the Worker's source but not declared in package.json: its version cannot be checked",
+      ],
+    ]);
   });
 
   it("reports a date that is missing along with the missing flag", async () => {

@@ -91,4 +91,39 @@ const sql = postgres("postgres://x");
 export const App = <T,>(p: { v: T }) => <div>{String(p.v)}</div>;`;
     expect(codes(tsx, "src/app.tsx")).toEqual(["HDK_GLOBAL_SCOPE"]);
   });
+
+  it("flags a client cached on `this` of a module-level instance, not in a Durable Object", () => {
+    // D1: one instance at module scope serves every request.
+    const shared = `import postgres from "postgres";
+class Repo { sql; get(u) { return (this.sql ??= postgres(u)); } }
+const repo = new Repo();
+export default { fetch: (request, env) => repo.get(env.HYPERDRIVE.connectionString)\`select 1\` };`;
+    expect(lintSource("src/worker.ts", shared).map((f) => f.title)).toEqual([
+      "src/worker.ts:2:36: postgres() (Postgres.js) is kept in `this.sql` of Repo, and the module makes one `new Repo()` that every request shares: the next request reuses it",
+    ]);
+    // The same class made per request keeps nothing.
+    const perRequest = `import postgres from "postgres";
+class Repo { sql; get(u) { return (this.sql ??= postgres(u)); } }
+export default { fetch: (request, env) => new Repo().get(env.HYPERDRIVE.connectionString)\`select 1\` };`;
+    expect(codes(perRequest)).toEqual([]);
+    // A Durable Object's requests share one I/O context: its own fields are its lifetime.
+    const durable = `import { DurableObject } from "cloudflare:workers";
+import postgres from "postgres";
+export class Counter extends DurableObject { get(u) { return (this.sql ??= postgres(u)); } }`;
+    expect(codes(durable)).toEqual([]);
+  });
+
+  it("does not fail a client put on `env` in a Durable Object's constructor", () => {
+    // D2: the object's env lives as long as the object; its requests share one I/O context.
+    const text = `import { DurableObject } from "cloudflare:workers";
+import postgres from "postgres";
+export class Store extends DurableObject {
+  constructor(ctx, env) { super(ctx, env); env.SQL = postgres(env.HYPERDRIVE.connectionString); }
+}`;
+    expect(lintSource("src/worker.ts", text).filter((f) => f.status === "fail")).toEqual([]);
+    // In a Worker's handler the same line is the #1 bug.
+    const worker = `import postgres from "postgres";
+export default { fetch(request, env) { env.SQL = postgres(env.HYPERDRIVE.connectionString); return new Response(); } };`;
+    expect(codes(worker)).toEqual(["HDK_CROSS_REQUEST_IO"]);
+  });
 });

@@ -10,7 +10,9 @@ export function durableObjectContext(state: {
   props?: unknown;
 }): ExecutionContext {
   return {
-    waitUntil: (promise) => state.waitUntil(promise),
+    waitUntil(promise) {
+      state.waitUntil(promise);
+    },
     passThroughOnException() {},
     props: state.props,
   };

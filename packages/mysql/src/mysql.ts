@@ -12,6 +12,7 @@ import {
   type OpenedClient,
   objectValuesRefusal,
   refuseCommonUnsafe,
+  watchRowStream,
 } from "@hyperdrive-kit/core/adapter";
 import * as mysql from "mysql";
 import { type Connection, type ConnectionConfig, createConnection, type FieldInfo, type QueryOptions } from "mysql";
@@ -192,7 +193,11 @@ export const mysqlAdapter: Adapter<MysqlConnection, MysqlOptions> = {
     };
     c.query = function (this: unknown, ...args: unknown[]) {
       const refusal = refusalOf(context, c, args);
-      return refusal === undefined ? query.apply(this, args) : refuse(refusal, args);
+      if (refusal !== undefined) return refuse(refusal, args);
+      const sent = query.apply(this, args) as EventEmitter & { _callback?: unknown };
+      // Without a callback, rows come as events or through `stream()`: bounded per wait, its errors typed.
+      if (sent._callback === undefined) watchRowStream(context, sent);
+      return sent;
     };
     c.end = function (this: unknown, first?: unknown, second?: unknown) {
       const callback = typeof first === "function" ? first : second;

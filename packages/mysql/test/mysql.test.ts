@@ -6,6 +6,7 @@ import {
   type MysqlDriverUnderTest,
   mysqlFaultExpectations,
 } from "@hyperdrive-kit/testing/mysql";
+import { describeStreams } from "@hyperdrive-kit/testing/streams";
 import { describeConformance, expectCode } from "@hyperdrive-kit/testing/suite";
 import { type Connection, createConnection, type FieldInfo, raw } from "mysql";
 import { describe, expect, it } from "vitest";
@@ -35,6 +36,7 @@ async function connectionId(db: MysqlConnection): Promise<number> {
 describe("mysql Connection", () => {
   describeConformance();
   describe("under real faults", () => describeFaults(mysqlFaultExpectations));
+  describe("row streams", () => describeStreams(mysqlFaultExpectations.reset));
 });
 
 const injection = { password: true };

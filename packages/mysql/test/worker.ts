@@ -7,6 +7,7 @@ import {
   handlerKindClasses,
   mysqlDialect,
   type Rows,
+  readRowStream,
 } from "@hyperdrive-kit/testing/conformance";
 import type { Query } from "mysql";
 import { type MysqlConnection, mysqlAdapter, withHyperdrive } from "../src/index.ts";
@@ -56,6 +57,7 @@ const driver: ConformanceDriver<MysqlConnection> = {
     return done;
   },
   derived: () => derived,
+  streamRows: (db, text, each) => readRowStream(db.query(text).stream(), each),
 };
 
 export default createConformanceWorker(driver);

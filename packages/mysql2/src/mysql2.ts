@@ -22,6 +22,7 @@ import {
   objectValuesRefusal,
   refuseCommonUnsafe,
   refuseUnsafe,
+  watchRowStream,
 } from "@hyperdrive-kit/core/adapter";
 import * as mysql2 from "mysql2";
 import {
@@ -121,8 +122,17 @@ function makeHyperdriveSafe(context: AdapterContext, connection: CoreConnection)
   const query = c.query;
   c.query = function (this: unknown, ...args: unknown[]) {
     const refusal = objectValuesRefusal(context, "mysql2", args, c.config.namedPlaceholders === true);
-    return refusal === undefined ? query.apply(this, args) : refuse(refusal, args, c.config);
+    if (refusal !== undefined) return refuse(refusal, args, c.config);
+    const command = query.apply(this, args) as StreamedCommand;
+    // Without a callback, rows come as events or through `stream()`: bounded per wait, its errors typed.
+    if (command.onResult === undefined && !streamed.has(command)) {
+      streamed.add(command);
+      disarmQueryTracing(command);
+      watchRowStream(context, command);
+    }
+    return command;
   };
+  forwardFatalErrors(connection);
   c.execute = function (this: unknown, ...args: unknown[]) {
     const { values, named } = bindValuesOf(args, c.config.namedPlaceholders === true);
     // Keep execute()'s own argument check: query() would silently send undefined as NULL.
@@ -140,6 +150,30 @@ function makeHyperdriveSafe(context: AdapterContext, connection: CoreConnection)
     queueMicrotask(() => (callback as Callback)(error));
     return undefined;
   };
+}
+
+/** A Query command: `onResult` is its callback, absent when its rows stream as events. */
+type StreamedCommand = EventEmitter & { onResult?: unknown };
+/** Commands whose row stream is watched (a pool's query reaches its connection's `query()` with its command). */
+const streamed = new WeakSet<object>();
+
+/**
+ * mysql2 hands a fatal error (a reset, a server gone, core's query timeout) to the running command only when it has a
+ * callback; a streaming query (`query().stream()`, rows as events) never hears of it, and its stream neither ends nor
+ * errs (`_notifyError` in mysql2's `base/connection.js` emits it on the connection instead). Given to the command
+ * here, it ends the stream with that error.
+ */
+function forwardFatalErrors(connection: CoreConnection): void {
+  connection.prependListener("error", (error: unknown) => {
+    const command = (connection as unknown as { _command?: StreamedCommand })._command;
+    const fatal = (error as { fatal?: unknown } | null)?.fatal === true;
+    // Only to a command someone listens to for errors (its stream does): an unheard 'error' event would throw.
+    if (!fatal || command === undefined || !streamed.has(command)) return;
+    // Once mysql2 is done with the error (the connection closed): the stream's destroy resumes the connection.
+    queueMicrotask(() => {
+      if (command.listenerCount("error") > 0) command.emit("error", error);
+    });
+  });
 }
 
 /**
@@ -349,6 +383,18 @@ function disarmHandshakeTracing(connection: EventEmitter | undefined): void {
   if (listeners.length === 3) connection?.removeListener("error", listeners[0] as (...args: unknown[]) => void);
 }
 
+/**
+ * The same quirk for a query without a callback: mysql2 traces it with `tracePromise()` over a promise that rejects
+ * on the command's 'error', and workerd leaves that rejection unhandled when the command fails (a stream cut by a
+ * reset). Its listener is the only 'error' listener the command has when `query()` returns: removed, the traced
+ * promise never settles, and nothing is left unhandled.
+ */
+function disarmQueryTracing(command: EventEmitter): void {
+  if (!WORKERD_TRACING_QUIRK) return;
+  for (const listener of command.rawListeners("error"))
+    command.removeListener("error", listener as (...args: unknown[]) => void);
+}
+
 /** The connection a pool's `getConnection()` has just created (the last of its connections). */
 function newestConnection(pool: unknown): EventEmitter | undefined {
   const all = (pool as { _allConnections?: { size(): number; get(index: number): unknown } })._allConnections;
@@ -361,16 +407,19 @@ function newestConnection(pool: unknown): EventEmitter | undefined {
  * report a refused connect during an outage as a closed pool.
  */
 function reportHandshake(connection: EventEmitter, attempt: ConnectAttempt): void {
-  const failed = (error: unknown) => {
-    connection.removeListener("connect", succeeded);
-    attempt.failed(error);
+  // Methods, not named closures, which wrangler's keep_names wraps on every call (bench's scripts/names.ts).
+  const listeners = {
+    failed(error: unknown) {
+      connection.removeListener("connect", listeners.succeeded);
+      attempt.failed(error);
+    },
+    succeeded() {
+      connection.removeListener("error", listeners.failed);
+      attempt.succeeded();
+    },
   };
-  const succeeded = () => {
-    connection.removeListener("error", failed);
-    attempt.succeeded();
-  };
-  connection.prependOnceListener("error", failed);
-  connection.prependOnceListener("connect", succeeded);
+  connection.prependOnceListener("error", listeners.failed);
+  connection.prependOnceListener("connect", listeners.succeeded);
 }
 
 const WORKERD_TRACING_QUIRK = (() => {

@@ -7,6 +7,7 @@ import {
   type MysqlDriverUnderTest,
   mysqlFaultExpectations,
 } from "@hyperdrive-kit/testing/mysql";
+import { describeStreams } from "@hyperdrive-kit/testing/streams";
 import { describeConformance, eventually, expectCode, useMode } from "@hyperdrive-kit/testing/suite";
 import { eq, type SQL, sql } from "drizzle-orm";
 import { int, mysqlTable, varchar } from "drizzle-orm/mysql-core";
@@ -36,12 +37,14 @@ function rawConnection(binding: Binding): Promise<Connection> {
 describe("mysql2 Connection", () => {
   describeConformance();
   describe("under real faults", () => describeFaults(mysqlFaultExpectations));
+  describe("row streams", () => describeStreams(mysqlFaultExpectations.reset));
 });
 
 describe("mysql2 Pool ({ pool: true })", () => {
   useMode({ pool: true });
   describeConformance();
   describe("under real faults", () => describeFaults(mysqlFaultExpectations));
+  describe("row streams", () => describeStreams(mysqlFaultExpectations.reset));
 });
 
 const injection = { password: true };

@@ -6,6 +6,7 @@ import {
   handlerKindClasses,
   mysqlDialect,
   type Rows,
+  readRowStream,
 } from "@hyperdrive-kit/testing/conformance";
 import type { Connection as CallbackConnection, Pool as CallbackPool, PoolConnection } from "mysql2";
 import type { Connection, Pool, PoolConnection as PromisePoolConnection } from "mysql2/promise";
@@ -31,7 +32,8 @@ const pooled = (use: (connection: PromisePoolConnection) => unknown): DerivedObj
 });
 
 /** What both modes give out: the callback twin of the handle and its promise() wrapper. */
-const twins = (db: Db) => db as unknown as { connection?: CallbackConnection; pool?: CallbackPool };
+const twins = (db: Db | PromisePoolConnection) =>
+  db as unknown as { connection?: CallbackConnection; pool?: CallbackPool };
 
 const driver: ConformanceDriver<Db> = {
   ...mysqlDialect,
@@ -89,6 +91,16 @@ const driver: ConformanceDriver<Db> = {
             use: (promised) => (promised as Connection).query("select 1"),
           },
         },
+  // The callback API's row stream, on the handle's connection or on a connection taken from the pool.
+  async streamRows(db, text, each) {
+    if (!("getConnection" in db)) return readRowStream(twins(db).connection?.query(text).stream() as never, each);
+    const connection = await db.getConnection();
+    try {
+      await readRowStream(twins(connection).connection?.query(text).stream() as never, each);
+    } finally {
+      connection.release();
+    }
+  },
   // A pool runs each query on any of its connections: a transaction takes one.
   async transaction(db, body) {
     const connection = "getConnection" in db ? await db.getConnection() : undefined;

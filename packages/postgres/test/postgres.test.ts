@@ -630,7 +630,6 @@ describe("Postgres.js 4's user-visible changes and new entry points (issue 34)",
     }
     expect(await noConnectionsLeft()).toBe(0);
   });
-
 });
 
 describe("Postgres.js versions", () => {

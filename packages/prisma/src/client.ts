@@ -1,5 +1,5 @@
 import { type DriverName, HyperdriveError, type RequestScope } from "@hyperdrive-kit/core";
-import { type Binder, type GuardSpec, guard } from "@hyperdrive-kit/core/adapter";
+import { type Binder, DEFAULT_CONNECT_TIMEOUT_MS, type GuardSpec, guard } from "@hyperdrive-kit/core/adapter";
 
 /** What a generated `PrismaClient` class is to this package: built with a driver adapter, nothing else assumed. */
 // biome-ignore lint/suspicious/noExplicitAny: the generated constructor's options are generic
@@ -37,7 +37,25 @@ export function splitPrismaOptions<Options extends { PrismaClient: unknown }>(
       "withPrisma needs your generated client class: pass `{ PrismaClient }` (import { PrismaClient } from your generator's output).",
     );
   }
-  return [{ PrismaClient, prisma, adapterOptions } as never, rest as never];
+  return [{ PrismaClient, prisma: withStartBound(prisma, rest), adapterOptions } as never, rest as never];
+}
+
+/** Slack between the handle's bounds and Prisma's `maxWait`, so the handle's typed error arrives first. */
+const MAX_WAIT_SLACK_MS = 1_000;
+
+/**
+ * Prisma's options with `transactionOptions.maxWait` (how long an interactive or batch `$transaction` waits to start:
+ * a connection, then BEGIN) above the handle's own bounds when the user did not set it. Prisma's default, 2 s, is
+ * shorter than `connectTimeoutMs` (10 s): on a slow connect Prisma gave up first with an untyped `P2028` ("Unable to
+ * start a transaction in the given time") while the connection would have opened, or failed with its typed error.
+ */
+function withStartBound(prisma: unknown, handle: { connectTimeoutMs?: unknown; queryTimeoutMs?: unknown }): unknown {
+  const given = prisma as { transactionOptions?: { maxWait?: unknown } } | undefined;
+  if (given?.transactionOptions?.maxWait !== undefined) return prisma;
+  const connect = typeof handle.connectTimeoutMs === "number" ? handle.connectTimeoutMs : DEFAULT_CONNECT_TIMEOUT_MS;
+  const begin = typeof handle.queryTimeoutMs === "number" ? handle.queryTimeoutMs : 0;
+  const maxWait = connect + begin + MAX_WAIT_SLACK_MS;
+  return { ...given, transactionOptions: { ...given?.transactionOptions, maxWait } };
 }
 
 /**

@@ -1,5 +1,5 @@
 import { Socket } from "node:net";
-import { HyperdriveError } from "@hyperdrive-kit/core";
+import { HyperdriveError, isHyperdriveError } from "@hyperdrive-kit/core";
 import {
   type Adapter,
   type AdapterContext,
@@ -74,6 +74,8 @@ class RequestConnections {
   /** Queries waiting for a connection while `connectionLimit` are in use. */
   readonly #waiters: Array<{ resolve: (open: Open) => void; reject: (error: unknown) => void }> = [];
   #opening = 0;
+  /** Set once a connect of this request ran out its bound: later ones fail at once (see `#acquire`). */
+  #timedOut: number | undefined;
 
   constructor(context: AdapterContext, options: MariadbPoolOptions) {
     const { connectTimeout, ...client } = options.client ?? {};
@@ -127,19 +129,27 @@ class RequestConnections {
   async #open(): Promise<Open> {
     const context = this.#context;
     const { binding } = context;
-    const socket = new Socket();
+    let lost!: (error: unknown) => void;
+    const lostBeforeEstablished = new Promise<never>((_, reject) => {
+      lost = reject;
+    });
+    const socket = new SetUpSocket(lost);
     const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
     const attempt = context.connecting((error) => socket.destroy(error), this.#connectTimeout);
     this.#opening++;
     try {
-      const connection = await createConnection({
-        ...this.#client,
-        ...connectionFields(binding),
-        connectTimeout: 0, // core bounds the connect
-        stream() {
-          return socket.connect({ host: binding.host, port: binding.port });
-        },
-      });
+      const connection = await Promise.race([
+        createConnection({
+          ...this.#client,
+          ...connectionFields(binding),
+          connectTimeout: 0, // core bounds the connect
+          stream() {
+            return socket.connect({ host: binding.host, port: binding.port });
+          },
+        }),
+        lostBeforeEstablished,
+      ]);
+      socket.established();
       attempt.succeeded();
       const entry = { connection, socket, closed };
       this.#all.add(entry);
@@ -151,7 +161,11 @@ class RequestConnections {
       return entry;
     } catch (error) {
       socket.destroy();
-      throw attempt.failed(error);
+      const failure = attempt.failed(error);
+      if (isHyperdriveError(failure) && failure.code === "HDK_TIMEOUT") {
+        this.#timedOut = this.#connectTimeout ?? context.connectTimeoutMs;
+      }
+      throw failure;
     } finally {
       this.#opening--;
     }
@@ -171,8 +185,20 @@ class RequestConnections {
       if (entry.connection.isValid()) return entry;
       this.#drop(entry);
     }
+    if (this.#timedOut !== undefined) throw this.#timeoutAgain();
     if (this.#all.size + this.#opening < this.#limit) return this.#open();
     return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
+  }
+
+  /**
+   * A request waits for one connect bound, not one per query: `@prisma/adapter-mariadb` asks `SELECT VERSION()` first
+   * and ignores its failure, so a database that does not answer made the query wait the bound a second time.
+   */
+  #timeoutAgain(): HyperdriveError {
+    return new HyperdriveError("HDK_TIMEOUT", {
+      driver: "mariadb",
+      context: `An earlier connection of this request was not established within ${this.#timedOut} ms (connectTimeoutMs); this one was not tried.`,
+    });
   }
 
   #release(entry: Open): void {
@@ -222,6 +248,36 @@ class RequestConnections {
 
   #failWaiters(error: unknown): void {
     for (const waiter of this.#waiters.splice(0)) waiter.reject(error);
+  }
+}
+
+/**
+ * The socket of a connection the `mariadb` driver is still opening. After the handshake the driver runs its set-up
+ * statements (`SET NAMES`, `initSql`, `sessionVariables`…) in a promise chain whose failure it re-throws into a
+ * promise nobody holds: a connection lost there (the connect bound, a reset, a KILL) became an unhandled rejection
+ * (`HDK_TIMEOUT`, `SqlError` 45009/45030) while the request got the same error through `createConnection()`. Until
+ * the connection is established, its loss goes to `lost` (which fails the connect) and not to the driver, which is
+ * left with a connection that never settles and is dropped; afterwards the socket is an ordinary one.
+ */
+class SetUpSocket extends Socket {
+  #lost: ((error: unknown) => void) | undefined;
+
+  constructor(lost: (error: unknown) => void) {
+    super();
+    this.#lost = lost;
+  }
+
+  established(): void {
+    this.#lost = undefined;
+  }
+
+  override emit(event: string | symbol, ...args: unknown[]): boolean {
+    const lost = this.#lost;
+    if (lost === undefined || (event !== "error" && event !== "end")) return super.emit(event, ...args);
+    this.#lost = undefined;
+    lost(event === "error" ? args[0] : new Error("The server closed the connection before it was established."));
+    if (event === "end") this.destroy();
+    return true;
   }
 }
 

@@ -1,7 +1,7 @@
 /** What a Prisma user does, through the handle: the same on every engine (the tables differ, created with SQL). */
 import { classify, findHyperdriveError, isHyperdriveError } from "@hyperdrive-kit/core";
 import type { Outcome } from "@hyperdrive-kit/testing/suite";
-import { beforeAll, expect, it } from "vitest";
+import { beforeAll, expect, inject, it } from "vitest";
 
 /** The generated clients' shared shape (each test schema has the same two models). */
 export interface Prisma {
@@ -82,7 +82,49 @@ export const PATHS: ReadonlyArray<readonly [string, (prisma: Prisma) => Promise<
   ["delete", (prisma) => prisma.author.delete({ where: { name: "Path 2" } })],
 ];
 
+/** Sets the fault proxy's mode for connections accepted from now on. */
+async function proxyMode(mode: Record<string, unknown>): Promise<void> {
+  const response = await fetch(`${inject("controlUrl")}/proxy/mode`, {
+    method: "POST",
+    body: JSON.stringify({ mode }),
+  });
+  if (!response.ok) throw new Error(`fault control: ${response.status} ${await response.text()}`);
+}
+
 export function describePrismaCases(scoped: Scoped): void {
+  it("starts an interactive $transaction on a connection slower to open than Prisma's maxWait (2 s), within connectTimeoutMs", async () => {
+    // Every chunk held 600 ms each way: the connect takes several seconds, well inside the handle's bound. Prisma's
+    // own default maxWait (2 s) gave up first with an untyped P2028 "Unable to start a transaction in the given time".
+    await proxyMode({ kind: "delay", ms: 600 });
+    try {
+      const { value, error } = await scoped(
+        async (prisma) => prisma.$transaction(async (tx: Prisma) => tx.$queryRawUnsafe("select 1 as one")),
+        {
+          binding: "VIA_PROXY",
+          connectTimeoutMs: 30_000,
+          prisma: { transactionOptions: { timeout: 30_000 } }, // the user's own timeout; maxWait left to the default
+        },
+      );
+      expect((error as { code?: unknown } | undefined)?.code).toBeUndefined();
+      expect(value).toEqual([{ one: 1 }]);
+    } finally {
+      await proxyMode({ kind: "pass" });
+    }
+  });
+
+  it("keeps a maxWait the user set: Prisma's P2028 when the connection is slower than it", async () => {
+    await proxyMode({ kind: "delay", ms: 600 });
+    try {
+      const { error } = await scoped(
+        async (prisma) => prisma.$transaction(async (tx: Prisma) => tx.$queryRawUnsafe("select 1 as one")),
+        { binding: "VIA_PROXY", connectTimeoutMs: 30_000, prisma: { transactionOptions: { maxWait: 500 } } },
+      );
+      expect((error as { code?: unknown }).code).toBe("P2028");
+    } finally {
+      await proxyMode({ kind: "pass" });
+    }
+  });
+
   it("runs create, findUnique with a relation, update, delete, both kinds of $transaction and raw queries", async () => {
     const result = await value(scoped((prisma) => everyPath(prisma)));
     expect(result.unique).toMatchObject({ name: "Ada", books: [{ title: "Notes (2nd ed.)" }] });

@@ -19,7 +19,8 @@ export interface FunctionRules {
   patterns: readonly RegExp[];
 }
 
-const NAME = /[A-Za-z_][A-Za-z0-9_$]*(\s*\()?/g;
+// A closing `"` or backquote may stand before the parenthesis: `s."Touch"()`, `` `touch`() `` are calls too.
+const NAME = /[A-Za-z_][A-Za-z0-9_$]*["`]?(\s*\()?/g;
 
 export class FunctionCatalogue {
   private readonly known = new Map<string, boolean>();
@@ -67,7 +68,7 @@ export class FunctionCatalogue {
 
 function* names(text: string): Generator<[string, boolean]> {
   for (const match of text.matchAll(NAME)) {
-    yield [(match[0].replace(/\s*\($/, "") as string).toLowerCase(), match[1] !== undefined];
+    yield [(match[0].replace(/["`]?(\s*\()?$/, "") as string).toLowerCase(), match[1] !== undefined];
   }
 }
 

@@ -146,6 +146,20 @@ describe("cache correctness follows the database ([D] concepts/query-caching.mdx
     expect(statuses("select touch() as t")).toEqual(["volatile", "volatile", "volatile"]);
     await connection.end();
   });
+
+  it("a stored function called by its backquoted name is not cached either", async () => {
+    const sim = await simulator();
+    await admin.query("drop function if exists `TouchQ`");
+    await admin.query(
+      "create function `TouchQ`() returns int not deterministic modifies sql data begin insert into touched () values (); return 1; end",
+    );
+    const before = await count("touched");
+    const connection = await connect(sim);
+    for (let i = 0; i < 3; i++) await connection.query("select `TouchQ`() as t");
+    expect(await count("touched")).toBe(before + 3);
+    expect(statuses("select `TouchQ`() as t")).toEqual(["volatile", "volatile", "volatile"]);
+    await connection.end();
+  });
 });
 
 describe("byte-exact results ([D] concepts/query-caching.mdx: the cache returns what the database returned)", () => {
@@ -230,13 +244,14 @@ describe("smaller items", () => {
   it("says what happened when the origin connection is lost mid-query, and refuses LOAD DATA LOCAL", async () => {
     const sim = await simulator({ poolSize: 1 });
     const connection = await connect(sim);
-    const running = connection.query("select sleep(30) /* lost */");
+    // Handled from the start: it may reject while the kill below is still awaited (an unhandled rejection then).
+    const running = connection.query("select sleep(30) /* lost */").catch((caught: Error) => caught);
     await new Promise((resolve) => setTimeout(resolve, 300));
     const [processes] = await admin.query(
       "select id from information_schema.processlist where info like '%sleep(30) /* lost */%' and id <> connection_id()",
     );
     for (const { id } of processes as Array<{ id: number }>) await admin.query(`kill connection ${Number(id)}`);
-    const error = await running.catch((caught: Error) => caught);
+    const error = await running;
     expect(error).toMatchObject({
       errno: 1105,
       message: expect.stringMatching(/^Server connection lost while the statement ran/),

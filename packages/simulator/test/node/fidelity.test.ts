@@ -245,6 +245,19 @@ describe("cache correctness follows the database ([D] concepts/query-caching.mdx
     await client.end();
   });
 
+  it("a VOLATILE function with a quoted, schema-qualified name created after start is not cached either", async () => {
+    const sim = await simulator();
+    await admin.query(
+      "create schema if not exists app; create or replace function app.\"Touch\"() returns int language sql volatile as 'insert into touched default values returning 1'",
+    );
+    const before = (await rows("select count(*)::int as n from touched"))[0]?.n as number;
+    const client = await pgClient(sim);
+    for (let i = 0; i < 3; i++) await client.query('select app."Touch"() as t');
+    expect(await rows("select count(*)::int as n from touched")).toEqual([{ n: before + 3 }]);
+    expect(statuses('select app."Touch"() as t')).toEqual(["volatile", "volatile", "volatile"]);
+    await client.end();
+  });
+
   it("after DDL through the simulator, a function replaced as VOLATILE is looked up again", async () => {
     const sim = await simulator();
     const client = await pgClient(sim);

@@ -51,6 +51,19 @@ describe("statement analysis", () => {
     expect(functions.unknown("select touch(1)")).toEqual(["touch"]);
   });
 
+  it("finds quoted function names too: PostgreSQL's \"Name\"(), schema-qualified, and MySQL's `name`()", () => {
+    const functions = new FunctionCatalogue(POSTGRES_FUNCTION_RULES);
+    expect(functions.unknown('select s."Bump"() as v')).toEqual(["bump"]);
+    expect(functions.unknown("select `BumpQ` (1)")).toEqual(["bumpq"]);
+    functions.learn([
+      ["bump", true],
+      ["bumpq", true],
+    ]);
+    expect(functions.volatile('select s."Bump"() as v')).toBe("bump");
+    expect(functions.volatile("select `BumpQ`() as v")).toBe("bumpq");
+    expect(functions.volatile('select "bump" from t')).toBeUndefined(); // a quoted column, not a call
+  });
+
   it("never caches MariaDB's and MySQL's non-deterministic built-ins", () => {
     const functions = new FunctionCatalogue(MYSQL_FUNCTION_RULES);
     for (const sql of [

@@ -59,7 +59,7 @@ const HYPERDRIVE_ERRORS = [
 /** What the test can cheaply bound a connect attempt to; the library's default is 10 s. */
 const CONNECT_TIMEOUT_MS = 500;
 
-async function control(path: string, body?: unknown): Promise<Json> {
+export async function control(path: string, body?: unknown): Promise<Json> {
   const response = await fetch(`${inject("controlUrl")}${path}`, {
     method: body === undefined ? "GET" : "POST",
     body: body === undefined ? undefined : JSON.stringify(body),
@@ -68,7 +68,7 @@ async function control(path: string, body?: unknown): Promise<Json> {
   return (await response.json()) as Json;
 }
 
-const setProxy = (mode: FaultMode) => control("/proxy/mode", { mode, resetAll: true });
+export const setProxy = (mode: FaultMode) => control("/proxy/mode", { mode, resetAll: true });
 const setOrigin = (options: FakeOriginOptions) => control("/origin", options);
 
 /** What a failed call ended in: its catalogue code, else the database's SQLSTATE or errno. */
@@ -90,7 +90,7 @@ function secrets(): string[] {
 }
 
 /** The Worker still answers, the server and the proxy hold no connection of ours, nothing went unhandled. */
-async function expectRecovered(): Promise<void> {
+export async function expectRecovered(): Promise<void> {
   expect(await call("/query")).toEqual({ one: 1 });
   const left = await eventually(
     async () => ({

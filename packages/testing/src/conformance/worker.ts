@@ -37,6 +37,14 @@ export interface ConformanceDriver<Db> {
    * out: `query` is used.
    */
   rawQuery?(db: Db, text: string): unknown;
+  /**
+   * Reads the rows of `text` through the driver's row stream or cursor (pg-cursor, Postgres.js `cursor()`, mysql's and
+   * mysql2's `query().stream()`, an ORM's `stream()`) at the reader's pace: `each` is awaited for every row. Resolves
+   * when the stream ends, rejects with its error. Drivers without one leave it out.
+   */
+  streamRows?(db: Db, text: string, each: (row: Record<string, unknown>) => Promise<void>): Promise<void>;
+  /** A statement that returns `count` rows, each with a `width`-character text column. */
+  rowsSql(count: number, width: number): string;
   /** Counts the other client connections to the test database, as the server sees them. */
   countConnectionsSql: string;
   /** A statement that answers after `seconds` seconds. */
@@ -297,18 +305,35 @@ function observe(): void {
 
 export function createConformanceWorker<Db>(driver: ConformanceDriver<Db>): ExportedHandler<Record<string, unknown>> {
   const one = async (db: Db) => (await driver.query(db, "select 1 as one"))[0]?.one;
-  // Through the ADMIN binding, in a scope of its own, so the count never includes a handle of the routes below.
+  // Through the ADMIN binding, in a scope of its own, so the count never includes a handle of the routes below. It
+  // answers once its own session is closed: torn down through waitUntil, that session would otherwise still be open
+  // when the next request counts (a `/connections` that saw 0, then `/lazy` saw 1).
   const connectionCount = async (env: unknown, ctx: ExecutionContext): Promise<number> => {
     let n = Number.NaN;
+    let scope: RequestScope | undefined;
     await driver.withHyperdrive(
       env,
       ctx,
-      async (db) => {
+      async (db, s) => {
+        scope = s;
         n = Number((await driver.query(db, driver.countConnectionsSql))[0]?.n);
         return new Response(null);
       },
       { binding: "ADMIN" },
     );
+    await scope?.closed;
+    return n;
+  };
+  /**
+   * The count once it is `want`, or the last one after 10 s. A server may list a closed session a moment after the
+   * client saw it close, so a count taken at once can still see one; a session a handle holds stays counted for the
+   * whole wait.
+   */
+  const settledCount = async (env: unknown, ctx: ExecutionContext, want: number): Promise<number> => {
+    let n = await connectionCount(env, ctx);
+    for (const until = Date.now() + 10_000; n !== want && Date.now() < until; n = await connectionCount(env, ctx)) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     return n;
   };
   /** Waits, bounded, until the server runs the sleep statement (on session `id`, if given): a fault then lands on it. */
@@ -508,9 +533,10 @@ export function createConformanceWorker<Db>(driver: ConformanceDriver<Db>): Expo
             env,
             ctx,
             async (db) => {
-              const before = await connectionCount(env, ctx);
+              // A handle that connected when made would hold its session through both waits.
+              const before = await settledCount(env, ctx, 0);
               await one(db);
-              return Response.json({ before, during: await connectionCount(env, ctx) });
+              return Response.json({ before, during: await settledCount(env, ctx, 1) });
             },
             options,
           );
@@ -567,6 +593,55 @@ export function createConformanceWorker<Db>(driver: ConformanceDriver<Db>): Expo
             env,
             ctx,
             async (db) => Response.json({ rows: await driver.query(db, driver.sleepSql(seconds)) }),
+            options,
+          );
+        }
+        case "/stream-rows": {
+          // Reads a statement's rows through the driver's row stream, the first `slow` rows `rowMs` each (a slow
+          // reader), and lands `fault` (through the control server) on the stream after its first row. Bounded here
+          // so a hang shows as "hung"; an end is only an end with every row.
+          if (driver.streamRows === undefined) return new Response("this driver has no row stream", { status: 404 });
+          const streamRows = driver.streamRows;
+          const param = (name: string, fallback: number) => Number(url.searchParams.get(name) ?? fallback);
+          const [count, slow, rowMs] = [param("rows", 8), param("slow", 8), param("rowMs", 0)];
+          const fault = url.searchParams.get("fault");
+          const control = url.searchParams.get("control") ?? "";
+          return await driver.withHyperdrive(
+            env,
+            ctx,
+            async (db) => {
+              let seen = 0;
+              const each = async () => {
+                seen++;
+                if (seen === 1 && fault === "reset")
+                  await fetch(`${control}/proxy/mode`, {
+                    method: "POST",
+                    body: JSON.stringify({ mode: { kind: "pass" }, resetAll: true }),
+                  });
+                if (seen === 1 && fault === "stall") await fetch(`${control}/proxy/stall`, { method: "POST" });
+                if (seen === 1 && fault === "halt")
+                  await fetch(`${control}/server/halt`, { method: "POST", body: "{}" });
+                if (seen <= slow && rowMs > 0) await new Promise((resolve) => setTimeout(resolve, rowMs));
+              };
+              let timer: ReturnType<typeof setTimeout> | undefined;
+              const hung = new Promise<string>((resolve) => {
+                timer = setTimeout(() => resolve("hung"), 20_000);
+              });
+              const read = streamRows(db, driver.rowsSql(count, param("width", 1)), each).then(
+                () => "end",
+                (error: unknown) => {
+                  state.outputs.push(...renderings(error));
+                  return (
+                    hyperdriveErrorIn(error)?.code ??
+                    copiedHyperdriveError(error)?.code ??
+                    `untyped: ${String(error)} (${(error as { code?: unknown } | null)?.code})`
+                  );
+                },
+              );
+              const outcome = await Promise.race([read, hung]);
+              clearTimeout(timer);
+              return Response.json({ outcome, rows: seen, of: count, ms: Date.now() - started });
+            },
             options,
           );
         }
