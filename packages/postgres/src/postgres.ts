@@ -424,6 +424,15 @@ class ReadyWatch {
 
   #emitting(event: string | symbol, ...args: unknown[]): boolean {
     if (event === "error" && !this.#settled) args[0] = finalFailure(args[0], this.#attempt.failed(args[0]));
+    if (event === "close" && !this.#settled) {
+      // A close with no error before it (the server's EOF, or a reset read as one) would reach Postgres.js 4 as a
+      // plain CONNECTION_CLOSED, which its pool retries with backoff until the connect bound: it gets the error.
+      if (this.#socketError === undefined) {
+        const error = new Error("The connection closed before the handshake completed.");
+        this.#emit.call(this.#socket, "error", finalFailure(error, this.#attempt.failed(error)));
+      }
+      this.#finish();
+    }
     return this.#emit.call(this.#socket, event, ...args);
   }
 
@@ -431,6 +440,8 @@ class ReadyWatch {
     let pending = this.#pending.length === 0 ? chunk : Buffer.concat([this.#pending, chunk]);
     while (pending.length >= 5) {
       const length = pending.readUInt32BE(1);
+      if (pending.length < length + 1) break;
+      // The whole message: the driver's startup ends only then, a close before its last byte is a failed connect.
       if (pending[0] === READY_FOR_QUERY) {
         this.#finish();
         this.#attempt.succeeded();
@@ -439,7 +450,6 @@ class ReadyWatch {
         this.#watch.reserves.opened(this.#socket);
         return;
       }
-      if (pending.length < length + 1) break;
       pending = pending.subarray(length + 1);
     }
     this.#pending = pending;
