@@ -174,27 +174,46 @@ function closeSettlesOnLostConnection(submittable: Submittable): void {
   if (typeof close !== "function" || closeFollowed.has(submittable)) return;
   closeFollowed.add(submittable);
   submittable.close = function (this: Submittable, callback?: (error?: unknown) => void) {
-    const settled = Promise.withResolvers<void>();
-    let over = false;
+    const outcome = new CloseOutcome(this.connection, callback);
+    close.call(this, outcome.done);
     const connection = this.connection;
-    const done = (error?: unknown) => {
-      if (over) return;
-      over = true;
-      connection?.removeListener("end", ended);
-      if (callback) callback(error);
-      else if (error) settled.reject(error);
-      else settled.resolve();
-    };
-    const ended = () => done();
-    close.call(this, done);
     if (connection != null) {
       // The socket's own end, not pg's 'end': a pool's client whose socket core destroyed (a query timeout) was
       // never told.
-      connection.once("end", ended);
-      void connection.stream?.whenClosed?.then(ended);
+      connection.once("end", outcome.ended);
+      void connection.stream?.whenClosed?.then(outcome.ended);
     }
-    return callback ? undefined : settled.promise;
+    return callback ? undefined : outcome.settled.promise;
   };
+}
+
+/**
+ * One cursor `close()`'s outcome: settled once, by pg-cursor's callback or by the connection's end. A class with bound
+ * methods, not closures: wrangler's keep_names would name each closure on every call.
+ */
+class CloseOutcome {
+  readonly settled = Promise.withResolvers<void>();
+  readonly done: (error?: unknown) => void;
+  readonly ended: () => void;
+  #over = false;
+  readonly #connection: Submittable["connection"];
+  readonly #callback: ((error?: unknown) => void) | undefined;
+
+  constructor(connection: Submittable["connection"], callback: ((error?: unknown) => void) | undefined) {
+    this.#connection = connection;
+    this.#callback = callback;
+    this.done = this.#finish.bind(this);
+    this.ended = this.#finish.bind(this, undefined);
+  }
+
+  #finish(error?: unknown): void {
+    if (this.#over) return;
+    this.#over = true;
+    this.#connection?.removeListener("end", this.ended);
+    if (this.#callback) this.#callback(error);
+    else if (error) this.settled.reject(error);
+    else this.settled.resolve();
+  }
 }
 
 /** Why a connection attempt failed (its error), or `undefined` once it succeeded. */
