@@ -122,6 +122,10 @@ interface NetworkErrorHandler {
 /** A `Query` (rows stream through it as events) and its `stream()`: reading resumes the connection's socket. */
 const STREAMING: GuardSpec = { queryMethods: [], callIsQuery: false };
 
+/** The handle's calls that return a promise when called without a callback. */
+const PROMISE_CALLS = new Set<PropertyKey>(["queryAsync", "connect", "end"]);
+const returnsPromise = (property: PropertyKey) => PROMISE_CALLS.has(property);
+
 /** Binds what mysqljs gives out that can reach a socket; rows and fields pass untouched. */
 const bindMysql: Binder = (value) => {
   if (!(value instanceof EventEmitter)) return undefined;
@@ -230,6 +234,8 @@ export const mysqlAdapter: Adapter<MysqlConnection, MysqlOptions> = {
       client: connection as unknown as MysqlConnection,
       nodeCallbacks: true,
       callIsQuery: false,
+      // Without a callback these return a promise: a lifecycle error rejects it instead of being thrown.
+      returnsPromise,
       bind: bindMysql,
       // Fails the running query and every queued one; mysqljs then ends the socket.
       abort(error) {

@@ -110,6 +110,36 @@ describe("the callback API, as mysqljs users write it", () => {
     expect(outcome).toEqual({ threw: undefined, code: "HDK_HANDLE_AFTER_TEARDOWN", rows: undefined });
   });
 
+  it("rejects a lifecycle error from the promise calls (queryAsync(), connect() and end() without a callback) instead of throwing", async () => {
+    let kept: MysqlConnection | undefined;
+    await scoped(async (db) => {
+      kept = db;
+      await db.queryAsync("select 1");
+    });
+    const handle = kept as MysqlConnection;
+    const calls = {
+      queryAsync: () => handle.queryAsync("select 1"),
+      connect: () => handle.connect(),
+      end: () => handle.end(),
+    };
+    const outcomes: Record<string, unknown> = {};
+    for (const [name, call] of Object.entries(calls)) {
+      try {
+        outcomes[name] = await (call() as Promise<unknown>).then(
+          () => "resolved",
+          (error: unknown) => (error as { code?: unknown }).code,
+        );
+      } catch {
+        outcomes[name] = "threw";
+      }
+    }
+    expect(outcomes).toEqual({
+      queryAsync: "HDK_HANDLE_AFTER_TEARDOWN",
+      connect: "HDK_HANDLE_AFTER_TEARDOWN",
+      end: "HDK_HANDLE_AFTER_TEARDOWN",
+    });
+  });
+
   it("query(sql, values, cb), query(options, cb), query(sql, cb) and the row emitter", async () => {
     const { value, error } = await scoped(async (db) => {
       const positional = await ask(db, "select ? as a", [1]);
