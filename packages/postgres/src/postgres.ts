@@ -357,6 +357,8 @@ function endedConnection(error: unknown): boolean {
 
 /** PostgreSQL's ReadyForQuery message: the end of the connection's startup. */
 const READY_FOR_QUERY = 0x5a;
+/** PostgreSQL's Terminate message: the client's goodbye, after which the server closes the connection. */
+const TERMINATE = Buffer.from([0x58, 0, 0, 0, 4]);
 
 /** What one handle's connections and cursors share: its context, how it ended, its connections now open. */
 class HandleWatch {
@@ -396,6 +398,12 @@ class HandleWatch {
  * A socket error before that reaches the driver with the catalogue code of core's verdict (`HDK_CONNECT_REFUSED`,
  * `HDK_TIMEOUT`): Postgres.js 4 takes an error without a `code` for `CONNECTION_CLOSED`, a transient failure it
  * retries with backoff (`pool.js` `attempted()`), where this is a final one.
+ *
+ * A connection past its startup that the driver drops with a plain `destroy()` before writing anything on it is
+ * ended with Terminate instead, as `end()` ends one. Postgres.js 4 drops so a connection whose startup ends after
+ * `sql.end()` began (`pool.js` `opened()`), which parallel queries make common: the pool opens connections for them
+ * and the queries finish on the first. Closed with its read pending, the socket made workerd report an unhandled
+ * rejection no code can catch ("Stream was cancelled.", see core's socket.ts), about once per such request.
  */
 class ReadyWatch {
   readonly #socket: WorkerSocket;
@@ -404,9 +412,13 @@ class ReadyWatch {
   /** `#scan`, bound once: the listener removed is the one added. */
   readonly #onData: (chunk: Buffer) => void;
   readonly #emit: WorkerSocket["emit"];
+  readonly #write: WorkerSocket["write"];
+  readonly #destroy: WorkerSocket["destroy"];
   #pending = Buffer.alloc(0);
   #settled = false;
   #socketError: unknown;
+  /** Past its startup, and nothing written since: a connection with nothing running on it. */
+  #unused = false;
 
   constructor(socket: WorkerSocket, attempt: ConnectAttempt, watch: HandleWatch) {
     this.#socket = socket;
@@ -414,7 +426,11 @@ class ReadyWatch {
     this.#watch = watch;
     this.#onData = this.#scan.bind(this);
     this.#emit = socket.emit;
+    this.#write = socket.write;
+    this.#destroy = socket.destroy;
     socket.emit = this.#emitting.bind(this) as WorkerSocket["emit"];
+    socket.write = this.#writing.bind(this) as WorkerSocket["write"];
+    socket.destroy = this.#destroying.bind(this) as WorkerSocket["destroy"];
     socket.on("data", this.#onData);
     socket.on("error", (error) => {
       this.#socketError ??= error;
@@ -436,6 +452,16 @@ class ReadyWatch {
     return this.#emit.call(this.#socket, event, ...args);
   }
 
+  #writing(...args: Parameters<WorkerSocket["write"]>): boolean {
+    this.#unused = false;
+    return this.#write.apply(this.#socket, args);
+  }
+
+  #destroying(error?: unknown): WorkerSocket {
+    if (error === undefined && this.#unused && this.#socket.writable) return this.#socket.end(TERMINATE);
+    return this.#destroy.call(this.#socket, error);
+  }
+
   #scan(chunk: Buffer): void {
     let pending = this.#pending.length === 0 ? chunk : Buffer.concat([this.#pending, chunk]);
     while (pending.length >= 5) {
@@ -444,6 +470,7 @@ class ReadyWatch {
       // The whole message: the driver's startup ends only then, a close before its last byte is a failed connect.
       if (pending[0] === READY_FOR_QUERY) {
         this.#finish();
+        this.#unused = true;
         this.#attempt.succeeded();
         this.#watch.open++;
         void this.#socket.whenClosed.then(() => this.#watch.open--);
