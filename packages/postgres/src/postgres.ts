@@ -287,13 +287,14 @@ const bindPostgres =
   };
 
 /**
- * Postgres.js 3.4.x answers a failed transaction (or savepoint) callback with ROLLBACK even when the failure ended the
- * connection. When the driver has handled the close by then, it writes to the socket it dropped and throws
- * `TypeError: Cannot read properties of null (reading 'write')` from a microtask, uncaught (raw driver too:
- * `connection.js` `nextWrite()` after `closed()` set `socket = null`). So a callback that fails with an error that
- * ended the connection is not handed back to the driver: `begin()` rejects on its own when the connection closes (its
- * race with the connection's `onclose`), and then with that error. If the connection is still open after a grace
- * (the error did not end it after all), the driver gets the error and rolls back as usual.
+ * Postgres.js 3.4.x answers a transaction (or savepoint) callback with ROLLBACK or COMMIT even when its connection
+ * has closed by then. Its `closed()` sets the connection's `socket = null`; a write after that schedules `nextWrite()`
+ * on a microtask that throws `TypeError: Cannot read properties of null (reading 'write')`, uncaught (raw driver too,
+ * `cf/src/connection.js`). The callback's outcome (its value, the lost query's error, or any other reason: Kysely
+ * rolls back with its own) reaches the driver only while the connection is open: a turn of the event loop later
+ * (a close already under way has then rejected `begin()`, its race with the connection's `onclose`), never once
+ * `begin()` has settled. A failure that ended the connection (a FATAL, a lost socket) waits for the close, up to a
+ * grace; then the driver gets it and rolls back as usual.
  */
 function holdingLostConnection(target: Sql | TransactionSql, method: "begin" | "savepoint", args: unknown[]): unknown {
   const run = (target as unknown as Record<typeof method, (...a: unknown[]) => unknown>)[method];
@@ -313,7 +314,7 @@ function holdingLostConnection(target: Sql | TransactionSql, method: "begin" | "
   );
 }
 
-/** One transaction callback's failure, kept from the driver while its connection closes. */
+/** One transaction callback's outcome, kept from the driver while its connection may be closing. */
 class LostConnectionHold {
   readonly callback: (sql: unknown) => Promise<unknown>;
   #lost: unknown;
@@ -328,15 +329,26 @@ class LostConnectionHold {
           const value = fn(sql);
           done(Array.isArray(value) ? Promise.all(value) : value);
         });
-        ran.then(resolve, (error: unknown) => {
-          if (this.#over || !endedConnection(error)) return reject(error);
-          this.#lost = error;
-          this.#timer = setTimeout(() => reject(error), SERVER_CLOSE_GRACE_MS);
-        });
+        ran.then(
+          (value) => this.#handOver(() => resolve(value)),
+          (error: unknown) => {
+            if (this.#over || !endedConnection(error)) return this.#handOver(() => reject(error));
+            this.#lost = error;
+            this.#timer = setTimeout(() => reject(error), SERVER_CLOSE_GRACE_MS);
+          },
+        );
       });
   }
 
-  /** `begin()` settled: a failure still held is never handed to the driver. Returns it, to reject with. */
+  /** Settles the driver's callback a turn later, unless `begin()` has settled by then: its connection is gone. */
+  #handOver(settle: () => void): void {
+    if (this.#over) return;
+    this.#timer = setTimeout(() => {
+      if (!this.#over) settle();
+    }, 0);
+  }
+
+  /** `begin()` settled: nothing still held is handed to the driver. Returns the failure held, to reject with. */
   settled(): unknown {
     this.#over = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);

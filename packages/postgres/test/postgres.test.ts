@@ -310,28 +310,6 @@ describe("Postgres.js begin() when its connection dies (issue 32: item 6)", () =
     await waitOnExecutionContext(ctx);
   };
 
-  /**
-   * Runs `work` noting what microtask callbacks throw (Postgres.js 3's `setImmediate` is a `queueMicrotask`): such a
-   * throw is an uncaught exception the runtime logs, and no promise of the request sees it.
-   */
-  async function noteUncaught<T>(work: () => Promise<T>): Promise<{ result: T; uncaught: string[] }> {
-    const uncaught: string[] = [];
-    const original = globalThis.queueMicrotask;
-    globalThis.queueMicrotask = (callback) =>
-      original(() => {
-        try {
-          callback();
-        } catch (error) {
-          uncaught.push(String(error));
-        }
-      });
-    try {
-      return { result: await work(), uncaught };
-    } finally {
-      globalThis.queueMicrotask = original;
-    }
-  }
-
   it("rejects typed, in the driver's own idiom, and nothing goes uncaught", async () => {
     const outcomes: string[] = [];
     const { uncaught } = await noteUncaught(async () => {
@@ -360,6 +338,85 @@ describe("Postgres.js begin() when its connection dies (issue 32: item 6)", () =
       expect(["HDK_CONNECTION_LOST", "HDK_POSTGRES_CONNECTION_CLOSED", "HDK_CONNECT_REFUSED"]).toContain(outcome);
     expect(await noConnectionsLeft()).toBe(0);
   });
+});
+
+/**
+ * Runs `work` noting what microtask callbacks throw (Postgres.js 3's `setImmediate` is a `queueMicrotask`): such a
+ * throw is an uncaught exception the runtime logs, and no promise of the request sees it.
+ */
+async function noteUncaught<T>(work: () => Promise<T>): Promise<{ result: T; uncaught: string[] }> {
+  const uncaught: string[] = [];
+  const original = globalThis.queueMicrotask;
+  globalThis.queueMicrotask = (callback) =>
+    original(() => {
+      try {
+        callback();
+      } catch (error) {
+        uncaught.push(String(error));
+      }
+    });
+  try {
+    return { result: await work(), uncaught };
+  } finally {
+    globalThis.queueMicrotask = original;
+  }
+}
+
+
+describe("Postgres.js: nothing is written to a connection that closed (issue 32: item 6, the soak's paths)", () => {
+  const reset = () =>
+    fetch(`${inject("controlUrl")}/proxy/mode`, {
+      method: "POST",
+      body: JSON.stringify({ mode: { kind: "pass" }, resetAll: true }),
+    });
+  const kill = async (pid: number) => {
+    const ctx = createExecutionContext();
+    await withHyperdrive(env, ctx, (sql) => sql`select pg_terminate_backend(${pid})`);
+    await waitOnExecutionContext(ctx);
+  };
+  const ROLLBACK = Symbol("rollback");
+  const shapes: Record<string, (error: unknown) => unknown> = {
+    "rejects with its own reason (Kysely's rollback)": () => Promise.reject(ROLLBACK),
+    "rethrows a wrapped error": (error) => {
+      throw new Error("the app's own error", { cause: error });
+    },
+    "catches and resolves": () => "caught",
+  };
+  for (const [name, after] of Object.entries(shapes)) {
+    for (const fault of ["kill", "reset"] as const) {
+      it(`a callback that ${name} after a ${fault}`, async () => {
+        const outcomes: string[] = [];
+        const { uncaught } = await noteUncaught(async () => {
+          for (let i = 0; i < 4; i++) {
+            const ctx = createExecutionContext();
+            const error = await failure(() =>
+              withHyperdrive(
+                env,
+                ctx,
+                (sql) =>
+                  sql.begin(async (tx) => {
+                    const [row] = await tx`select pg_backend_pid() as pid`;
+                    const running = tx`select pg_sleep(5)`;
+                    setTimeout(() => void (fault === "kill" ? kill(Number(row?.pid)) : reset()), 100 + i * 20);
+                    try {
+                      await running;
+                    } catch (error) {
+                      return after(error);
+                    }
+                  }),
+                { binding: "VIA_PROXY" },
+              ),
+            );
+            await waitOnExecutionContext(ctx);
+            outcomes.push(String((error as { code?: unknown }).code ?? error));
+          }
+        });
+        console.log(`[write] ${name} after ${fault}: ${outcomes.join(", ")}; uncaught: ${uncaught.join(" | ")}`);
+        expect(uncaught).toEqual([]);
+        expect(await noConnectionsLeft()).toBe(0);
+      });
+    }
+  }
 });
 
 /** Fails a test fast instead of at its 60 s timeout when `work` hangs (what these tests guard against). */
