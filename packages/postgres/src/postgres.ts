@@ -187,9 +187,41 @@ const RESERVED: GuardSpec = {
  * A query not yet sent (Postgres.js runs it on `then`, `cursor`, `forEach`…): every method is checked. `cursor()`
  * ends the query's own bound: each read of the cursor is bounded instead (see `track`).
  */
-const PENDING_QUERY: GuardSpec = { queryMethods: [], callIsQuery: false, cursorMethods: ["cursor"] };
+const PENDING_QUERY: GuardSpec = {
+  queryMethods: [],
+  callIsQuery: false,
+  cursorMethods: ["cursor"],
+  overrides: {
+    cursor(this: DriverQuery, ...args: unknown[]) {
+      const made = Reflect.apply(this.cursor, this, args) as object;
+      QUERY_OF.set(made, this);
+      return made;
+    },
+  },
+};
 /** A cursor: iterating it reads from the connection. */
-const CURSOR: GuardSpec = { queryMethods: [], callIsQuery: false };
+const CURSOR: GuardSpec = {
+  queryMethods: [],
+  callIsQuery: false,
+  overrides: {
+    [Symbol.asyncIterator](this: AsyncIterable<unknown>) {
+      const iterator = this[Symbol.asyncIterator]();
+      const query = QUERY_OF.get(this);
+      if (query !== undefined) QUERY_OF.set(iterator, query);
+      return iterator;
+    },
+  },
+};
+
+/** A Postgres.js 3 query as its cursor sees it: `executed` and no longer `active` once it ended or failed. */
+interface DriverQuery {
+  cursor(...args: unknown[]): unknown;
+  executed?: boolean;
+  active?: boolean;
+}
+
+/** The query behind a cursor's iterable and iterator. */
+const QUERY_OF = new WeakMap<object, DriverQuery>();
 
 /** How long `sql.end()` lets queries still running at teardown finish before it destroys their connections. */
 const END_GRACE_SECONDS = SERVER_CLOSE_GRACE_MS / 1000;
@@ -221,11 +253,12 @@ function track(cursors: Set<OpenCursor>, watch: HandleWatch, iterator: CursorIte
   let reading: Promise<unknown> | undefined;
   let finished = false;
   const { next, return: finish } = iterator;
+  const query = QUERY_OF.get(iterator);
   const entry: OpenCursor = {
     close() {
-      finish.call(iterator);
+      closePortal(iterator, finish, query);
       void reading?.then(
-        () => finish.call(iterator),
+        () => closePortal(iterator, finish, query),
         () => {},
       );
     },
@@ -253,9 +286,19 @@ function track(cursors: Set<OpenCursor>, watch: HandleWatch, iterator: CursorIte
   iterator.return = function (this: unknown) {
     finished = true;
     cursors.delete(entry);
-    return finish.call(this);
+    return closePortal(this, finish, query);
   };
   cursors.add(entry);
+}
+
+/**
+ * A cursor's `return()`, unless its query has ended. On Postgres.js 3 `return()` lets the driver write the portal's
+ * Close; when the connection closed between two reads (the query failed with it) that write goes to the socket the
+ * driver dropped and throws `TypeError: Cannot read properties of null (reading 'write')` uncaught (see
+ * `holdingLostConnection`).
+ */
+function closePortal(iterator: unknown, finish: () => unknown, query: DriverQuery | undefined): unknown {
+  return query?.executed && !query.active ? { done: true } : finish.call(iterator);
 }
 
 /**

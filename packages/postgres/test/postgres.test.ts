@@ -362,7 +362,6 @@ async function noteUncaught<T>(work: () => Promise<T>): Promise<{ result: T; unc
   }
 }
 
-
 describe("Postgres.js: nothing is written to a connection that closed (issue 32: item 6, the soak's paths)", () => {
   const reset = () =>
     fetch(`${inject("controlUrl")}/proxy/mode`, {
@@ -376,7 +375,10 @@ describe("Postgres.js: nothing is written to a connection that closed (issue 32:
   };
   const ROLLBACK = Symbol("rollback");
   const shapes: Record<string, (error: unknown) => unknown> = {
-    "rejects with its own reason (Kysely's rollback)": () => Promise.reject(ROLLBACK),
+    // Kysely's dialect: its rollback makes the callback's `await` throw its own reason.
+    "rejects with its own reason (Kysely's rollback)": () => {
+      throw ROLLBACK;
+    },
     "rethrows a wrapped error": (error) => {
       throw new Error("the app's own error", { cause: error });
     },
@@ -417,6 +419,35 @@ describe("Postgres.js: nothing is written to a connection that closed (issue 32:
       });
     }
   }
+
+  it("a cursor left early (its loop threw) after its connection was reset between two reads", async () => {
+    const outcomes: string[] = [];
+    const { uncaught } = await noteUncaught(async () => {
+      for (let i = 0; i < 3; i++) {
+        const ctx = createExecutionContext();
+        const error = await failure(() =>
+          withHyperdrive(
+            env,
+            ctx,
+            async (sql) => {
+              for await (const _batch of sql`select generate_series(1, 100000) as n`.cursor(100)) {
+                await reset();
+                await eventually(connections, (n) => n === 0);
+                // The loop ends before its next read: `for await` calls the iterator's return().
+                throw new Error("the loop's own error");
+              }
+            },
+            { binding: "VIA_PROXY" },
+          ),
+        );
+        await waitOnExecutionContext(ctx);
+        outcomes.push(error.message);
+      }
+    });
+    console.log(`[write] cursor left after a reset: ${outcomes.join(", ")}; uncaught: ${uncaught.join(" | ")}`);
+    expect(uncaught).toEqual([]);
+    expect(outcomes).toEqual(Array(3).fill("the loop's own error"));
+  });
 });
 
 /** Fails a test fast instead of at its 60 s timeout when `work` hangs (what these tests guard against). */
