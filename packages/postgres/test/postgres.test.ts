@@ -420,6 +420,38 @@ describe("Postgres.js: nothing is written to a connection that closed (issue 32:
     }
   }
 
+  // Not contained (README, "A transaction whose connection dies"): a query the callback itself starts after the
+  // connection closed goes to the driver, which writes it to the socket it dropped. This pins the driver's behaviour,
+  // so the README changes when a release fixes it.
+  it("a query the callback starts after its connection was reset: the transaction rejects typed (3.x: the driver throws)", async () => {
+    const outcomes: string[] = [];
+    const { uncaught } = await noteUncaught(async () => {
+      for (let i = 0; i < 2; i++) {
+        const ctx = createExecutionContext();
+        const error = await failure(() =>
+          withHyperdrive(
+            env,
+            ctx,
+            (sql) =>
+              sql.begin(async (tx) => {
+                const running = tx`select pg_sleep(5)`;
+                setTimeout(() => void reset(), 100);
+                await running.catch(() => {});
+                await tx`select 1`;
+              }),
+            { binding: "VIA_PROXY" },
+          ),
+        );
+        await waitOnExecutionContext(ctx);
+        outcomes.push(String(error.code));
+      }
+    });
+    console.log(`[write] a query after the reset: ${outcomes.join(", ")}; uncaught: ${uncaught.join(" | ")}`);
+    expect(outcomes).toEqual(["HDK_POSTGRES_CONNECTION_CLOSED", "HDK_POSTGRES_CONNECTION_CLOSED"]);
+    const thrown = POSTGRES_JS_MAJOR === 3 ? ["TypeError: Cannot read properties of null (reading 'write')"] : [];
+    expect(uncaught).toEqual([...thrown, ...thrown]);
+  });
+
   it("a cursor left early (its loop threw) after its connection was reset between two reads", async () => {
     const outcomes: string[] = [];
     const { uncaught } = await noteUncaught(async () => {
