@@ -8,6 +8,7 @@ import { mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { POSTGRES_JS_4_FLAGS, postgresJs4 } from "@hyperdrive-kit/testing/postgres-js";
 import { freePort } from "@hyperdrive-kit/testing/servers";
 import {
   type Engine,
@@ -36,7 +37,16 @@ export interface SoakEnvironment {
   origin: string;
   /** Every secret that must never reach a body or a log line: passwords and connection strings. */
   secrets: string[];
+  /** The Postgres.js major the Worker's `import "postgres"` got (adapter and ORMs alike). */
+  postgresJs: 3 | 4;
   close(): Promise<void>;
+}
+
+/** HDK_SOAK_POSTGRES_JS: 3 (the workspace's `postgres`) or 4 (`postgres4`, aliased to `postgres` in the bundle). */
+function postgresJsMajor(): 3 | 4 {
+  const value = process.env.HDK_SOAK_POSTGRES_JS ?? "3";
+  if (value !== "3" && value !== "4") throw new Error("HDK_SOAK_POSTGRES_JS must be 3 or 4");
+  return value === "4" ? 4 : 3;
 }
 
 const ROWS = 40;
@@ -121,6 +131,7 @@ async function createTables(servers: Record<Engine, ProxiedServer>): Promise<voi
 }
 
 export async function startSoak(onOutput: (text: string) => void): Promise<SoakEnvironment> {
+  const postgresJs = postgresJsMajor();
   const cleanups: Array<() => unknown> = [];
   const close = async () => {
     process.off("SIGINT", interrupted).off("SIGTERM", interrupted);
@@ -145,7 +156,8 @@ export async function startSoak(onOutput: (text: string) => void): Promise<SoakE
         name: "hyperdrive-kit-soak",
         main: join(here, "../worker/index.ts"),
         compatibility_date: "2025-09-01",
-        compatibility_flags: ["nodejs_compat"],
+        compatibility_flags: ["nodejs_compat", ...(postgresJs === 4 ? POSTGRES_JS_4_FLAGS : [])],
+        ...(postgresJs === 4 ? { alias: { postgres: postgresJs4() } } : {}),
         hyperdrive: [
           { binding: "PG", id: "00000000000000000000000000000001", localConnectionString: servers.postgres.url },
           { binding: "MY", id: "00000000000000000000000000000002", localConnectionString: servers.mysql.url },
@@ -179,6 +191,7 @@ export async function startSoak(onOutput: (text: string) => void): Promise<SoakE
       admin: { postgres: postgresAdmin(servers.postgres.server.url), mysql: mysqlAdmin(servers.mysql.server.url) },
       origin: `http://127.0.0.1:${port}`,
       secrets,
+      postgresJs,
       close,
     };
   } catch (error) {
