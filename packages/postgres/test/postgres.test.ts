@@ -362,6 +362,27 @@ async function noteUncaught<T>(work: () => Promise<T>): Promise<{ result: T; unc
   }
 }
 
+/**
+ * Runs `work` on a handle of its own `times` times, each expected to fail, noting what goes uncaught meanwhile.
+ * Each outcome is the error's code, else its message.
+ */
+async function failuresNotingUncaught(
+  times: number,
+  work: (sql: Sql, i: number) => Promise<unknown>,
+): Promise<{ outcomes: string[]; uncaught: string[] }> {
+  const { result: outcomes, uncaught } = await noteUncaught(async () => {
+    const outcomes: string[] = [];
+    for (let i = 0; i < times; i++) {
+      const ctx = createExecutionContext();
+      const error = await failure(() => withHyperdrive(env, ctx, (sql) => work(sql, i), { binding: "VIA_PROXY" }));
+      await waitOnExecutionContext(ctx);
+      outcomes.push(String(error.code ?? error.message ?? error));
+    }
+    return outcomes;
+  });
+  return { outcomes, uncaught };
+}
+
 describe("Postgres.js: nothing is written to a connection that closed (issue 32: item 6, the soak's paths)", () => {
   const reset = () =>
     fetch(`${inject("controlUrl")}/proxy/mode`, {
@@ -387,32 +408,18 @@ describe("Postgres.js: nothing is written to a connection that closed (issue 32:
   for (const [name, after] of Object.entries(shapes)) {
     for (const fault of ["kill", "reset"] as const) {
       it(`a callback that ${name} after a ${fault}`, async () => {
-        const outcomes: string[] = [];
-        const { uncaught } = await noteUncaught(async () => {
-          for (let i = 0; i < 4; i++) {
-            const ctx = createExecutionContext();
-            const error = await failure(() =>
-              withHyperdrive(
-                env,
-                ctx,
-                (sql) =>
-                  sql.begin(async (tx) => {
-                    const [row] = await tx`select pg_backend_pid() as pid`;
-                    const running = tx`select pg_sleep(5)`;
-                    setTimeout(() => void (fault === "kill" ? kill(Number(row?.pid)) : reset()), 100 + i * 20);
-                    try {
-                      await running;
-                    } catch (error) {
-                      return after(error);
-                    }
-                  }),
-                { binding: "VIA_PROXY" },
-              ),
-            );
-            await waitOnExecutionContext(ctx);
-            outcomes.push(String((error as { code?: unknown }).code ?? error));
-          }
-        });
+        const { outcomes, uncaught } = await failuresNotingUncaught(4, (sql, i) =>
+          sql.begin(async (tx) => {
+            const [row] = await tx`select pg_backend_pid() as pid`;
+            const running = tx`select pg_sleep(5)`;
+            setTimeout(() => void (fault === "kill" ? kill(Number(row?.pid)) : reset()), 100 + i * 20);
+            try {
+              await running;
+            } catch (error) {
+              return after(error);
+            }
+          }),
+        );
         console.log(`[write] ${name} after ${fault}: ${outcomes.join(", ")}; uncaught: ${uncaught.join(" | ")}`);
         expect(uncaught).toEqual([]);
         expect(await noConnectionsLeft()).toBe(0);
@@ -424,28 +431,14 @@ describe("Postgres.js: nothing is written to a connection that closed (issue 32:
   // connection closed goes to the driver, which writes it to the socket it dropped. This pins the driver's behaviour,
   // so the README changes when a release fixes it.
   it("a query the callback starts after its connection was reset: the transaction rejects typed (3.x: the driver throws)", async () => {
-    const outcomes: string[] = [];
-    const { uncaught } = await noteUncaught(async () => {
-      for (let i = 0; i < 2; i++) {
-        const ctx = createExecutionContext();
-        const error = await failure(() =>
-          withHyperdrive(
-            env,
-            ctx,
-            (sql) =>
-              sql.begin(async (tx) => {
-                const running = tx`select pg_sleep(5)`;
-                setTimeout(() => void reset(), 100);
-                await running.catch(() => {});
-                await tx`select 1`;
-              }),
-            { binding: "VIA_PROXY" },
-          ),
-        );
-        await waitOnExecutionContext(ctx);
-        outcomes.push(String(error.code));
-      }
-    });
+    const { outcomes, uncaught } = await failuresNotingUncaught(2, (sql) =>
+      sql.begin(async (tx) => {
+        const running = tx`select pg_sleep(5)`;
+        setTimeout(() => void reset(), 100);
+        await running.catch(() => {});
+        await tx`select 1`;
+      }),
+    );
     console.log(`[write] a query after the reset: ${outcomes.join(", ")}; uncaught: ${uncaught.join(" | ")}`);
     expect(outcomes).toEqual(["HDK_POSTGRES_CONNECTION_CLOSED", "HDK_POSTGRES_CONNECTION_CLOSED"]);
     const thrown = POSTGRES_JS_MAJOR === 3 ? ["TypeError: Cannot read properties of null (reading 'write')"] : [];
@@ -453,27 +446,12 @@ describe("Postgres.js: nothing is written to a connection that closed (issue 32:
   });
 
   it("a cursor left early (its loop threw) after its connection was reset between two reads", async () => {
-    const outcomes: string[] = [];
-    const { uncaught } = await noteUncaught(async () => {
-      for (let i = 0; i < 3; i++) {
-        const ctx = createExecutionContext();
-        const error = await failure(() =>
-          withHyperdrive(
-            env,
-            ctx,
-            async (sql) => {
-              for await (const _batch of sql`select generate_series(1, 100000) as n`.cursor(100)) {
-                await reset();
-                await eventually(connections, (n) => n === 0);
-                // The loop ends before its next read: `for await` calls the iterator's return().
-                throw new Error("the loop's own error");
-              }
-            },
-            { binding: "VIA_PROXY" },
-          ),
-        );
-        await waitOnExecutionContext(ctx);
-        outcomes.push(error.message);
+    const { outcomes, uncaught } = await failuresNotingUncaught(3, async (sql) => {
+      for await (const _batch of sql`select generate_series(1, 100000) as n`.cursor(100)) {
+        await reset();
+        await eventually(connections, (n) => n === 0);
+        // The loop ends before its next read: `for await` calls the iterator's return().
+        throw new Error("the loop's own error");
       }
     });
     console.log(`[write] cursor left after a reset: ${outcomes.join(", ")}; uncaught: ${uncaught.join(" | ")}`);
