@@ -343,7 +343,8 @@ function holdingLostConnection(target: Sql | TransactionSql, method: "begin" | "
   const run = (target as unknown as Record<typeof method, (...a: unknown[]) => unknown>)[method];
   const at = args.findIndex((arg) => typeof arg === "function");
   if (at === -1) return Reflect.apply(run, target, args);
-  const hold = new LostConnectionHold(args[at] as (sql: unknown) => unknown);
+  // A savepoint's connection is its transaction's: gone once the transaction's `begin()` has settled.
+  const hold = new LostConnectionHold(args[at] as (sql: unknown) => unknown, HOLDS.get(target));
   args[at] = hold.callback;
   const result = Reflect.apply(run, target, args) as Promise<unknown>;
   return result.then(
@@ -360,13 +361,16 @@ function holdingLostConnection(target: Sql | TransactionSql, method: "begin" | "
 /** One transaction callback's outcome, kept from the driver while its connection may be closing. */
 class LostConnectionHold {
   readonly callback: (sql: unknown) => Promise<unknown>;
+  readonly #outer: LostConnectionHold | undefined;
   #lost: unknown;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #over = false;
 
-  constructor(fn: (sql: unknown) => unknown) {
+  constructor(fn: (sql: unknown) => unknown, outer: LostConnectionHold | undefined) {
+    this.#outer = outer;
     this.callback = (sql) =>
       new Promise((resolve, reject) => {
+        HOLDS.set(sql as object, this);
         // As the driver runs a callback: an array of queries is awaited as a whole; a synchronous throw rejects.
         const ran = new Promise((done) => {
           const value = fn(sql);
@@ -375,9 +379,11 @@ class LostConnectionHold {
         ran.then(
           (value) => this.#handOver(() => resolve(value)),
           (error: unknown) => {
-            if (this.#over || !endedConnection(error)) return this.#handOver(() => reject(error));
+            if (this.over || !endedConnection(error)) return this.#handOver(() => reject(error));
             this.#lost = error;
-            this.#timer = setTimeout(() => reject(error), SERVER_CLOSE_GRACE_MS);
+            this.#timer = setTimeout(() => {
+              if (!this.over) reject(error);
+            }, SERVER_CLOSE_GRACE_MS);
           },
         );
       });
@@ -385,10 +391,15 @@ class LostConnectionHold {
 
   /** Settles the driver's callback a turn later, unless `begin()` has settled by then: its connection is gone. */
   #handOver(settle: () => void): void {
-    if (this.#over) return;
+    if (this.over) return;
     this.#timer = setTimeout(() => {
-      if (!this.#over) settle();
+      if (!this.over) settle();
     }, 0);
+  }
+
+  /** This `begin()` or savepoint, or one it runs in, has settled. */
+  get over(): boolean {
+    return this.#over || this.#outer?.over === true;
   }
 
   /** `begin()` settled: nothing still held is handed to the driver. Returns the failure held, to reject with. */
@@ -398,6 +409,9 @@ class LostConnectionHold {
     return this.#lost;
   }
 }
+
+/** The hold of the transaction or savepoint whose callback got this `sql`. */
+const HOLDS = new WeakMap<object, LostConnectionHold>();
 
 /** The error ended the connection: the server said FATAL (57P01…), or it is a connection or lifecycle error. */
 function endedConnection(error: unknown): boolean {

@@ -427,6 +427,25 @@ describe("Postgres.js: nothing is written to a connection that closed (issue 32:
     }
   }
 
+  it("a savepoint's callback that rethrows after its connection was reset", async () => {
+    const { outcomes, uncaught } = await failuresNotingUncaught(3, (sql) =>
+      sql.begin((tx) =>
+        tx.savepoint(async (sp) => {
+          const running = sp`select pg_sleep(5)`;
+          setTimeout(() => void reset(), 100);
+          try {
+            await running;
+          } catch (error) {
+            throw new Error("the app's own error", { cause: error });
+          }
+        }),
+      ),
+    );
+    console.log(`[write] savepoint after a reset: ${outcomes.join(", ")}; uncaught: ${uncaught.join(" | ")}`);
+    expect(uncaught).toEqual([]);
+    expect(await noConnectionsLeft()).toBe(0);
+  });
+
   // Not contained (README, "A transaction whose connection dies"): a query the callback itself starts after the
   // connection closed goes to the driver, which writes it to the socket it dropped. This pins the driver's behaviour,
   // so the README changes when a release fixes it.
