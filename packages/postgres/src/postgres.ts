@@ -187,9 +187,41 @@ const RESERVED: GuardSpec = {
  * A query not yet sent (Postgres.js runs it on `then`, `cursor`, `forEach`…): every method is checked. `cursor()`
  * ends the query's own bound: each read of the cursor is bounded instead (see `track`).
  */
-const PENDING_QUERY: GuardSpec = { queryMethods: [], callIsQuery: false, cursorMethods: ["cursor"] };
+const PENDING_QUERY: GuardSpec = {
+  queryMethods: [],
+  callIsQuery: false,
+  cursorMethods: ["cursor"],
+  overrides: {
+    cursor(this: DriverQuery, ...args: unknown[]) {
+      const made = Reflect.apply(this.cursor, this, args) as object;
+      QUERY_OF.set(made, this);
+      return made;
+    },
+  },
+};
 /** A cursor: iterating it reads from the connection. */
-const CURSOR: GuardSpec = { queryMethods: [], callIsQuery: false };
+const CURSOR: GuardSpec = {
+  queryMethods: [],
+  callIsQuery: false,
+  overrides: {
+    [Symbol.asyncIterator](this: AsyncIterable<unknown>) {
+      const iterator = this[Symbol.asyncIterator]();
+      const query = QUERY_OF.get(this);
+      if (query !== undefined) QUERY_OF.set(iterator, query);
+      return iterator;
+    },
+  },
+};
+
+/** A Postgres.js 3 query as its cursor sees it: `executed` and no longer `active` once it ended or failed. */
+interface DriverQuery {
+  cursor(...args: unknown[]): unknown;
+  executed?: boolean;
+  active?: boolean;
+}
+
+/** The query behind a cursor's iterable and iterator. */
+const QUERY_OF = new WeakMap<object, DriverQuery>();
 
 /** How long `sql.end()` lets queries still running at teardown finish before it destroys their connections. */
 const END_GRACE_SECONDS = SERVER_CLOSE_GRACE_MS / 1000;
@@ -221,11 +253,12 @@ function track(cursors: Set<OpenCursor>, watch: HandleWatch, iterator: CursorIte
   let reading: Promise<unknown> | undefined;
   let finished = false;
   const { next, return: finish } = iterator;
+  const query = QUERY_OF.get(iterator);
   const entry: OpenCursor = {
     close() {
-      finish.call(iterator);
+      closePortal(iterator, finish, query);
       void reading?.then(
-        () => finish.call(iterator),
+        () => closePortal(iterator, finish, query),
         () => {},
       );
     },
@@ -253,9 +286,19 @@ function track(cursors: Set<OpenCursor>, watch: HandleWatch, iterator: CursorIte
   iterator.return = function (this: unknown) {
     finished = true;
     cursors.delete(entry);
-    return finish.call(this);
+    return closePortal(this, finish, query);
   };
   cursors.add(entry);
+}
+
+/**
+ * A cursor's `return()`, unless its query has ended. On Postgres.js 3 `return()` lets the driver write the portal's
+ * Close; when the connection closed between two reads (the query failed with it) that write goes to the socket the
+ * driver dropped and throws `TypeError: Cannot read properties of null (reading 'write')` uncaught (see
+ * `holdingLostConnection`).
+ */
+function closePortal(iterator: unknown, finish: () => unknown, query: DriverQuery | undefined): unknown {
+  return query?.executed && !query.active ? { done: true } : finish.call(iterator);
 }
 
 /**
@@ -287,19 +330,21 @@ const bindPostgres =
   };
 
 /**
- * Postgres.js 3.4.x answers a failed transaction (or savepoint) callback with ROLLBACK even when the failure ended the
- * connection. When the driver has handled the close by then, it writes to the socket it dropped and throws
- * `TypeError: Cannot read properties of null (reading 'write')` from a microtask, uncaught (raw driver too:
- * `connection.js` `nextWrite()` after `closed()` set `socket = null`). So a callback that fails with an error that
- * ended the connection is not handed back to the driver: `begin()` rejects on its own when the connection closes (its
- * race with the connection's `onclose`), and then with that error. If the connection is still open after a grace
- * (the error did not end it after all), the driver gets the error and rolls back as usual.
+ * Postgres.js 3.4.x answers a transaction (or savepoint) callback with ROLLBACK or COMMIT even when its connection
+ * has closed by then. Its `closed()` sets the connection's `socket = null`; a write after that schedules `nextWrite()`
+ * on a microtask that throws `TypeError: Cannot read properties of null (reading 'write')`, uncaught (raw driver too,
+ * `cf/src/connection.js`). The callback's outcome (its value, the lost query's error, or any other reason: Kysely
+ * rolls back with its own) reaches the driver only while the connection is open: a turn of the event loop later
+ * (a close already under way has then rejected `begin()`, its race with the connection's `onclose`), never once
+ * `begin()` has settled. A failure that ended the connection (a FATAL, a lost socket) waits for the close, up to a
+ * grace; then the driver gets it and rolls back as usual.
  */
 function holdingLostConnection(target: Sql | TransactionSql, method: "begin" | "savepoint", args: unknown[]): unknown {
   const run = (target as unknown as Record<typeof method, (...a: unknown[]) => unknown>)[method];
   const at = args.findIndex((arg) => typeof arg === "function");
   if (at === -1) return Reflect.apply(run, target, args);
-  const hold = new LostConnectionHold(args[at] as (sql: unknown) => unknown);
+  // A savepoint's connection is its transaction's: gone once the transaction's `begin()` has settled.
+  const hold = new LostConnectionHold(args[at] as (sql: unknown) => unknown, HOLDS.get(target));
   args[at] = hold.callback;
   const result = Reflect.apply(run, target, args) as Promise<unknown>;
   return result.then(
@@ -313,36 +358,60 @@ function holdingLostConnection(target: Sql | TransactionSql, method: "begin" | "
   );
 }
 
-/** One transaction callback's failure, kept from the driver while its connection closes. */
+/** One transaction callback's outcome, kept from the driver while its connection may be closing. */
 class LostConnectionHold {
   readonly callback: (sql: unknown) => Promise<unknown>;
+  readonly #outer: LostConnectionHold | undefined;
   #lost: unknown;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #over = false;
 
-  constructor(fn: (sql: unknown) => unknown) {
+  constructor(fn: (sql: unknown) => unknown, outer: LostConnectionHold | undefined) {
+    this.#outer = outer;
     this.callback = (sql) =>
       new Promise((resolve, reject) => {
+        HOLDS.set(sql as object, this);
         // As the driver runs a callback: an array of queries is awaited as a whole; a synchronous throw rejects.
         const ran = new Promise((done) => {
           const value = fn(sql);
           done(Array.isArray(value) ? Promise.all(value) : value);
         });
-        ran.then(resolve, (error: unknown) => {
-          if (this.#over || !endedConnection(error)) return reject(error);
-          this.#lost = error;
-          this.#timer = setTimeout(() => reject(error), SERVER_CLOSE_GRACE_MS);
-        });
+        ran.then(
+          (value) => this.#handOver(() => resolve(value)),
+          (error: unknown) => {
+            if (this.over || !endedConnection(error)) return this.#handOver(() => reject(error));
+            this.#lost = error;
+            this.#timer = setTimeout(() => {
+              if (!this.over) reject(error);
+            }, SERVER_CLOSE_GRACE_MS);
+          },
+        );
       });
   }
 
-  /** `begin()` settled: a failure still held is never handed to the driver. Returns it, to reject with. */
+  /** Settles the driver's callback a turn later, unless `begin()` has settled by then: its connection is gone. */
+  #handOver(settle: () => void): void {
+    if (this.over) return;
+    this.#timer = setTimeout(() => {
+      if (!this.over) settle();
+    }, 0);
+  }
+
+  /** This `begin()` or savepoint, or one it runs in, has settled. */
+  get over(): boolean {
+    return this.#over || this.#outer?.over === true;
+  }
+
+  /** `begin()` settled: nothing still held is handed to the driver. Returns the failure held, to reject with. */
   settled(): unknown {
     this.#over = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     return this.#lost;
   }
 }
+
+/** The hold of the transaction or savepoint whose callback got this `sql`. */
+const HOLDS = new WeakMap<object, LostConnectionHold>();
 
 /** The error ended the connection: the server said FATAL (57P01…), or it is a connection or lifecycle error. */
 function endedConnection(error: unknown): boolean {
