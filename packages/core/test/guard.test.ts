@@ -113,6 +113,11 @@ describe("guard: everything a handle gives out is bound to its scope", () => {
   });
 });
 
+interface LazyQuery {
+  values(): LazyQuery;
+  then(ok?: (v: unknown) => unknown, ko?: (e: unknown) => unknown): Promise<unknown>;
+}
+
 /** A driver whose query never settles (Postgres.js 3.4.10 on a connection whose socket it already dropped). */
 class StuckDriver {
   aborted: unknown[] = [];
@@ -123,7 +128,7 @@ class StuckDriver {
     return new Promise((_resolve, reject) => this.late.push(() => reject(new Error("driver: late"))));
   }
   /** A lazy query object with methods of its own (Postgres.js's PendingQuery): runs once awaited. */
-  lazy(): { values(): unknown; then(ok?: (v: unknown) => unknown, ko?: (e: unknown) => unknown): Promise<unknown> } {
+  lazy(): LazyQuery {
     const late = this.late;
     return {
       values() {
