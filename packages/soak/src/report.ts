@@ -8,6 +8,11 @@ export interface Sample {
   /** Taken after the warm-up share of the load. */
   warm: boolean;
   rssMiB: number;
+  /** The RSS of the workerd that runs the Worker, without wrangler's proxy. */
+  workerRssMiB: number;
+  /** The isolate's JavaScript heap in use (`Runtime.getHeapUsage`), and after a full GC when taken. */
+  heapMiB: number;
+  gcHeapMiB?: number;
   server: Record<Engine, number>;
   proxy: Record<Engine, number>;
 }
@@ -150,6 +155,13 @@ export function report(data: SoakData): { table: string; misses: string[] } {
     `Unhandled rejections: ${data.unhandled.handle.length} (and ${data.unhandled.runtimeSocketLoss} of workerd's own on a peer reset, see the README). "Uncaught" log lines: ${uncaught.length}, ${uncaughtHandle.length} not workerd's peer-reset lines. Secrets: ${secretBodies} bodies, ${secretLines.length} log lines.`,
     `Server connections: peak ${peak("postgres")} (PostgreSQL) / ${peak("mysql")} (MariaDB); left after the run ${data.afterRun.postgres.server} / ${data.afterRun.mysql.server} (proxy ${data.afterRun.postgres.proxy} / ${data.afterRun.mysql.proxy}), after ${data.idleMs / 1000} s idle ${data.afterIdle.postgres.server} / ${data.afterIdle.mysql.server}.`,
     `workerd RSS: ${rssWarm.toFixed(0)} MiB after warm-up, ${rssEnd.toFixed(0)} MiB at the end, ${rssMax.toFixed(0)} MiB peak.`,
+    `JS heap (after GC): ${data.samples
+      .filter((s) => s.gcHeapMiB !== undefined)
+      .map((s) => `${s.gcHeapMiB?.toFixed(1)}${s.warm ? "" : "*"}`)
+      .join(" ")}`,
+    `JS heap (in use): ${data.samples.map((s) => s.heapMiB.toFixed(0)).join(" ")}`,
+    `RSS: ${data.samples.map((s) => s.rssMiB.toFixed(0)).join(" ")}`,
+    `Worker RSS: ${data.samples.map((s) => s.workerRssMiB.toFixed(0)).join(" ")}`,
   );
   return { table: out.join("\n"), misses };
 }

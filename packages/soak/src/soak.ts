@@ -11,7 +11,7 @@
 import { writeFile } from "node:fs/promises";
 import { cpus } from "node:os";
 import type { Engine } from "@hyperdrive-kit/testing/wrangler-dev";
-import { residentMiB, workerdPids } from "@hyperdrive-kit/testing/wrangler-dev";
+import { inspector, residentMiB, workerdPids, workerdRoles } from "@hyperdrive-kit/testing/wrangler-dev";
 import { startSoak } from "./environment.ts";
 import { FAULTS, type FaultClass, type FaultEvent, inject } from "./faults.ts";
 import { type Recovery, report, type Sample } from "./report.ts";
@@ -58,9 +58,8 @@ async function main(): Promise<void> {
   const samples: Sample[] = [];
   try {
     const only = process.env.HDK_SOAK_ONLY?.split(",").filter(Boolean);
-    const targets = ((await (await fetch(`${env.origin}/targets`)).json()) as string[]).filter(
-      (target) => !only || only.includes(target),
-    );
+    // `control` (answered without a database) only when asked for: the A/A control for memory.
+    const targets = only ?? ((await (await fetch(`${env.origin}/targets`)).json()) as string[]);
     const deck = shuffled(
       targets.flatMap((target) =>
         Object.entries(MIX).flatMap(([scenario, weight]) =>
@@ -71,6 +70,18 @@ async function main(): Promise<void> {
     // Every route once before the clock starts: bundling and first compiles are not the soak's subject.
     await Promise.all(deck.map(({ target, scenario }) => send(env.origin, target, scenario, env.secrets)));
     const pids = workerdPids();
+    const session = await inspector(env.inspectorPort);
+    const roles = workerdRoles(pids);
+    const heapMiB = async (gc: boolean) => {
+      if (gc) {
+        // V8 runs an inspector's GC as a task on the isolate's thread, which workerd pumps only while it has work:
+        // a request lets it run.
+        const collected = session.send("HeapProfiler.collectGarbage");
+        await fetch(`${env.origin}/stats`).then((response) => response.arrayBuffer());
+        await collected;
+      }
+      return (await session.send<{ usedSize: number }>("Runtime.getHeapUsage")).usedSize / 2 ** 20;
+    };
     console.log(
       `soak: ${targets.length} routes × ${Object.keys(MIX).length} scenarios, ${REQUESTS} requests at concurrency ${CONCURRENCY}, each fault class ≥ ${FAULTS_EACH}× (set up in ${((started - began) / 1000).toFixed(0)} s)`,
     );
@@ -91,7 +102,7 @@ async function main(): Promise<void> {
     });
 
     const sampling = (async () => {
-      while (!loadDone) {
+      for (let n = 0; !loadDone; n++) {
         const at = Date.now();
         const server = Object.fromEntries(
           await Promise.all(ENGINES.map(async (e) => [e, await env.admin[e].connections().catch(() => -1)])),
@@ -100,6 +111,9 @@ async function main(): Promise<void> {
           at,
           warm: sent >= WARM_REQUESTS,
           rssMiB: residentMiB(pids),
+          workerRssMiB: residentMiB(roles.worker),
+          heapMiB: await heapMiB(false),
+          gcHeapMiB: n % 5 === 0 ? await heapMiB(true) : undefined,
           server,
           proxy: Object.fromEntries(ENGINES.map((e) => [e, env.servers[e].proxy.connections])) as Record<
             Engine,
@@ -163,6 +177,10 @@ async function main(): Promise<void> {
     const afterRun = await count();
     await sleep(IDLE_MS);
     const afterIdle = await count();
+    const heapEnd = await heapMiB(true);
+    console.log(
+      `heap after GC at the end: ${heapEnd.toFixed(1)} MiB; RSS ${residentMiB(pids).toFixed(0)} MiB, the Worker's workerd ${residentMiB(roles.worker).toFixed(0)} MiB`,
+    );
     const stats = (await (await fetch(`${env.origin}/stats`)).json()) as {
       handle: string[];
       runtimeSocketLoss: number;

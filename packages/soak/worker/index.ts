@@ -23,6 +23,8 @@ export default {
     const [, name = "", scenario = ""] = new URL(request.url).pathname.split("/");
     if (name === "stats") return Response.json(unhandled);
     if (name === "targets") return Response.json(Object.keys(targets));
+    // The A/A control: the same requests answered without a handle or a database.
+    if (name === "control") return Response.json({ ok: true, rows: 0 });
     const target = targets[name];
     if (!target || !SCENARIOS.includes(scenario as Scenario)) return new Response("not found", { status: 404 });
     try {
