@@ -14,7 +14,7 @@ import type { Engine } from "@hyperdrive-kit/testing/wrangler-dev";
 import { inspector, residentMiB, workerdPids, workerdRoles } from "@hyperdrive-kit/testing/wrangler-dev";
 import { startSoak } from "./environment.ts";
 import { FAULTS, type FaultClass, type FaultEvent, inject } from "./faults.ts";
-import { type Recovery, report, type Sample } from "./report.ts";
+import { type Memory, type Recovery, report, type Sample } from "./report.ts";
 import { type Result, send } from "./requests.ts";
 
 const numberFrom = (name: string, fallback: number) => {
@@ -86,15 +86,40 @@ async function main(): Promise<void> {
       `soak: ${targets.length} routes × ${Object.keys(MIX).length} scenarios, ${REQUESTS} requests at concurrency ${CONCURRENCY}, each fault class ≥ ${FAULTS_EACH}× (set up in ${((started - began) / 1000).toFixed(0)} s)`,
     );
 
+    /** Memory with the Worker idle (the load paused, teardowns done): after the warm-up, and after the run. */
+    const idleMemory = async (): Promise<Memory> => {
+      const deadline = Date.now() + 10_000;
+      while (Date.now() < deadline && ENGINES.some((e) => env.servers[e].proxy.connections > 0)) await sleep(100);
+      return {
+        heapMiB: await heapMiB(true),
+        rssMiB: residentMiB(pids),
+        workerRssMiB: residentMiB(roles.worker),
+      };
+    };
+
     let sent = 0;
+    let inFlight = 0;
     let faultsDone = false;
     let loadDone = false;
+    let warmDone = false;
+    let warmPause: Promise<Memory> | undefined;
     const loadStart = Date.now();
     const load = Promise.all(
       Array.from({ length: CONCURRENCY }, async () => {
         while (sent < REQUESTS || !faultsDone) {
+          if (!warmDone && sent >= WARM_REQUESTS) {
+            // The warm-up's end: every load request answered, then the heap after a full GC, once.
+            warmPause ??= (async () => {
+              while (inFlight > 0) await sleep(20);
+              return idleMemory();
+            })();
+            await warmPause;
+            warmDone = true;
+          }
           const { target, scenario } = deck[sent++ % deck.length] as { target: string; scenario: string };
+          inFlight++;
           results.push(await send(env.origin, target, scenario, env.secrets));
+          inFlight--;
         }
       }),
     ).finally(() => {
@@ -102,7 +127,7 @@ async function main(): Promise<void> {
     });
 
     const sampling = (async () => {
-      for (let n = 0; !loadDone; n++) {
+      while (!loadDone) {
         const at = Date.now();
         const server = Object.fromEntries(
           await Promise.all(ENGINES.map(async (e) => [e, await env.admin[e].connections().catch(() => -1)])),
@@ -113,7 +138,6 @@ async function main(): Promise<void> {
           rssMiB: residentMiB(pids),
           workerRssMiB: residentMiB(roles.worker),
           heapMiB: await heapMiB(false),
-          gcHeapMiB: n % 5 === 0 ? await heapMiB(true) : undefined,
           server,
           proxy: Object.fromEntries(ENGINES.map((e) => [e, env.servers[e].proxy.connections])) as Record<
             Engine,
@@ -124,7 +148,11 @@ async function main(): Promise<void> {
       }
     })();
 
-    /** Each route's `query` until it answers 200: the time from a fault's end to that answer. */
+    /**
+     * Each route's `query`, one after another, until one answers 200: the recovery is the time from the fault's end
+     * to the start of that request (the route works again for what is sent from then on). How long the answer
+     * itself took is the machine's load, bounded apart (past bound + 1 s).
+     */
     const probe = async (event: FaultEvent) => {
       await Promise.all(
         targets.map(async (target) => {
@@ -135,7 +163,7 @@ async function main(): Promise<void> {
               recoveries.push({
                 fault: event.fault,
                 target,
-                ms: result.status === 200 ? result.start + result.ms - event.end : Number.POSITIVE_INFINITY,
+                ms: result.status === 200 ? Math.max(0, result.start - event.end) : Number.POSITIVE_INFINITY,
               });
               return;
             }
@@ -177,10 +205,7 @@ async function main(): Promise<void> {
     const afterRun = await count();
     await sleep(IDLE_MS);
     const afterIdle = await count();
-    const heapEnd = await heapMiB(true);
-    console.log(
-      `heap after GC at the end: ${heapEnd.toFixed(1)} MiB; RSS ${residentMiB(pids).toFixed(0)} MiB, the Worker's workerd ${residentMiB(roles.worker).toFixed(0)} MiB`,
-    );
+    const memory = { warm: await warmPause, end: await idleMemory() };
     const stats = (await (await fetch(`${env.origin}/stats`)).json()) as {
       handle: string[];
       runtimeSocketLoss: number;
@@ -193,6 +218,7 @@ async function main(): Promise<void> {
       samples,
       afterRun,
       afterIdle,
+      memory,
       idleMs: IDLE_MS,
       faultsEach: FAULTS_EACH,
       unhandled: stats,
@@ -204,7 +230,17 @@ async function main(): Promise<void> {
     if (process.env.HDK_SOAK_OUT)
       await writeFile(
         process.env.HDK_SOAK_OUT,
-        JSON.stringify({ results, faults, recoveries, samples, afterRun, afterIdle, stats, log: logs.join("") }),
+        JSON.stringify({
+          results,
+          faults,
+          recoveries,
+          samples,
+          afterRun,
+          afterIdle,
+          memory,
+          stats,
+          log: logs.join(""),
+        }),
       );
     if (misses.length > 0) {
       console.error(`\nsoak: ${misses.length} miss(es):\n${misses.map((m) => `- ${m}`).join("\n")}`);
