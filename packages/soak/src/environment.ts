@@ -6,6 +6,7 @@
  */
 import { stat } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
+import { POSTGRES_JS_4_FLAGS, postgresJs4 } from "@hyperdrive-kit/testing/postgres-js";
 import { freePort } from "@hyperdrive-kit/testing/servers";
 import {
   cleanupsOnExit,
@@ -38,7 +39,16 @@ export interface SoakEnvironment {
   inspectorPort: number;
   /** Every secret that must never reach a body or a log line: passwords and connection strings. */
   secrets: string[];
+  /** The Postgres.js major the Worker's `import "postgres"` got (adapter and ORMs alike). */
+  postgresJs: 3 | 4;
   close(): Promise<void>;
+}
+
+/** HDK_SOAK_POSTGRES_JS: 3 (the workspace's `postgres`) or 4 (`postgres4`, aliased to `postgres` in the bundle). */
+function postgresJsMajor(): 3 | 4 {
+  const value = process.env.HDK_SOAK_POSTGRES_JS ?? "3";
+  if (value !== "3" && value !== "4") throw new Error("HDK_SOAK_POSTGRES_JS must be 3 or 4");
+  return value === "4" ? 4 : 3;
 }
 
 const ROWS = 40;
@@ -123,6 +133,7 @@ async function createTables(servers: Record<Engine, ProxiedServer>): Promise<voi
 }
 
 export async function startSoak(onOutput: (text: string) => void): Promise<SoakEnvironment> {
+  const postgresJs = postgresJsMajor();
   const { cleanups, close } = cleanupsOnExit();
   try {
     const [postgres, mysqlServer] = await Promise.all([
@@ -137,6 +148,7 @@ export async function startSoak(onOutput: (text: string) => void): Promise<SoakE
         name: "hyperdrive-kit-soak",
         main: fileURLToPath(new URL("../worker/index.ts", import.meta.url)),
         hyperdrive: { PG: servers.postgres.url, MY: servers.mysql.url },
+        ...(postgresJs === 4 ? { compatibilityFlags: POSTGRES_JS_4_FLAGS, alias: { postgres: postgresJs4() } } : {}),
       },
       cleanups,
     );
@@ -162,6 +174,7 @@ export async function startSoak(onOutput: (text: string) => void): Promise<SoakE
       origin: `http://127.0.0.1:${port}`,
       inspectorPort,
       secrets,
+      postgresJs,
       close,
     };
   } catch (error) {

@@ -6,7 +6,7 @@
  *
  * Environment: HDK_SOAK_REQUESTS (load requests, 10,000; `pnpm test` runs 2,000), HDK_SOAK_CONCURRENCY (12),
  * HDK_SOAK_FAULTS (each fault class at least this many times, 5; 0 for a control run without faults), HDK_SOAK_IDLE_MS (the wait before the second
- * leak count, 30,000), HDK_SOAK_GAP_MS (between faults, 1,000 to twice it), HDK_SOAK_OUT (a file for the results as JSON), HDK_SOAK_ONLY (routes, comma-separated: for looking into one).
+ * leak count, 30,000), HDK_SOAK_GAP_MS (between faults, 1,000 to twice it), HDK_SOAK_OUT (a file for the results as JSON), HDK_SOAK_ONLY (routes, comma-separated: for looking into one), HDK_SOAK_POSTGRES_JS (3 or 4: the Postgres.js major of the Postgres.js routes, 3).
  */
 import { writeFile } from "node:fs/promises";
 import { cpus } from "node:os";
@@ -85,7 +85,7 @@ async function main(): Promise<void> {
       return (await session.send<{ usedSize: number }>("Runtime.getHeapUsage")).usedSize / 2 ** 20;
     };
     console.log(
-      `soak: ${targets.length} routes × ${Object.keys(MIX).length} scenarios, ${REQUESTS} requests at concurrency ${CONCURRENCY}, each fault class ≥ ${FAULTS_EACH}× (set up in ${((started - began) / 1000).toFixed(0)} s)`,
+      `soak: ${targets.length} routes × ${Object.keys(MIX).length} scenarios on Postgres.js ${env.postgresJs}, ${REQUESTS} requests at concurrency ${CONCURRENCY}, each fault class ≥ ${FAULTS_EACH}× (set up in ${((started - began) / 1000).toFixed(0)} s)`,
     );
 
     /** Memory with the Worker idle (the load paused, teardowns done): after the warm-up, and after the run. */

@@ -1,9 +1,8 @@
 /** The Vitest configuration shared by the adapter packages: tests run inside workerd against a real server. */
-import { createRequire } from "node:module";
-import { dirname } from "node:path";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { RUNTIME_SOCKET_LOSS } from "./conformance/runtime-socket-loss.ts";
+import { POSTGRES_JS_4_FLAGS, postgresJs4 } from "./postgres-js.ts";
 
 export const COMPATIBILITY_DATE = "2025-09-01";
 export const COMPATIBILITY_FLAGS = ["nodejs_compat"];
@@ -37,15 +36,6 @@ const handlerKindBindings = {
   queueProducers: { HANDLER_QUEUE: { queueName: "handler-kinds" } },
   queueConsumers: { "handler-kinds": { maxBatchTimeout: 0, maxRetries: 0 } },
 };
-
-/**
- * Postgres.js 4 imports `node:os` and `node:fs`, which `nodejs_compat` brings from compatibility date 2025-09-15 only
- * (workerd `compatibility-date.capnp`); the tests' date is older.
- */
-const POSTGRES_JS_4_FLAGS = ["enable_nodejs_os_module", "enable_nodejs_fs_module"];
-
-/** The folder of Postgres.js 4 as installed here: an alias target resolvable from any importer (pnpm is strict). */
-const postgresJs4 = () => dirname(dirname(createRequire(import.meta.url).resolve("postgres4")));
 
 export function defineAdapterTestConfig({
   main,

@@ -58,7 +58,15 @@ export const COMPATIBILITY_DATE = "2025-09-01";
  * Hyperdrive bindings `PG` and `MY` for the local connection strings given (a binding without one is left out).
  */
 export async function writeWranglerConfig(
-  worker: { name: string; main: string; hyperdrive: Partial<Record<"PG" | "MY", string>> },
+  worker: {
+    name: string;
+    main: string;
+    hyperdrive: Partial<Record<"PG" | "MY", string>>;
+    /** Beside `nodejs_compat`. */
+    compatibilityFlags?: readonly string[];
+    /** Module aliases for the bundle (wrangler's `alias`). */
+    alias?: Record<string, string>;
+  },
   cleanups: Array<() => unknown>,
 ): Promise<{ dir: string; config: string }> {
   const dir = await mkdtemp(join(tmpdir(), `${worker.name}-`));
@@ -71,7 +79,8 @@ export async function writeWranglerConfig(
       name: worker.name,
       main: worker.main,
       compatibility_date: COMPATIBILITY_DATE,
-      compatibility_flags: ["nodejs_compat"],
+      compatibility_flags: ["nodejs_compat", ...(worker.compatibilityFlags ?? [])],
+      ...(worker.alias ? { alias: worker.alias } : {}),
       hyperdrive: Object.entries(worker.hyperdrive)
         .filter(([, localConnectionString]) => localConnectionString !== undefined)
         .map(([binding, localConnectionString]) => ({
