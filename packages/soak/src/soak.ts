@@ -216,14 +216,9 @@ async function main(): Promise<void> {
       runtimeSocketLoss: number;
     };
 
+    const measured = { results, faults, recoveries, samples, afterRun, afterIdle, memory };
     const { table, misses } = report({
-      results,
-      faults,
-      recoveries,
-      samples,
-      afterRun,
-      afterIdle,
-      memory,
+      ...measured,
       idleMs: IDLE_MS,
       faultsEach: FAULTS_EACH,
       unhandled: stats,
@@ -233,20 +228,7 @@ async function main(): Promise<void> {
     });
     console.log(table);
     if (process.env.HDK_SOAK_OUT)
-      await writeFile(
-        process.env.HDK_SOAK_OUT,
-        JSON.stringify({
-          results,
-          faults,
-          recoveries,
-          samples,
-          afterRun,
-          afterIdle,
-          memory,
-          stats,
-          log: logs.join(""),
-        }),
-      );
+      await writeFile(process.env.HDK_SOAK_OUT, JSON.stringify({ ...measured, stats, log: logs.join("") }));
     if (misses.length > 0) {
       console.error(`\nsoak: ${misses.length} miss(es):\n${misses.map((m) => `- ${m}`).join("\n")}`);
       process.exitCode = 1;
