@@ -38,7 +38,7 @@ const MIX: Record<string, number> = { query: 3, transaction: 2, parallel: 2, str
 const WARM_REQUESTS = Math.min(1500, REQUESTS / 2);
 const ENGINES: readonly Engine[] = ["postgres", "mysql"];
 /** Recovery probes of one route in flight at once, at most. */
-const PROBES_IN_FLIGHT = 4;
+const PROBES_IN_FLIGHT = 2;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function shuffled<T>(items: T[]): T[] {
