@@ -312,6 +312,11 @@ describe("classify", () => {
     expect(classify(internal)).toMatchObject({ code: "HDK_HYPERDRIVE_INTERNAL" });
     const closed = error("socket has unexpectedly been closed", { errno: 45009, code: "ER_SOCKET_UNEXPECTED_CLOSE" });
     expect(classify(closed)).toMatchObject({ code: "HDK_MYSQL_CONNECTION_LOST" });
+    const commandAfterClose = error("Cannot execute new commands: connection closed", {
+      errno: 45013,
+      code: "ER_CMD_CONNECTION_CLOSED",
+    });
+    expect(classify(commandAfterClose)).toMatchObject({ code: "HDK_MYSQL_CONNECTION_LOST" });
   });
 
   it("reports unknown errors as unknown", () => {
@@ -411,6 +416,15 @@ describe("Prisma's errors", () => {
       driverAdapterError: driverAdapterError({ kind: "ConnectionClosed", originalCode: "45009", originalMessage: "x" }),
     });
     expect(classify(closedMapped)).toMatchObject({ type: "catalog", code: "HDK_MYSQL_CONNECTION_LOST" });
+    // A command on a connection the driver has already closed (the soak: a transaction's next query after a kill).
+    const commandAfterClose = known("P2010", {
+      driverAdapterError: driverAdapterError({
+        kind: "mysql",
+        code: 45013,
+        message: "Cannot execute new commands: connection closed",
+      }),
+    });
+    expect(classify(commandAfterClose)).toMatchObject({ type: "catalog", code: "HDK_MYSQL_CONNECTION_LOST" });
   });
 
   it("classifies Hyperdrive's answers and catalogued driver errors behind a P-code", () => {
