@@ -7,6 +7,11 @@ export interface Sample {
   at: number;
   /** Taken after the warm-up share of the load. */
   warm: boolean;
+  /**
+   * How long a request the Worker answers at once (the A/A control route) took: the machine's own latency, from this
+   * process through wrangler's proxy to the isolate and back, beside the requests' bounds.
+   */
+  controlMs: number;
   rssMiB: number;
   /** The RSS of the workerd that runs the Worker, without wrangler's proxy. */
   workerRssMiB: number;
@@ -168,6 +173,7 @@ export function report(data: SoakData): { table: string; misses: string[] } {
     `Totals: ${load.length} load requests and ${data.results.length - load.length} recovery probes; ok ${data.results.filter((r) => r.kind === "ok").length}, typed ${data.results.filter((r) => r.kind === "typed").length}, database's own ${data.results.filter((r) => r.kind === "database").length}, untyped ${data.results.filter((r) => r.kind === "untyped").length}, hung ${data.results.filter((r) => r.hung).length} (log: ${hungLines.length}), ended early ${data.results.filter((r) => r.endedEarly).length}, past bound + 1 s ${data.results.filter((r) => r.overBound).length}, synchronous throws ${data.results.filter((r) => r.syncThrow).length}.`,
     `Unhandled rejections: ${data.unhandled.handle.length} (and ${data.unhandled.runtimeSocketLoss} of workerd's own on a peer reset, see the README). "Uncaught" log lines: ${uncaught.length}, ${uncaughtHandle.length} not workerd's peer-reset lines. Secrets: ${secretBodies} bodies, ${secretLines.length} log lines.`,
     `Server connections: peak ${peak("postgres")} (PostgreSQL) / ${peak("mysql")} (MariaDB); left after the run ${data.afterRun.postgres.server} / ${data.afterRun.mysql.server} (proxy ${data.afterRun.postgres.proxy} / ${data.afterRun.mysql.proxy}), after ${data.idleMs / 1000} s idle ${data.afterIdle.postgres.server} / ${data.afterIdle.mysql.server}.`,
+    `Latency of a request the Worker answers at once, sampled every 2 s: median ${median(data.samples.map((s) => s.controlMs)).toFixed(0)} ms, max ${Math.max(0, ...data.samples.map((s) => s.controlMs)).toFixed(0)} ms (the machine's load, outside any handle).`,
     `Memory, idle after the warm-up → after the run: JS heap after a full GC ${warm?.heapMiB.toFixed(1) ?? "?"} → ${end.heapMiB.toFixed(1)} MiB (in use under load at most ${heapMax.toFixed(0)} MiB); RSS of wrangler dev's two workerd processes ${mib(warm?.rssMiB)} → ${mib(end.rssMiB)} MiB (peak ${rssMax.toFixed(0)}), of which the Worker's ${mib(warm?.workerRssMiB)} → ${mib(end.workerRssMiB)} MiB and wrangler's proxy's ${mib(warm && warm.rssMiB - warm.workerRssMiB)} → ${mib(end.rssMiB - end.workerRssMiB)} MiB.`,
   );
   return { table: out.join("\n"), misses };

@@ -134,8 +134,11 @@ async function main(): Promise<void> {
         const server = Object.fromEntries(
           await Promise.all(ENGINES.map(async (e) => [e, await env.admin[e].connections().catch(() => -1)])),
         ) as Record<Engine, number>;
+        const control = performance.now();
+        await fetch(`${env.origin}/control/query`).then((response) => response.arrayBuffer());
         samples.push({
           at,
+          controlMs: performance.now() - control,
           warm: sent >= WARM_REQUESTS,
           rssMiB: residentMiB(pids),
           workerRssMiB: residentMiB(roles.worker),
