@@ -1,8 +1,9 @@
 /**
  * `pnpm soak`: every adapter, mode and integration in one Worker in `wrangler dev`, under load at a fixed
  * concurrency, while a fault schedule (kill, reset, blackhole, delay, stop; see `faults.ts`) lands on work in flight.
- * Counts per request what it ended in, samples the servers' connections and workerd's memory, probes every route
- * after each fault for the time to recover, and exits 1 on any miss (`report.ts` lists them).
+ * Counts per request what it ended in, samples the servers' connections, workerd's RSS and the isolate's JS heap
+ * (through wrangler dev's inspector), probes every route after each fault for the time to recover, and exits 1 on any
+ * miss (`report.ts` lists them).
  *
  * Environment: HDK_SOAK_REQUESTS (load requests, 10,000; `pnpm test` runs 2,000), HDK_SOAK_CONCURRENCY (12),
  * HDK_SOAK_FAULTS (each fault class at least this many times, 5; 0 for a control run without faults), HDK_SOAK_IDLE_MS (the wait before the second
@@ -31,9 +32,8 @@ const GAP_MS = numberFrom("HDK_SOAK_GAP_MS", 1000);
 /** How often each scenario comes up in the load, out of 11. */
 const MIX: Record<string, number> = { query: 3, transaction: 2, parallel: 2, stream: 1, long: 1, misuse: 2 };
 /**
- * The warm-up, after which workerd's memory must stay flat: the first 1,500 requests or half the load, whichever is
- * less. In the runs of 2026-12-07, RSS rose for about the first 1,400 requests (V8's heap finding its size) and then
- * stayed level.
+ * The warm-up, after which the isolate's JS heap (idle, after a full GC) must stay flat: the first 1,500 requests or
+ * half the load, whichever is less, so every route and scenario has run and been compiled many times.
  */
 const WARM_REQUESTS = Math.min(1500, REQUESTS / 2);
 const ENGINES: readonly Engine[] = ["postgres", "mysql"];
