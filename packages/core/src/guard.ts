@@ -153,7 +153,16 @@ class Guard {
         const driverArgs = guard.driverArgs(args);
         if (!isQuery) {
           if (makesCursor) guard.runs.get(self as object)?.done();
-          const result = Reflect.apply(fn, self, driverArgs);
+          // A call that calls back (a pool's `getConnection(cb)`, Kysely's way to a connection) is work in flight
+          // until it does, as a promise call is until it settles: teardown waits for it.
+          const work = typeof callback === "function" ? new CalledBack(scope, driverArgs) : undefined;
+          let result: unknown;
+          try {
+            result = Reflect.apply(fn, self, driverArgs);
+          } catch (error) {
+            work?.end();
+            throw error;
+          }
           // Work on the handle that is not one query (a transaction, an ORM's request, a pool's connect): teardown
           // waits for it as for a query.
           if (typeof callback !== "function" && spec.returnsPromise?.(property, args) === true) inFlight(scope, result);
@@ -269,6 +278,34 @@ class GuardHandler implements ProxyHandler<object> {
     }
     // A property holding a connection (mysql2's `db.connection`) is bound like a method's result.
     return typeof value === "object" && value !== null ? this.#guard.bound(value) : value;
+  }
+}
+
+/** A call with a node callback that is not one query, counted in its scope's work in flight until it calls back. */
+class CalledBack {
+  readonly #scope: RequestScope;
+  #ended = false;
+
+  /** Counts the call and puts a callback that ends the count (after the caller's, which may start more work) last. */
+  constructor(scope: RequestScope, args: unknown[]) {
+    this.#scope = scope;
+    scope.queryStarted();
+    const last = args.length - 1;
+    const callback = args[last] as (...a: unknown[]) => unknown;
+    const work = this;
+    args[last] = function (this: unknown, ...rest: unknown[]) {
+      try {
+        return callback.apply(this, rest);
+      } finally {
+        work.end();
+      }
+    };
+  }
+
+  end(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#scope.queryEnded();
   }
 }
 

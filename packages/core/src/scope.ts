@@ -156,7 +156,13 @@ export class RequestScope {
 
   /** The query counted by `queryStarted` settled. */
   queryEnded(): void {
-    if (--this.#queries > 0) return;
+    // Teardown looks again a task later: what continues from the work that just settled (a pool's connection handed
+    // out, then its first query) starts in the microtasks after it, and would otherwise find its client closing.
+    if (--this.#queries === 0 && this.#queriesSettled !== undefined) setTimeout(() => this.#settleIfIdle(), 0);
+  }
+
+  #settleIfIdle(): void {
+    if (this.#queries > 0) return;
     const settled = this.#queriesSettled;
     this.#queriesSettled = undefined;
     settled?.();

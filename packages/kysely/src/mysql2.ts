@@ -1,9 +1,4 @@
-import {
-  type ExecutionContextLike,
-  HyperdriveError,
-  type RequestScope,
-  type WithHyperdriveOptions,
-} from "@hyperdrive-kit/core";
+import type { ExecutionContextLike, RequestScope, WithHyperdriveOptions } from "@hyperdrive-kit/core";
 import { type Mysql2PoolOptions, withHyperdrive } from "@hyperdrive-kit/mysql2";
 import { Kysely, MysqlDialect, type MysqlPool } from "kysely";
 import type { Pool as CallbackPool } from "mysql2";
@@ -36,19 +31,7 @@ function requestPool(pool: Pool): MysqlPool {
   const callbackPool = (pool as unknown as { pool: CallbackPool }).pool;
   return {
     getConnection(callback) {
-      callbackPool.getConnection(((error: Error | null, connection: unknown) => {
-        // Kysely takes a connection when a query runs, not when it is built: work started in the callback but left
-        // running (a plain `ctx.waitUntil`) can ask after teardown closed the request's pool, which only teardown
-        // closes (`end()` above does nothing). mysql2 says only "Pool is closed.": say what happened and the fix.
-        if (error !== null && error.message === "Pool is closed.") {
-          callback(
-            new HyperdriveError("HDK_HANDLE_AFTER_TEARDOWN", { driver: "mysql2", cause: error }),
-            undefined as never,
-          );
-          return;
-        }
-        callback(error, connection as never);
-      }) as never);
+      callbackPool.getConnection(callback as never);
     },
     end(callback) {
       callback(null);

@@ -12,7 +12,7 @@ import { describeConformance, eventually, expectCode, useMode } from "@hyperdriv
 import { eq, type SQL, sql } from "drizzle-orm";
 import { int, mysqlTable, varchar } from "drizzle-orm/mysql-core";
 import { drizzle } from "drizzle-orm/mysql2";
-import { createPool, raw } from "mysql2";
+import { createPool, type PoolConnection, raw } from "mysql2";
 import { type Connection, createConnection } from "mysql2/promise";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_CONNECTION_LIMIT, type Mysql2Connection } from "../src/index.ts";
@@ -335,6 +335,32 @@ describe("pool mode", () => {
     const refused = await pooled(async (db) => db.query("select 1"), { client: { connectionLimit: 7 } });
     expectCode(refused.error, "HDK_UNSAFE_OPTION");
     expect((refused.error as Error).message).toContain("connectionLimit: 7");
+  });
+
+  it("a connection asked for with the callback API and not awaited (Kysely's way) is handed out: teardown waits for it", async () => {
+    // The callback returns while the pool is still connecting for `getConnection(cb)`; the connection's first query
+    // runs a few microtasks after it arrives, as Kysely's runs. Teardown used to close the pool under the pending
+    // connect, which mysql2 answers with a bare "Pool is closed.".
+    let late: Promise<unknown> | undefined;
+    const { error, events } = await pooled(async (db) => {
+      late = (async () => {
+        const connection = await new Promise<PoolConnection>((resolve, reject) =>
+          db.pool.getConnection((e, c) => (e ? reject(e) : resolve(c))),
+        );
+        try {
+          return await new Promise((resolve, reject) =>
+            connection.query("select 1 as one", (e, rows) => (e ? reject(e) : resolve(rows))),
+          );
+        } finally {
+          connection.release();
+        }
+      })().catch((e: unknown) => e);
+      return undefined;
+    });
+    expect(error).toBeUndefined();
+    expect(await late).toEqual([{ one: 1 }]);
+    expect(lifecycle(events).at(-1)).toBe("teardown:closed");
+    expect(await eventually(connections, (n) => n === 0)).toBe(0);
   });
 
   it("during an outage, every connect event carries the outage's code, never a closed pool's", async () => {

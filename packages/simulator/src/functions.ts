@@ -17,6 +17,8 @@ export interface FunctionRules {
   bareVolatile: ReadonlySet<string>;
   /** Volatile constructs of several words (MariaDB's `NEXT VALUE FOR s`). */
   patterns: readonly RegExp[];
+  /** Where the origin lists the functions it has, asked for names none of the above settles. */
+  catalogue: FunctionTable;
 }
 
 // A closing `"` or backquote may stand before the parenthesis: `s."Touch"()`, `` `touch`() `` are calls too.
@@ -72,8 +74,46 @@ function* names(text: string): Generator<[string, boolean]> {
   }
 }
 
-/** A name as it may appear in a catalogue query: the NAME pattern guarantees nothing needs escaping but `'`. */
-export const quotedNames = (list: string[]) => list.map((name) => `'${name.replace(/'/g, "''")}'`).join(",");
+/**
+ * SQL's value functions, written without parentheses (`CURRENT_DATE`): volatile in both dialects, and in neither
+ * catalogue. A dialect adds its own.
+ */
+export function sqlValueFunctions(...more: string[]): ReadonlySet<string> {
+  return new Set([
+    "current_date",
+    "current_time",
+    "current_timestamp",
+    "localtime",
+    "localtimestamp",
+    "current_user",
+    "current_role",
+    ...more,
+  ]);
+}
+
+/** Where a dialect's catalogue lists functions, and how it tells that one is not immutable. */
+export interface FunctionTable {
+  /** The catalogue table (`pg_catalog.pg_proc`). */
+  table: string;
+  /** Its column of function names. */
+  name: string;
+  /** An aggregate over a name's rows: true when any function by that name is not cacheable. */
+  volatile: string;
+  /** Which of its rows are functions, where the table lists other routines too. */
+  where?: string;
+}
+
+/**
+ * The catalogue query for these names' volatility: a row a name, `(lower(name), volatile)`. Any schema counts: the
+ * search path decides which function a call runs, so one volatile function by the name is enough.
+ */
+export function volatilityQuery(catalogue: FunctionTable, names: string[]): string {
+  const { table, name, volatile, where } = catalogue;
+  // The NAME pattern guarantees nothing in a name needs escaping but `'`.
+  const quoted = names.map((n) => `'${n.replace(/'/g, "''")}'`).join(",");
+  const filter = where ? `${where} and ` : "";
+  return `select lower(${name}), ${volatile} from ${table} where ${filter}lower(${name}) in (${quoted}) group by 1`;
+}
 
 /** Statements after which the function catalogue may have changed. */
 export function isDdl(words: readonly string[]): boolean {

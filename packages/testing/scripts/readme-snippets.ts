@@ -1,7 +1,10 @@
 /**
  * Type-checks every TypeScript snippet of the READMEs as a new user would meet it: in a project outside the
  * workspace, with the packed tarballs of our packages and exactly what the README's Install section says to install
- * (`pnpm add …` lines) and its tsconfig block (`"types"`), under strict `tsc`. An integration's README (Hono, Drizzle,
+ * (`pnpm add …` lines) and its tsconfig block (`"types"`), under strict `tsc`. A tsconfig that loads
+ * `./worker-configuration.d.ts` gets it from `wrangler types` run there on a configuration with one Hyperdrive binding
+ * (so `Env` is wrangler's, not ours), and is checked a second time the README's other way: `@cloudflare/workers-types`
+ * in its place and `Env` declared by hand. An integration's README (Hono, Drizzle,
  * Kysely) defers TypeScript's setup to its adapter's, so the adapter's Install section counts for it too. Each
  * adapter's handle must also be typed (not `any`) there. Offline: the drivers and type packages are linked from the
  * pnpm store the workspace uses.
@@ -40,10 +43,15 @@ const ADAPTERS = ["@hyperdrive-kit/pg", "@hyperdrive-kit/postgres", "@hyperdrive
 const INTEGRATIONS = ["@hyperdrive-kit/hono", "@hyperdrive-kit/drizzle", "@hyperdrive-kit/kysely"];
 
 /**
- * What `wrangler types` gives a project with one Hyperdrive binding, for a README whose package has no
- * `test/readme/env.d.ts` saying what its snippets assume.
+ * The `Env` a user declares with `@cloudflare/workers-types` (what `wrangler types` writes for one Hyperdrive
+ * binding), for a README whose package has no `test/readme/env.d.ts` saying what its snippets assume.
  */
 const ENV_DTS = "interface Env {\n  HYPERDRIVE: Hyperdrive;\n}\n";
+
+/** What `wrangler types` writes, as a README's tsconfig names it in `types`. */
+const WORKER_CONFIGURATION = "./worker-configuration.d.ts";
+/** The types package the READMEs give as the other way to `wrangler types`. */
+const WORKERS_TYPES = "@cloudflare/workers-types";
 
 const HANDLE_IS_TYPED = (adapter: string) => `import { withHyperdrive } from "${adapter}";
 
@@ -200,20 +208,6 @@ async function checkReadme(
     join(project, "package.json"),
     JSON.stringify({ name: "readme-snippets", private: true, type: "module" }),
   );
-  await writeFile(
-    join(project, "tsconfig.json"),
-    JSON.stringify({
-      compilerOptions: {
-        ...Object.assign({}, ...used.map((s) => s.compilerOptions)),
-        types: [...types],
-        noEmit: true,
-      },
-      include: ["*.ts"],
-    }),
-  );
-  // What the package's own snippet folder declares its snippets assume (the Hono README's `.dev.vars` entry), if it does.
-  const ownEnv = join(root, dirname(readme), "test", "readme", "env.d.ts");
-  await writeFile(join(project, "env.d.ts"), existsSync(ownEnv) ? readFileSync(ownEnv, "utf8") : ENV_DTS);
   for (const [i, code] of snippets.entries()) await writeFile(join(project, `snippet-${i + 1}.ts`), code);
   // A snippet's own files (`./schema`): the user has them; the package's type-checked snippet folder provides them.
   for (const local of new Set(snippets.flatMap(localImports))) {
@@ -224,13 +218,77 @@ async function checkReadme(
   if (documents && ADAPTERS.includes(documents)) {
     await writeFile(join(project, "handle-is-typed.ts"), HANDLE_IS_TYPED(documents));
   }
+  // What the package's own snippet folder declares its snippets assume (the Hono README's `.dev.vars` entry), if it does.
+  const ownEnv = join(root, dirname(readme), "test", "readme", "env.d.ts");
+  const handDeclared = existsSync(ownEnv) ? readFileSync(ownEnv, "utf8") : ENV_DTS;
+  const compilerOptions = Object.assign({}, ...used.map((s) => s.compilerOptions));
+  const failures: string[] = [];
+  if (types.has(WORKER_CONFIGURATION)) {
+    // As the README says: `wrangler types` writes the runtime's types and `Env`; only the package's own extras are added.
+    await wranglerTypes(project);
+    if (existsSync(ownEnv)) await writeFile(join(project, "env.d.ts"), handDeclared);
+    failures.push(await compile(project, compilerOptions, [...types], "with `wrangler types`"));
+    // The README's other way: the published types package in its place, and `Env` declared by hand.
+    await rm(join(project, "worker-configuration.d.ts"));
+    await mkdir(join(modules, "@cloudflare"), { recursive: true });
+    await symlink(installed(WORKERS_TYPES), join(modules, WORKERS_TYPES), "dir");
+    const swapped = [...types].map((t) => (t === WORKER_CONFIGURATION ? WORKERS_TYPES : t));
+    await writeFile(join(project, "env.d.ts"), handDeclared);
+    failures.push(await compile(project, compilerOptions, swapped, `with ${WORKERS_TYPES}`));
+  } else {
+    await writeFile(join(project, "env.d.ts"), handDeclared);
+    failures.push(await compile(project, compilerOptions, [...types], ""));
+  }
+  return { readme, snippets: snippets.length, errors: failures.filter(Boolean).join("\n") };
+}
+
+/**
+ * `wrangler types` in the project, as the README's Install section runs it, for a Wrangler configuration with one
+ * Hyperdrive binding at the newest compatibility date the installed workerd supports (its version is `1.YYYYMMDD.n`).
+ */
+async function wranglerTypes(project: string): Promise<void> {
+  const wrangler = join(project, "node_modules", "wrangler");
+  const workerd = JSON.parse(readFileSync(join(realpathSync(wrangler), "..", "workerd", "package.json"), "utf8"));
+  const [, runtime = ""] = (workerd.version as string).split(".");
+  const config = {
+    name: "readme-snippets",
+    main: "snippet-1.ts",
+    compatibility_date: `${runtime.slice(0, 4)}-${runtime.slice(4, 6)}-${runtime.slice(6, 8)}`,
+    hyperdrive: [
+      {
+        binding: "HYPERDRIVE",
+        id: "0".repeat(32),
+        localConnectionString: "postgres://user:password@127.0.0.1:5432/db",
+      },
+    ],
+  };
+  await writeFile(join(project, "wrangler.json"), JSON.stringify(config));
+  await exec(process.execPath, [join(wrangler, "bin", "wrangler.js"), "types"], {
+    cwd: project,
+    timeout: 120_000,
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+  });
+}
+
+/** `tsc` on the project with these compiler options and `types`; the compiler's errors, or "" when it compiles. */
+async function compile(
+  project: string,
+  compilerOptions: Record<string, unknown>,
+  types: string[],
+  way: string,
+): Promise<string> {
+  await writeFile(
+    join(project, "tsconfig.json"),
+    JSON.stringify({ compilerOptions: { ...compilerOptions, types, noEmit: true }, include: ["*.ts"] }),
+  );
   try {
     const tsc = join(installed("typescript"), "bin", "tsc");
     await exec(process.execPath, [tsc, "-p", "."], { cwd: project, timeout: 120_000 });
-    return { readme, snippets: snippets.length, errors: "" };
+    return "";
   } catch (error) {
     const { stdout = "", stderr = "" } = error as { stdout?: string; stderr?: string };
-    return { readme, snippets: snippets.length, errors: `${stdout}${stderr}`.trim() || String(error) };
+    const errors = `${stdout}${stderr}`.trim() || String(error);
+    return way ? `${way}:\n${errors}` : errors;
   }
 }
 

@@ -1,5 +1,5 @@
 /** MySQL's and MariaDB's side of the function catalogue: built-ins by name, stored functions from the origin. */
-import { type FunctionRules, quotedNames, type Volatility } from "../functions.ts";
+import { type FunctionRules, sqlValueFunctions, type Volatility, volatilityQuery } from "../functions.ts";
 import type { MysqlOrigin } from "./origin.ts";
 
 export const MYSQL_FUNCTION_RULES: FunctionRules = {
@@ -30,27 +30,21 @@ export const MYSQL_FUNCTION_RULES: FunctionRules = {
       "find_in_set elt format cast inet_aton inet_ntoa"
     ).split(" "),
   ),
-  bareVolatile: new Set([
-    "current_date",
-    "current_time",
-    "current_timestamp",
-    "localtime",
-    "localtimestamp",
-    "current_user",
-    "current_role",
-  ]),
+  bareVolatile: sqlValueFunctions(),
   // MariaDB's sequences: NEXT VALUE FOR s, PREVIOUS VALUE FOR s.
   patterns: [/\b(?:next|previous)\s+value\s+for\b/i],
+  // Stored functions: volatile unless declared DETERMINISTIC and not MODIFIES SQL DATA.
+  catalogue: {
+    table: "information_schema.routines",
+    name: "routine_name",
+    volatile: "max(is_deterministic <> 'YES' or sql_data_access = 'MODIFIES SQL DATA')",
+    where: "routine_type = 'FUNCTION'",
+  },
 };
 
-/**
- * Stored functions by these names, in any schema: volatile unless declared DETERMINISTIC and not MODIFIES SQL DATA.
- */
+/** The volatility of the stored functions by these names, in any schema. */
 export async function mysqlVolatility(server: MysqlOrigin, names: string[]): Promise<Volatility> {
-  const result = await server.query(
-    "select lower(routine_name), max(is_deterministic <> 'YES' or sql_data_access = 'MODIFIES SQL DATA') " +
-      `from information_schema.routines where routine_type = 'FUNCTION' and lower(routine_name) in (${quotedNames(names)}) group by 1`,
-  );
+  const result = await server.query(volatilityQuery(MYSQL_FUNCTION_RULES.catalogue, names));
   if (result.kind !== "rows") return [];
   return result.rows.map(([name, volatile]) => [String(name ?? ""), String(volatile ?? "1") !== "0"] as const);
 }

@@ -1,5 +1,5 @@
 /** PostgreSQL's side of the function catalogue: pg_proc's volatility, asked on a pooled origin connection. */
-import { type FunctionRules, quotedNames, type Volatility } from "../functions.ts";
+import { type FunctionRules, sqlValueFunctions, type Volatility, volatilityQuery } from "../functions.ts";
 import { Backend, serialize } from "./messages.ts";
 import type { PostgresOrigin } from "./origin.ts";
 
@@ -17,29 +17,15 @@ export const POSTGRES_FUNCTION_RULES: FunctionRules = {
     ).split(" "),
   ),
   // SQL value functions written without parentheses: STABLE in PostgreSQL.
-  bareVolatile: new Set([
-    "current_date",
-    "current_time",
-    "current_timestamp",
-    "localtime",
-    "localtimestamp",
-    "current_user",
-    "session_user",
-    "current_role",
-    "current_schema",
-    "current_catalog",
-  ]),
+  bareVolatile: sqlValueFunctions("session_user", "current_schema", "current_catalog"),
   patterns: [],
+  // Functions not IMMUTABLE (STABLE or VOLATILE) are not cacheable.
+  catalogue: { table: "pg_catalog.pg_proc", name: "proname", volatile: "bool_or(provolatile <> 'i')" },
 };
 
-/** The volatility of the names pg_proc lists (any schema: the search path decides which one runs). */
+/** The volatility of the functions by these names pg_proc lists, in any schema. */
 export async function postgresVolatility(server: PostgresOrigin, names: string[]): Promise<Volatility> {
-  const messages = await server.run(
-    serialize.query(
-      "select lower(proname), bool_or(provolatile <> 'i') from pg_catalog.pg_proc " +
-        `where lower(proname) in (${quotedNames(names)}) group by 1`,
-    ),
-  );
+  const messages = await server.run(serialize.query(volatilityQuery(POSTGRES_FUNCTION_RULES.catalogue, names)));
   if (messages.some((m) => m[0] === Backend.Error)) throw new Error("the function lookup failed");
   return messages
     .filter((m) => m[0] === Backend.DataRow)

@@ -351,6 +351,27 @@ export function createConformanceWorker<Db>(driver: ConformanceDriver<Db>): Expo
       { binding: "ADMIN" },
     );
   };
+  /** A handle used in a scope and kept past the scope's teardown, with that scope (torn down). */
+  const keptPastTeardown = async (
+    env: unknown,
+    ctx: ExecutionContext,
+    options: Record<string, unknown>,
+  ): Promise<{ kept: Db; scope: RequestScope }> => {
+    let kept: { db: Db; scope: RequestScope } | undefined;
+    const response = await driver.withHyperdrive(
+      env,
+      ctx,
+      async (db, scope) => {
+        kept = { db, scope };
+        return Response.json({ one: await one(db) });
+      },
+      options,
+    );
+    await response.text(); // teardown waits for the body to be consumed
+    if (!kept) throw new Error("the scope's callback never ran");
+    await kept.scope.closed;
+    return { kept: kept.db, scope: kept.scope };
+  };
   /** The call of `rawQuery` on a handle: whether it threw synchronously, and the code it failed with. */
   const misused = async (db: Db): Promise<Response> => {
     let result: unknown;
@@ -511,22 +532,9 @@ export function createConformanceWorker<Db>(driver: ConformanceDriver<Db>): Expo
           if (where === "outside") return await misused(state.stash as Db);
           if (where === "other-scope")
             return await driver.withHyperdrive(env, ctx, () => misused(state.stash as Db), options);
-          let kept: Db | undefined;
-          let scope: RequestScope | undefined;
-          const response = await driver.withHyperdrive(
-            env,
-            ctx,
-            async (db, s) => {
-              kept = db;
-              scope = s;
-              return Response.json({ one: await one(db) });
-            },
-            options,
-          );
-          await response.text();
-          await scope?.closed;
+          const { kept, scope } = await keptPastTeardown(env, ctx, options);
           // Inside the same request, after teardown: the scope's context is still active.
-          return await (scope as RequestScope).run(() => misused(kept as Db));
+          return await scope.run(() => misused(kept));
         }
         case "/lazy":
           return await driver.withHyperdrive(
@@ -564,21 +572,8 @@ export function createConformanceWorker<Db>(driver: ConformanceDriver<Db>): Expo
             options,
           );
         case "/after-teardown": {
-          let kept: Db | undefined;
-          let scope: RequestScope | undefined;
-          const response = await driver.withHyperdrive(
-            env,
-            ctx,
-            async (db, s) => {
-              kept = db;
-              scope = s;
-              return Response.json({ one: await one(db) });
-            },
-            options,
-          );
-          await response.text(); // teardown waits for the body to be consumed
-          await scope?.closed;
-          return Response.json({ one: await one(kept as Db), state: scope?.state });
+          const { kept, scope } = await keptPastTeardown(env, ctx, options);
+          return Response.json({ one: await one(kept), state: scope.state });
         }
         case "/stream":
           return await driver.withHyperdrive(
