@@ -403,28 +403,19 @@ describe("Prisma's errors", () => {
     });
     // 2013 is MySQL's errno here, not Hyperdrive's configuration error 2013.
     expect(classify(lost)).not.toMatchObject({ code: "HDK_CONFIG_INVALID_CREDENTIALS" });
-    // The mariadb driver's own codes (45001–45999) are errnos, not SQLSTATEs.
-    const closed = known("P2010", {
-      driverAdapterError: driverAdapterError({
-        kind: "mysql",
-        code: 45009,
-        message: "socket has unexpectedly been closed",
-      }),
-    });
-    expect(classify(closed)).toMatchObject({ type: "catalog", code: "HDK_MYSQL_CONNECTION_LOST" });
+    // The mariadb driver's own codes (45001–45999) are errnos, not SQLSTATEs: its socket closed (45009), and a command
+    // on a connection it has already closed (45013; the soak: a transaction's next query after a kill).
+    for (const [code, message] of [
+      [45009, "socket has unexpectedly been closed"],
+      [45013, "Cannot execute new commands: connection closed"],
+    ] as const) {
+      const closed = known("P2010", { driverAdapterError: driverAdapterError({ kind: "mysql", code, message }) });
+      expect(classify(closed)).toMatchObject({ type: "catalog", code: "HDK_MYSQL_CONNECTION_LOST" });
+    }
     const closedMapped = known("P2010", {
       driverAdapterError: driverAdapterError({ kind: "ConnectionClosed", originalCode: "45009", originalMessage: "x" }),
     });
     expect(classify(closedMapped)).toMatchObject({ type: "catalog", code: "HDK_MYSQL_CONNECTION_LOST" });
-    // A command on a connection the driver has already closed (the soak: a transaction's next query after a kill).
-    const commandAfterClose = known("P2010", {
-      driverAdapterError: driverAdapterError({
-        kind: "mysql",
-        code: 45013,
-        message: "Cannot execute new commands: connection closed",
-      }),
-    });
-    expect(classify(commandAfterClose)).toMatchObject({ type: "catalog", code: "HDK_MYSQL_CONNECTION_LOST" });
   });
 
   it("classifies Hyperdrive's answers and catalogued driver errors behind a P-code", () => {
