@@ -50,8 +50,11 @@ const BUDGETS: { core: number; adapters: Record<Driver, number> } = {
   // its errors typed, a fatal error forwarded to the streaming command) took it from 2.2 to 2.4 KB.
   // postgres 2 KB until then too: Postgres.js 4 beside 3.x (final codes on the socket's connect failures, 4.x's entry
   // points guarded, the reserve() workaround kept for 3.x) took it from 1.0 to 2.0 KB, and a connect counted as made
-  // only on a whole ReadyForQuery (a reset inside it was retried by 4.x's pool) to 2.1 KB.
-  adapters: { pg: 2048, postgres: 2304, mysql2: 2560, mysql: 2048 },
+  // only on a whole ReadyForQuery (a reset inside it was retried by 4.x's pool) to 2.1 KB; 2.25 KB until late on
+  // 2026-12-07, when nothing written to a connection Postgres.js 3 closed (a transaction's, savepoint's or cursor's
+  // outcome held until the connection is known open) and 4.x's unused pool connections ended with Terminate (not
+  // destroyed mid-read) took it to 2.3 KB.
+  adapters: { pg: 2048, postgres: 2560, mysql2: 2560, mysql: 2048 },
 };
 
 /**

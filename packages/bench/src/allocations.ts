@@ -13,7 +13,8 @@
  * both), HDK_ALLOC_ROUNDS (3), HDK_ALLOC_REQUESTS (per block, 100), HDK_ALLOC_WARM (warm-up requests per variant,
  * 40), HDK_ALLOC_INTERVAL (bytes, 32).
  */
-import { groupOf, inspector, moduleMap } from "./inspector.ts";
+import { inspector } from "@hyperdrive-kit/testing/wrangler-dev";
+import { groupOf, moduleMap } from "./inspector.ts";
 import { closed, engineOf, get, numberFrom, path, QUERIES, selectedRoutes, VARIANTS } from "./routes.ts";
 import { startBench } from "./setup.ts";
 import { summarize } from "./stats.ts";

@@ -1,35 +1,10 @@
-/** The bench's view into workerd's inspector (Chrome DevTools protocol): a client, and where a bundle line comes from. */
+/**
+ * Where a line of wrangler dev's bundle comes from, for the bench's profiles (the inspector client itself is the testing
+ * package's, `@hyperdrive-kit/testing/wrangler-dev`).
+ */
 import { existsSync } from "node:fs";
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-
-/** A minimal DevTools protocol client: one WebSocket, requests matched by id. */
-export async function inspector(port: number) {
-  const targets = (await (await fetch(`http://127.0.0.1:${port}/json`)).json()) as Array<{
-    webSocketDebuggerUrl: string;
-  }>;
-  const url = targets[0]?.webSocketDebuggerUrl;
-  if (!url) throw new Error("workerd's inspector lists no target");
-  // wrangler's inspector proxy wants an Origin it allows; Node's WebSocket (undici) takes headers as an extension.
-  const socket = new WebSocket(url, { headers: { origin: "http://localhost" } } as unknown as string[]);
-  await new Promise((resolve, reject) => {
-    socket.addEventListener("open", resolve, { once: true });
-    socket.addEventListener("error", reject, { once: true });
-  });
-  let next = 0;
-  const waiting = new Map<number, (result: unknown) => void>();
-  socket.addEventListener("message", (event) => {
-    const message = JSON.parse(String(event.data)) as { id?: number; result?: unknown };
-    if (message.id !== undefined) waiting.get(message.id)?.(message.result);
-  });
-  const send = <T>(method: string, params: Record<string, unknown> = {}) =>
-    new Promise<T>((resolve) => {
-      const id = ++next;
-      waiting.set(id, resolve as (result: unknown) => void);
-      socket.send(JSON.stringify({ id, method, params }));
-    });
-  return { send, close: () => socket.close() };
-}
 
 /** Line number → module path, from esbuild's `// path` markers in the bundle. */
 export async function moduleMap(dir: string, keep?: string): Promise<(line: number) => string> {

@@ -10,7 +10,8 @@
  * bundle and each run's `.cpuprofile`).
  */
 import { writeFile } from "node:fs/promises";
-import { groupOf, inspector, moduleMap } from "./inspector.ts";
+import { inspector } from "@hyperdrive-kit/testing/wrangler-dev";
+import { groupOf, moduleMap } from "./inspector.ts";
 import { engineOf, get } from "./routes.ts";
 import { startBench } from "./setup.ts";
 

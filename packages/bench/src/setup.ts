@@ -10,20 +10,22 @@
  * cost of a stack trace, and of a deeper stack, is then closer to production's.
  */
 import { execFile } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import type { FaultProxy } from "@hyperdrive-kit/testing/proxy";
 import { freePort } from "@hyperdrive-kit/testing/servers";
 import {
+  COMPATIBILITY_DATE,
+  cleanupsOnExit,
   type Engine,
   fromWrangler,
   startProxiedServer,
   startWranglerDev,
+  stopProcess,
   wranglerBin,
   wranglerEnv,
+  writeWranglerConfig,
 } from "@hyperdrive-kit/testing/wrangler-dev";
 
 export type { Engine };
@@ -39,11 +41,9 @@ export interface Bench {
   close(): Promise<void>;
 }
 
-const here = dirname(fileURLToPath(import.meta.url));
 const runtime = process.env.HDK_BENCH_RUNTIME ?? "wrangler";
 /** What runs the bench Worker, as the modes print it. */
 export const RUNTIME_LABEL = runtime === "miniflare" ? "Miniflare, no inspector session" : "wrangler dev";
-const COMPATIBILITY_DATE = "2025-09-01";
 
 export interface BenchOptions {
   /** V8 flags for workerd (through miniflare's `MINIFLARE_WORKERD_V8_FLAGS`), e.g. `--trace-opt`. */
@@ -59,14 +59,7 @@ export async function startBench(engines: readonly Engine[], options: BenchOptio
     throw new Error(
       "HDK_BENCH_RUNTIME=miniflare does not pass V8 flags or workerd's output on: run this with wrangler",
     );
-  const cleanups: Array<() => Promise<unknown> | unknown> = [];
-  const close = async () => {
-    process.off("SIGINT", interrupted).off("SIGTERM", interrupted);
-    for (const cleanup of cleanups.splice(0).reverse()) await Promise.resolve(cleanup()).catch(() => {});
-  };
-  // Stopped by hand: stop the servers and wrangler too, rather than leave them running.
-  const interrupted = () => void close().finally(() => process.exit(130));
-  process.once("SIGINT", interrupted).once("SIGTERM", interrupted);
+  const { cleanups, close } = cleanupsOnExit();
   try {
     const proxies: Partial<Record<Engine, FaultProxy>> = {};
     const urls: Partial<Record<Engine, string>> = {};
@@ -75,33 +68,24 @@ export async function startBench(engines: readonly Engine[], options: BenchOptio
       proxies[engine] = proxy;
       urls[engine] = url;
     }
-    const dir = await mkdtemp(join(tmpdir(), "hdk-bench-"));
-    cleanups.push(() => rm(dir, { recursive: true, force: true }));
-    const hyperdrive = [
-      { binding: "PG", id: "00000000000000000000000000000001", localConnectionString: urls.postgres },
-      { binding: "MY", id: "00000000000000000000000000000002", localConnectionString: urls.mysql },
-    ].filter((binding) => binding.localConnectionString !== undefined);
-    const config = join(dir, "wrangler.json");
-    await writeFile(
-      config,
-      JSON.stringify({
-        name: "hyperdrive-kit-bench",
-        main: join(here, "../worker/index.ts"),
-        compatibility_date: COMPATIBILITY_DATE,
-        compatibility_flags: ["nodejs_compat"],
-        hyperdrive,
-      }),
+    const hyperdrive = Object.fromEntries(
+      Object.entries({ PG: urls.postgres, MY: urls.mysql }).filter((binding): binding is [string, string] =>
+        Boolean(binding[1]),
+      ),
+    );
+    const { dir, config } = await writeWranglerConfig(
+      { name: "hyperdrive-kit-bench", main: fileURLToPath(new URL("../worker/index.ts", import.meta.url)), hyperdrive },
+      cleanups,
     );
     const port = await freePort();
     const inspectorPort = await freePort();
     const origin = `http://127.0.0.1:${port}`;
     if (runtime === "miniflare") {
-      const hyperdrives = Object.fromEntries(hyperdrive.map((b) => [b.binding, b.localConnectionString as string]));
-      const miniflare = await startMiniflare(config, dir, hyperdrives, port, inspectorPort);
+      const miniflare = await startMiniflare(config, dir, hyperdrive, port, inspectorPort);
       cleanups.push(() => miniflare.dispose());
     } else {
       const wrangler = await startWranglerDev({ config, port, inspectorPort, ...options });
-      cleanups.push(() => wrangler.kill());
+      cleanups.push(() => stopProcess(wrangler));
     }
     return { proxies, origin, inspectorPort, dir, close };
   } catch (error) {

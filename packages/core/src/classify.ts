@@ -215,8 +215,16 @@ const rules: ReadonlyArray<readonly [HyperdriveErrorCode, (f: Fields) => boolean
   ["HDK_MYSQL2_CONNECTION_CLOSED", (f) => has(f, "Can't add new command when connection is in closed state")],
   ["HDK_MYSQL2_POOL_CLOSED", (f) => f.message === "Pool is closed." || f.code === "POOL_CLOSED"],
   ["HDK_MYSQL_CONNECTION_LOST", (f) => f.code === "PROTOCOL_CONNECTION_LOST"],
-  // The `mariadb` driver (under @prisma/adapter-mariadb): ER_SOCKET_UNEXPECTED_CLOSE.
-  ["HDK_MYSQL_CONNECTION_LOST", (f) => f.code === "ER_SOCKET_UNEXPECTED_CLOSE" || f.errno === 45009],
+  // The `mariadb` driver (under @prisma/adapter-mariadb): ER_SOCKET_UNEXPECTED_CLOSE, and ER_CMD_CONNECTION_CLOSED
+  // (a command on a connection it has already closed: a transaction's next query after its connection died).
+  [
+    "HDK_MYSQL_CONNECTION_LOST",
+    (f) =>
+      f.code === "ER_SOCKET_UNEXPECTED_CLOSE" ||
+      f.code === "ER_CMD_CONNECTION_CLOSED" ||
+      f.errno === 45009 ||
+      f.errno === 45013,
+  ],
   ["HDK_MYSQL_ENQUEUE_AFTER_FATAL", (f) => f.code === "PROTOCOL_ENQUEUE_AFTER_FATAL_ERROR"],
   ["HDK_MYSQL_ENQUEUE_AFTER_QUIT", (f) => f.code === "PROTOCOL_ENQUEUE_AFTER_QUIT"],
   ["HDK_MYSQL_HANDSHAKE_TWICE", (f) => f.code === "PROTOCOL_ENQUEUE_HANDSHAKE_TWICE"],

@@ -312,6 +312,11 @@ describe("classify", () => {
     expect(classify(internal)).toMatchObject({ code: "HDK_HYPERDRIVE_INTERNAL" });
     const closed = error("socket has unexpectedly been closed", { errno: 45009, code: "ER_SOCKET_UNEXPECTED_CLOSE" });
     expect(classify(closed)).toMatchObject({ code: "HDK_MYSQL_CONNECTION_LOST" });
+    const commandAfterClose = error("Cannot execute new commands: connection closed", {
+      errno: 45013,
+      code: "ER_CMD_CONNECTION_CLOSED",
+    });
+    expect(classify(commandAfterClose)).toMatchObject({ code: "HDK_MYSQL_CONNECTION_LOST" });
   });
 
   it("reports unknown errors as unknown", () => {
@@ -398,15 +403,15 @@ describe("Prisma's errors", () => {
     });
     // 2013 is MySQL's errno here, not Hyperdrive's configuration error 2013.
     expect(classify(lost)).not.toMatchObject({ code: "HDK_CONFIG_INVALID_CREDENTIALS" });
-    // The mariadb driver's own codes (45001–45999) are errnos, not SQLSTATEs.
-    const closed = known("P2010", {
-      driverAdapterError: driverAdapterError({
-        kind: "mysql",
-        code: 45009,
-        message: "socket has unexpectedly been closed",
-      }),
-    });
-    expect(classify(closed)).toMatchObject({ type: "catalog", code: "HDK_MYSQL_CONNECTION_LOST" });
+    // The mariadb driver's own codes (45001–45999) are errnos, not SQLSTATEs: its socket closed (45009), and a command
+    // on a connection it has already closed (45013; the soak: a transaction's next query after a kill).
+    for (const [code, message] of [
+      [45009, "socket has unexpectedly been closed"],
+      [45013, "Cannot execute new commands: connection closed"],
+    ] as const) {
+      const closed = known("P2010", { driverAdapterError: driverAdapterError({ kind: "mysql", code, message }) });
+      expect(classify(closed)).toMatchObject({ type: "catalog", code: "HDK_MYSQL_CONNECTION_LOST" });
+    }
     const closedMapped = known("P2010", {
       driverAdapterError: driverAdapterError({ kind: "ConnectionClosed", originalCode: "45009", originalMessage: "x" }),
     });

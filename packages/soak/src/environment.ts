@@ -4,23 +4,23 @@
  * `PG` and `MY` through the proxies. `admin` reaches each database directly (not through the proxy) for the fault
  * schedule and the connection counts.
  */
-import { mkdtemp, rm, stat, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { stat } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { POSTGRES_JS_4_FLAGS, postgresJs4 } from "@hyperdrive-kit/testing/postgres-js";
 import { freePort } from "@hyperdrive-kit/testing/servers";
 import {
+  cleanupsOnExit,
   type Engine,
   type ProxiedServer,
   startProxiedServer,
   startWranglerDev,
+  stopProcess,
+  writeWranglerConfig,
 } from "@hyperdrive-kit/testing/wrangler-dev";
 import mysql from "mysql2/promise";
 import pg from "pg";
 import { generate } from "../../prisma/test/generate.ts";
 
-const here = dirname(fileURLToPath(import.meta.url));
 /** 64 random bytes, hex: a 132-character password per server and run. */
 const PASSWORD_BYTES = 64;
 
@@ -35,6 +35,8 @@ export interface SoakEnvironment {
   servers: Record<Engine, ProxiedServer>;
   admin: Record<Engine, Admin>;
   origin: string;
+  /** wrangler dev's inspector (DevTools protocol): the isolate's JavaScript heap. */
+  inspectorPort: number;
   /** Every secret that must never reach a body or a log line: passwords and connection strings. */
   secrets: string[];
   /** The Postgres.js major the Worker's `import "postgres"` got (adapter and ORMs alike). */
@@ -132,13 +134,7 @@ async function createTables(servers: Record<Engine, ProxiedServer>): Promise<voi
 
 export async function startSoak(onOutput: (text: string) => void): Promise<SoakEnvironment> {
   const postgresJs = postgresJsMajor();
-  const cleanups: Array<() => unknown> = [];
-  const close = async () => {
-    process.off("SIGINT", interrupted).off("SIGTERM", interrupted);
-    for (const cleanup of cleanups.splice(0).reverse()) await Promise.resolve(cleanup()).catch(() => {});
-  };
-  const interrupted = () => void close().finally(() => process.exit(130));
-  process.once("SIGINT", interrupted).once("SIGTERM", interrupted);
+  const { cleanups, close } = cleanupsOnExit();
   try {
     const [postgres, mysqlServer] = await Promise.all([
       startProxiedServer("postgres", cleanups, { passwordBytes: PASSWORD_BYTES }),
@@ -147,40 +143,26 @@ export async function startSoak(onOutput: (text: string) => void): Promise<SoakE
     ]);
     const servers = { postgres, mysql: mysqlServer } as Record<Engine, ProxiedServer>;
     await createTables(servers);
-    const dir = await mkdtemp(join(tmpdir(), "hdk-soak-"));
-    cleanups.push(() => rm(dir, { recursive: true, force: true }));
-    const config = join(dir, "wrangler.json");
-    await writeFile(
-      config,
-      JSON.stringify({
+    const { config } = await writeWranglerConfig(
+      {
         name: "hyperdrive-kit-soak",
-        main: join(here, "../worker/index.ts"),
-        compatibility_date: "2025-09-01",
-        compatibility_flags: ["nodejs_compat", ...(postgresJs === 4 ? POSTGRES_JS_4_FLAGS : [])],
-        ...(postgresJs === 4 ? { alias: { postgres: postgresJs4() } } : {}),
-        hyperdrive: [
-          { binding: "PG", id: "00000000000000000000000000000001", localConnectionString: servers.postgres.url },
-          { binding: "MY", id: "00000000000000000000000000000002", localConnectionString: servers.mysql.url },
-        ],
-      }),
+        main: fileURLToPath(new URL("../worker/index.ts", import.meta.url)),
+        hyperdrive: { PG: servers.postgres.url, MY: servers.mysql.url },
+        ...(postgresJs === 4 ? { compatibilityFlags: POSTGRES_JS_4_FLAGS, alias: { postgres: postgresJs4() } } : {}),
+      },
+      cleanups,
     );
     const port = await freePort();
+    const inspectorPort = await freePort();
     const wrangler = await startWranglerDev({
       config,
       port,
-      inspectorPort: await freePort(),
+      inspectorPort,
       onOutput,
       logLevel: "log",
       readyPath: "/none/none",
     });
-    cleanups.push(
-      () =>
-        new Promise<void>((resolve) => {
-          if (wrangler.exitCode !== null) return resolve();
-          wrangler.once("exit", () => resolve());
-          wrangler.kill();
-        }),
-    );
+    cleanups.push(() => stopProcess(wrangler));
     const secrets = Object.values(servers).flatMap(({ server, url }) => [
       decodeURIComponent(new URL(server.url).password),
       server.url,
@@ -190,6 +172,7 @@ export async function startSoak(onOutput: (text: string) => void): Promise<SoakE
       servers,
       admin: { postgres: postgresAdmin(servers.postgres.server.url), mysql: mysqlAdmin(servers.mysql.server.url) },
       origin: `http://127.0.0.1:${port}`,
+      inspectorPort,
       secrets,
       postgresJs,
       close,

@@ -8,7 +8,7 @@ import { adapters } from "./adapters.ts";
 import { integrations } from "./integrations.ts";
 import { errorResponse } from "./outcome.ts";
 import { runScenario, SCENARIOS, type Scenario } from "./scenarios.ts";
-import type { Env } from "./target.ts";
+import { CURSOR_ROWS, type Env } from "./target.ts";
 
 const targets = { ...adapters, ...integrations };
 
@@ -23,6 +23,9 @@ export default {
     const [, name = "", scenario = ""] = new URL(request.url).pathname.split("/");
     if (name === "stats") return Response.json(unhandled);
     if (name === "targets") return Response.json(Object.keys(targets));
+    // The A/A control: the same requests answered without a handle or a database.
+    if (name === "control")
+      return scenario === "stream" ? new Response(`END ${CURSOR_ROWS}\n`) : Response.json({ ok: true, rows: 0 });
     const target = targets[name];
     if (!target || !SCENARIOS.includes(scenario as Scenario)) return new Response("not found", { status: 404 });
     try {

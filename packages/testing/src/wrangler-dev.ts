@@ -4,7 +4,9 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { type FaultProxy, startFaultProxy } from "./proxy/index.ts";
 import { type RunningServer, startMariadb, startPostgres } from "./servers/index.ts";
@@ -26,6 +28,70 @@ export const wranglerEnv = (extra: Record<string, string> = {}) => ({
 });
 
 export type Engine = "postgres" | "mysql";
+
+/** What a run started, stopped in reverse order by `close()`. */
+export interface Cleanups {
+  /** Each stops one thing; pushed as each thing starts. */
+  cleanups: Array<() => unknown>;
+  close(): Promise<void>;
+}
+
+/**
+ * A stack of cleanups that also runs on SIGINT and SIGTERM (then exits 130): a run stopped by hand stops its servers
+ * and wrangler too, rather than leave them running.
+ */
+export function cleanupsOnExit(): Cleanups {
+  const cleanups: Array<() => unknown> = [];
+  const close = async () => {
+    process.off("SIGINT", interrupted).off("SIGTERM", interrupted);
+    for (const cleanup of cleanups.splice(0).reverse()) await Promise.resolve(cleanup()).catch(() => {});
+  };
+  const interrupted = () => void close().finally(() => process.exit(130));
+  process.once("SIGINT", interrupted).once("SIGTERM", interrupted);
+  return { cleanups, close };
+}
+
+export const COMPATIBILITY_DATE = "2025-09-01";
+
+/**
+ * A wrangler configuration for `main` in a new temporary folder (removed by a cleanup): nodejs_compat, and the
+ * Hyperdrive bindings `PG` and `MY` for the local connection strings given (a binding without one is left out).
+ */
+export async function writeWranglerConfig(
+  worker: {
+    name: string;
+    main: string;
+    hyperdrive: Partial<Record<"PG" | "MY", string>>;
+    /** Beside `nodejs_compat`. */
+    compatibilityFlags?: readonly string[];
+    /** Module aliases for the bundle (wrangler's `alias`). */
+    alias?: Record<string, string>;
+  },
+  cleanups: Array<() => unknown>,
+): Promise<{ dir: string; config: string }> {
+  const dir = await mkdtemp(join(tmpdir(), `${worker.name}-`));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  const ids = { PG: "00000000000000000000000000000001", MY: "00000000000000000000000000000002" };
+  const config = join(dir, "wrangler.json");
+  await writeFile(
+    config,
+    JSON.stringify({
+      name: worker.name,
+      main: worker.main,
+      compatibility_date: COMPATIBILITY_DATE,
+      compatibility_flags: ["nodejs_compat", ...(worker.compatibilityFlags ?? [])],
+      ...(worker.alias ? { alias: worker.alias } : {}),
+      hyperdrive: Object.entries(worker.hyperdrive)
+        .filter(([, localConnectionString]) => localConnectionString !== undefined)
+        .map(([binding, localConnectionString]) => ({
+          binding,
+          id: ids[binding as "PG" | "MY"],
+          localConnectionString,
+        })),
+    }),
+  );
+  return { dir, config };
+}
 
 export interface ProxiedServer {
   engine: Engine;
@@ -66,6 +132,15 @@ export interface WranglerDevOptions {
   logLevel?: string;
   /** A path the Worker answers with 404 once it runs (default `/none/none/none`). */
   readyPath?: string;
+}
+
+/** Ends a child process; resolves once it has exited. */
+export function stopProcess(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once("exit", () => resolve());
+    child.kill();
+  });
 }
 
 /** Starts `wrangler dev` and resolves once the Worker answers over HTTP. */
@@ -118,6 +193,54 @@ export async function startWranglerDev(options: WranglerDevOptions): Promise<Chi
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }
+/**
+ * A minimal DevTools protocol client on wrangler dev's inspector port (workerd's inspector behind wrangler's proxy,
+ * which takes one client at a time): one WebSocket, requests matched by id.
+ */
+export async function inspector(port: number) {
+  const targets = (await (await fetch(`http://127.0.0.1:${port}/json`)).json()) as Array<{
+    webSocketDebuggerUrl: string;
+  }>;
+  const url = targets[0]?.webSocketDebuggerUrl;
+  if (!url) throw new Error("workerd's inspector lists no target");
+  // wrangler's inspector proxy wants an Origin it allows; Node's WebSocket (undici) takes headers as an extension.
+  const socket = new WebSocket(url, { headers: { origin: "http://localhost" } } as unknown as string[]);
+  await new Promise((resolve, reject) => {
+    socket.addEventListener("open", resolve, { once: true });
+    socket.addEventListener("error", reject, { once: true });
+  });
+  let next = 0;
+  const waiting = new Map<number, { resolve(result: unknown): void; reject(error: Error): void }>();
+  socket.addEventListener("message", (event) => {
+    const message = JSON.parse(String(event.data)) as { id?: number; result?: unknown; error?: { message: string } };
+    const waiter = message.id === undefined ? undefined : waiting.get(message.id);
+    if (!waiter) return;
+    waiting.delete(message.id as number);
+    if (message.error) waiter.reject(new Error(`inspector: ${message.error.message}`));
+    else waiter.resolve(message.result);
+  });
+  const send = <T>(method: string, params: Record<string, unknown> = {}) =>
+    new Promise<T>((resolve, reject) => {
+      const id = ++next;
+      // Bounded: an answer that never comes fails the run rather than hang it.
+      const timer = setTimeout(() => {
+        waiting.delete(id);
+        reject(new Error(`inspector: no answer to ${method} in 60 s`));
+      }, 60_000);
+      waiting.set(id, {
+        resolve: (result) => {
+          clearTimeout(timer);
+          resolve(result as T);
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      });
+      socket.send(JSON.stringify({ id, method, params }));
+    });
+  return { send, close: () => socket.close() };
+}
 
 function read(path: string): string | undefined {
   try {
@@ -153,6 +276,15 @@ export function workerdPids(): number[] {
   const pids = [...descendants()].filter(([, name]) => name === "workerd").map(([pid]) => pid);
   if (pids.length === 0) throw new Error("No workerd process found below this process: is wrangler dev running?");
   return pids;
+}
+
+/**
+ * wrangler dev runs two workerd processes: the one that runs the Worker (started with an inspector address) and
+ * its own proxy in front (the port it listens on, the inspector proxy), which every request passes through.
+ */
+export function workerdRoles(pids: readonly number[]): { worker: number[]; proxy: number[] } {
+  const isWorker = (pid: number) => (read(`/proc/${pid}/cmdline`) ?? "").includes("--inspector-addr");
+  return { worker: pids.filter(isWorker), proxy: pids.filter((pid) => !isWorker(pid)) };
 }
 
 /** Resident memory of the given processes, summed, in MiB (`VmRSS` from `/proc/<pid>/status`). */
