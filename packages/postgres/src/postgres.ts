@@ -426,6 +426,8 @@ function endedConnection(error: unknown): boolean {
 
 /** PostgreSQL's ReadyForQuery message: the end of the connection's startup. */
 const READY_FOR_QUERY = 0x5a;
+/** PostgreSQL's ErrorResponse message: during startup, the server's refusal. */
+const ERROR_RESPONSE = 0x45;
 /** PostgreSQL's Terminate message: the client's goodbye, after which the server closes the connection. */
 const TERMINATE = Buffer.from([0x58, 0, 0, 0, 4]);
 
@@ -546,6 +548,15 @@ class ReadyWatch {
         this.#watch.reserves.opened(this.#socket);
         return;
       }
+      // Postgres.js 4 retries a startup refused with 53300 (too many connections) until `connect_timeout`: the
+      // socket fails first with core's verdict on the server's error, a code its pool takes as final (3.x: at once).
+      if (pending[0] === ERROR_RESPONSE && this.#watch.major === 4) {
+        const refusal = serverError(pending.subarray(5, length + 1));
+        if (refusal.code === "53300") {
+          this.#socket.destroy(this.#attempt.failed(refusal));
+          return;
+        }
+      }
       pending = pending.subarray(length + 1);
     }
     this.#pending = pending;
@@ -563,6 +574,21 @@ class ReadyWatch {
     this.#socket.off("data", this.#onData);
     this.#socket.emit = this.#emit;
   }
+}
+
+/** The server's error from the fields of an ErrorResponse (`C` its SQLSTATE, `M` its message), as the drivers give it. */
+function serverError(fields: Buffer): Error {
+  const error = Object.assign(new Error(), { code: "" });
+  // Each field: its type's byte, then its text up to a zero byte; a zero byte in place of a type ends them.
+  for (let at = 0; fields[at]; ) {
+    const end = fields.indexOf(0, at);
+    if (end < 0) break;
+    const value = fields.toString("utf8", at + 1, end);
+    if (fields[at] === 0x43) error.code = value;
+    if (fields[at] === 0x4d) error.message = value;
+    at = end + 1;
+  }
+  return error;
 }
 
 /**
