@@ -672,11 +672,12 @@ export function unsupportedDriver(): HyperdriveError {
 }
 
 /**
- * Postgres.js 4 retries a connect that fails with the server's `53300` (too many connections) until `connect_timeout`
+ * Postgres.js 4 retries a connect that fails transiently to it (`CONNECTION_CLOSED`, `53300`) until `connect_timeout`
  * has passed since the first failure, checked only when a retry fails, and its backoff grows to seconds: a query
- * waiting for that connection would wait well past core's bound. `queue_timeout` (seconds, read when a query starts
- * to wait) ends such a wait just above the bound (`QUEUE_TIMEOUT`, mapped to `HDK_TIMEOUT`); it applies only while
- * the handle has no open connection, so a query that waits for a busy one waits as on 3.x.
+ * waiting for that connection would wait well past core's bound. The socket fails such connects with a final code
+ * (see ReadyWatch); should one still be retried, `queue_timeout` (seconds, read when a query starts to wait) ends the
+ * wait just above the bound (`QUEUE_TIMEOUT`, mapped to `HDK_TIMEOUT`). It applies only while the handle has no open
+ * connection, so a query that waits for a busy one waits as on 3.x.
  */
 function boundConnectionWaits(sql: Sql, boundMs: number, watch: HandleWatch): void {
   Object.defineProperty(sql.options, "queue_timeout", {
