@@ -63,6 +63,11 @@ async function counting<T>(run: () => Promise<T>): Promise<{ result: T; unhandle
 }
 
 const pidSql = "select pg_backend_pid() as pid";
+/**
+ * The typed errors of a connection the server ended: lost under the query (57P01 mapped), or already broken when the
+ * next statement is sent (pg read the server's goodbye while the transaction sat idle).
+ */
+const CONNECTION_GONE = ["HDK_CONNECTION_LOST", "HDK_PG_CLIENT_BROKEN"];
 
 describe("an interactive $transaction whose backend is killed", () => {
   it("while its query runs: a typed error, nothing unhandled", async () => {
@@ -80,7 +85,7 @@ describe("an interactive $transaction whose backend is killed", () => {
         }),
       ),
     );
-    expect(findHyperdriveError(result.error)).toMatchObject({ category: "connection" });
+    expect(CONNECTION_GONE).toContain(findHyperdriveError(result.error)?.code);
     expect(unhandled).toEqual([]);
   });
 
@@ -94,7 +99,7 @@ describe("an interactive $transaction whose backend is killed", () => {
         }),
       ),
     );
-    expect(findHyperdriveError(result.error)).toMatchObject({ category: "connection" });
+    expect(CONNECTION_GONE).toContain(findHyperdriveError(result.error)?.code);
     expect(unhandled).toEqual([]);
   });
 });
