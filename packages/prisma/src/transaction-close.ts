@@ -47,6 +47,16 @@ function adopted<V, R>(handler: ((value: V) => R) | null | undefined): ((value: 
   };
 }
 
+/**
+ * `promise` as an {@link AdoptingPromise}, subscribed to at once: `AdoptingPromise.resolve()` would subscribe a
+ * microtask later, and a close that failed at once (a release refused after teardown) was reported as unhandled.
+ */
+function adopting<T>(promise: Promise<T>): AdoptingPromise<T> {
+  return new AdoptingPromise<T>((resolve, reject) => {
+    promise.then(resolve, reject);
+  });
+}
+
 function ignore(): void {}
 
 /**
@@ -63,10 +73,10 @@ export function containTransactionClose<Factory extends object>(factory: Factory
       const transaction = await startTransaction.apply(this, args);
       const { commit, rollback } = transaction;
       transaction.commit = function (this: ClosingTransaction) {
-        return AdoptingPromise.resolve(commit.call(this));
+        return adopting(commit.call(this));
       };
       transaction.rollback = function (this: ClosingTransaction) {
-        return AdoptingPromise.resolve(rollback.call(this));
+        return adopting(rollback.call(this));
       };
       return transaction;
     };
