@@ -62,7 +62,12 @@ async function counting<T>(run: () => Promise<T>): Promise<{ result: T; unhandle
   }
 }
 
-const pidSql = "select pg_backend_pid() as pid";
+/** The backend the transaction runs on. */
+async function backendPid(tx: Prisma): Promise<number> {
+  const [row] = await tx.$queryRawUnsafe<Array<{ pid: number }>>("select pg_backend_pid() as pid");
+  if (row === undefined) throw new Error("pg_backend_pid() returned no row");
+  return row.pid;
+}
 /**
  * The typed errors of a connection the server ended: lost under the query (57P01 mapped), or already broken when the
  * next statement is sent (pg read the server's goodbye while the transaction sat idle).
@@ -74,7 +79,7 @@ describe("an interactive $transaction whose backend is killed", () => {
     const { result, unhandled } = await counting(() =>
       scoped(async (prisma) =>
         prisma.$transaction(async (tx: Prisma) => {
-          const [{ pid }] = await tx.$queryRawUnsafe<Array<{ pid: number }>>(pidSql);
+          const pid = await backendPid(tx);
           await tx.$executeRawUnsafe("select 1");
           const sleeping = tx.$queryRawUnsafe("select pg_sleep(5)::text as slept");
           const settled = Promise.resolve(sleeping).catch(() => {}); // awaited below
@@ -93,7 +98,7 @@ describe("an interactive $transaction whose backend is killed", () => {
     const { result, unhandled } = await counting(() =>
       scoped(async (prisma) =>
         prisma.$transaction(async (tx: Prisma) => {
-          const [{ pid }] = await tx.$queryRawUnsafe<Array<{ pid: number }>>(pidSql);
+          const pid = await backendPid(tx);
           await tx.$executeRawUnsafe("select 1");
           await kill(pid); // idle in transaction: COMMIT is sent on a connection the server has ended
         }),
