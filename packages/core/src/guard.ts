@@ -173,8 +173,7 @@ class Guard {
         try {
           result = Reflect.apply(fn, self, driverArgs);
         } catch (error) {
-          run.done(error);
-          throw run.map(error);
+          throw run.failed(error);
         }
         const followed = run.follow(result);
         if (followed === result && typeof result === "object" && result !== null) guard.runs.set(result, run);
@@ -309,13 +308,27 @@ class CalledBack {
   }
 }
 
+/**
+ * How long after a query timeout's `abort` the driver has to fail the query itself before the guard does: a driver
+ * rejects its queries when its socket dies, a task or a few later; one that does not (Postgres.js 3.4.10 writing to a
+ * socket it already dropped) must not leave the query pending forever.
+ */
+const TIMEOUT_GRACE_MS = 50;
+
 /** One query call's bookkeeping: its timer, its `query` event, the mapping of its error. */
 class QueryRun {
   readonly options: GuardOptions;
   readonly #started: number;
-  readonly #callbackStyle: boolean;
+  /** The user's node callback (callback style), called once. */
+  readonly #callback: ((...a: unknown[]) => unknown) | undefined;
   #timedOut: HyperdriveError | undefined;
+  /** The query timeout's timer, then its grace's; `undefined` when no bound is armed. */
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** Set when the grace ran out and the caller got `HDK_TIMEOUT` from the guard: the driver's settle comes too late. */
+  #expired = false;
+  /** Rejects with `HDK_TIMEOUT` when the grace runs out, raced against the driver's promise. */
+  #expiry: Promise<never> | undefined;
+  #expire: ((error: unknown) => void) | undefined;
   #reported = false;
   /** Counted in the scope's queries in flight, which teardown waits for. */
   #inFlight = false;
@@ -333,19 +346,25 @@ class QueryRun {
     this.#started = options.scope.observed ? performance.now() : 0;
     const last = args.length - 1;
     const callback = args[last];
-    this.#callbackStyle = nodeCallbacks && typeof callback === "function";
-    if (!this.#callbackStyle) return;
+    if (!nodeCallbacks || typeof callback !== "function") return;
+    this.#callback = callback as (...a: unknown[]) => unknown;
     const run = this;
     args[last] = function (this: unknown, error: unknown, ...rest: unknown[]) {
+      // Once the guard called back with `HDK_TIMEOUT`, the driver's late call is not a second answer.
+      if (run.#expired) return undefined;
       run.done(error ?? undefined);
-      try {
-        return (callback as (...a: unknown[]) => unknown).call(this, error ? run.map(error) : error, ...rest);
-      } catch (thrown) {
-        // Not back into the driver, which would take it for a broken connection and lose it (callback-errors.ts).
-        callbackThrew(options.scope, thrown);
-        return undefined;
-      }
+      return run.callBack(this, error ? run.map(error) : error, rest);
     };
+  }
+
+  callBack(self: unknown, error: unknown, rest: unknown[]): unknown {
+    try {
+      return (this.#callback as (...a: unknown[]) => unknown).call(self, error, ...rest);
+    } catch (thrown) {
+      // Not back into the driver, which would take it for a broken connection and lose it (callback-errors.ts).
+      callbackThrew(this.options.scope, thrown);
+      return undefined;
+    }
   }
 
   /**
@@ -355,7 +374,7 @@ class QueryRun {
    * instead of chaining a new promise.
    */
   follow(result: unknown): unknown {
-    if (this.#callbackStyle) {
+    if (this.#callback !== undefined) {
       this.start();
       this.arm();
       return result;
@@ -371,15 +390,16 @@ class QueryRun {
     const run = this;
     if (result instanceof Promise && result.constructor === Promise) {
       this.start();
-      return result.then(
-        (value: unknown) => {
-          run.done();
-          return value;
-        },
-        (error: unknown) => {
-          run.done(error);
-          throw run.map(error);
-        },
+      return this.raced(
+        result.then(
+          (value: unknown) => {
+            run.done();
+            return value;
+          },
+          (error: unknown) => {
+            throw run.failed(error);
+          },
+        ) as Promise<unknown>,
       );
     }
     const originalThen = result.then;
@@ -390,19 +410,17 @@ class QueryRun {
       value(onFulfilled?: (value: unknown) => unknown, onRejected?: (error: unknown) => unknown) {
         // A lazy query (Postgres.js) runs once awaited: only then is it in flight (a fragment never awaited is not).
         run.start();
-        return originalThen.call(
+        const settled = originalThen.call(
           result,
           (value: unknown) => {
             run.done();
-            return onFulfilled ? onFulfilled(value) : value;
+            return value;
           },
           (error: unknown) => {
-            run.done(error);
-            const mapped = run.map(error);
-            if (onRejected) return onRejected(mapped);
-            throw mapped;
+            throw run.failed(error);
           },
-        );
+        ) as Promise<unknown>;
+        return run.raced(settled).then(onFulfilled, onRejected);
       },
     });
     return result;
@@ -410,6 +428,31 @@ class QueryRun {
 
   map(error: unknown): unknown {
     return mapped(this.options, error, this.#timedOut);
+  }
+
+  /** The driver's failure as the caller gets it: mapped, or, once the guard reported the timeout, that same error. */
+  failed(error: unknown): unknown {
+    if (this.#expired) return this.#timedOut;
+    this.done(error);
+    return this.map(error);
+  }
+
+  /**
+   * `settled` (the driver's promise, followed) raced against the timeout's expiry, while a bound is armed: the caller
+   * gets `HDK_TIMEOUT` even when the driver never settles.
+   */
+  raced(settled: Promise<unknown>): Promise<unknown> {
+    if (this.#timer === undefined && !this.#expired) return settled;
+    if (this.#expiry === undefined) {
+      if (this.#expired) {
+        this.#expiry = Promise.reject(this.#timedOut);
+      } else {
+        this.#expiry = new Promise<never>((_resolve, reject) => {
+          this.#expire = reject;
+        });
+      }
+    }
+    return Promise.race([settled, this.#expiry]);
   }
 
   /** Counts the query in flight in its scope: teardown waits for it (work handed to `ctx.waitUntil`, not awaited). */
@@ -420,7 +463,10 @@ class QueryRun {
   }
 
   done(error?: unknown): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (this.#timer !== undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
     if (this.#inFlight) {
       this.#inFlight = false;
       this.options.scope.queryEnded();
@@ -441,7 +487,20 @@ class QueryRun {
         context: `The query did not finish within ${queryTimeoutMs} ms (queryTimeoutMs); its connection was discarded.`,
       });
       abort(this.#timedOut);
+      // The driver fails the query when its socket dies; if it has not within the grace, the guard does.
+      if (!this.#reported) this.#timer = setTimeout(() => this.expire(), TIMEOUT_GRACE_MS);
     }, queryTimeoutMs);
+  }
+
+  /** The grace after the timeout ran out with the query still pending: the caller gets `HDK_TIMEOUT` now, once. */
+  expire(): void {
+    const error = this.#timedOut as HyperdriveError;
+    this.#timer = undefined;
+    this.done(error);
+    this.#expired = true;
+    this.options.scope.emit({ type: "error", driver: this.options.driver, error });
+    this.#expire?.(error);
+    if (this.#callback !== undefined) this.callBack(undefined, error, []);
   }
 }
 

@@ -112,3 +112,102 @@ describe("guard: everything a handle gives out is bound to its scope", () => {
     expect(handle.constructor.name).toBe("FakePool");
   });
 });
+
+interface LazyQuery {
+  values(): LazyQuery;
+  then(ok?: (v: unknown) => unknown, ko?: (e: unknown) => unknown): Promise<unknown>;
+}
+
+/** A driver whose query never settles (Postgres.js 3.4.10 on a connection whose socket it already dropped). */
+class StuckDriver {
+  aborted: unknown[] = [];
+  /** Late settles, for the test to run after the timeout was reported. */
+  readonly late: Array<() => void> = [];
+  /** A plain Promise. */
+  query(): Promise<never> {
+    return new Promise((_resolve, reject) => this.late.push(() => reject(new Error("driver: late"))));
+  }
+  /** A lazy query object with methods of its own (Postgres.js's PendingQuery): runs once awaited. */
+  lazy(): LazyQuery {
+    const late = this.late;
+    return {
+      values() {
+        return this;
+      },
+      // biome-ignore lint/suspicious/noThenProperty: a driver's lazy query object is a thenable.
+      then(ok, ko) {
+        return new Promise((_resolve, reject) => late.push(() => reject(new Error("driver: late")))).then(ok, ko);
+      },
+    };
+  }
+  /** Node-style callback. */
+  call(callback: (error: unknown, rows?: unknown) => void): void {
+    this.late.push(() => callback(new Error("driver: late")));
+  }
+}
+
+describe("guard: the query timeout holds when the driver never settles the query (issue 32)", () => {
+  const STUCK: GuardSpec = { queryMethods: ["query", "lazy", "call"], nodeCallbacks: true, callIsQuery: false };
+  function stuck() {
+    const waits: Promise<unknown>[] = [];
+    const events: string[] = [];
+    const scope = openScope(
+      { waitUntil: (promise: Promise<unknown>) => void waits.push(promise) },
+      // Longer than the test's own timeout: teardown finishes in time only if no query is left in flight.
+      { teardownTimeoutMs: 60_000, onEvent: (event) => void events.push(event.type) },
+    );
+    const driver = new StuckDriver();
+    const handle = guard(driver, STUCK, {
+      driver: "postgres",
+      scope,
+      secrets: [],
+      queryTimeoutMs: 20,
+      abort: (error) => void driver.aborted.push(error), // the driver fails nothing: its socket is already gone
+    });
+    /** Runs the callback's end and teardown: resolves once no query is in flight. */
+    const teardown = async () => {
+      await scope.settle(undefined);
+      await Promise.all(waits);
+      return scope.queriesCut;
+    };
+    return { scope, driver, handle, events, teardown };
+  }
+
+  it("rejects a plain promise with HDK_TIMEOUT, and the query is no longer in flight", async () => {
+    const { scope, driver, handle, teardown } = stuck();
+    const error = await scope.run(() => handle.query().catch((e: unknown) => e));
+    expect((error as { code: string }).code).toBe("HDK_TIMEOUT");
+    expect(driver.aborted).toEqual([error]);
+    for (const settle of driver.late) settle(); // a late settle is ignored
+    expect(await teardown()).toBe(false);
+  });
+
+  it("rejects a lazy query object with HDK_TIMEOUT and keeps its own methods", async () => {
+    const { scope, driver, handle, teardown } = stuck();
+    const error = await scope.run(async () => {
+      const query = handle.lazy();
+      expect(typeof query.values).toBe("function");
+      return query.values().then(undefined, (e: unknown) => e);
+    });
+    expect((error as { code: string }).code).toBe("HDK_TIMEOUT");
+    expect(driver.aborted).toEqual([error]);
+    for (const settle of driver.late) settle();
+    expect(await teardown()).toBe(false);
+  });
+
+  it("calls a callback once with HDK_TIMEOUT, not again when the driver calls back late", async () => {
+    const { scope, driver, handle, events, teardown } = stuck();
+    const calls: unknown[] = [];
+    const first = await scope.run(
+      () => new Promise((resolve) => handle.call((error) => resolve(calls.push(error) && error))),
+    );
+    expect((first as { code: string }).code).toBe("HDK_TIMEOUT");
+    for (const settle of driver.late) settle();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(calls).toEqual([first]);
+    expect(await teardown()).toBe(false);
+    // One error event and one query event for the one timed-out query.
+    expect(events.filter((type) => type === "error")).toHaveLength(1);
+    expect(events.filter((type) => type === "query")).toHaveLength(1);
+  });
+});
