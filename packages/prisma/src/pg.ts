@@ -15,6 +15,7 @@ import {
   refuseDisposeExternalPool,
   splitPrismaOptions,
 } from "./client.ts";
+import { containTransactionClose } from "./transaction-close.ts";
 
 // Errors and their classification, so a Worker needs one import.
 export { classify, findHyperdriveError, HyperdriveError, isHyperdriveError } from "@hyperdrive-kit/core";
@@ -53,7 +54,9 @@ function prismaOnPool<Class extends AnyPrismaClass>(
       fix: "Install one `pg` version for both (check `npm ls pg`; dedupe, or align the version ranges).",
     });
   }
-  const client = new PrismaClient({ ...prisma, adapter }) as InstanceType<Class>;
+  // adapter-pg's transactions run COMMIT and ROLLBACK as queries, and Prisma answers a failed COMMIT (a killed
+  // backend, a lost connection) with a rollback chain that workerd reports as an unhandled rejection.
+  const client = new PrismaClient({ ...prisma, adapter: containTransactionClose(adapter) }) as InstanceType<Class>;
   return guardPrismaClient(client, scope, "pg");
 }
 
