@@ -577,7 +577,7 @@ class ReadyWatch {
 }
 
 /** The server's error from the fields of an ErrorResponse (`C` its SQLSTATE, `M` its message), as the drivers give it. */
-function serverError(fields: Buffer): Error {
+function serverError(fields: Buffer): Error & { code: string } {
   const error = Object.assign(new Error(), { code: "" });
   // Each field: its type's byte, then its text up to a zero byte; a zero byte in place of a type ends them.
   for (let at = 0; fields[at]; ) {

@@ -215,7 +215,7 @@ describe("Postgres.js connect failures: typed, at once or at the bound, nothing 
         console.log(`[connect] Postgres.js ${POSTGRES_JS_MAJOR}: ${failureCase.name} → ${error.code} in ${ms} ms`);
         expect(isHyperdriveError(error), String(error)).toBe(true);
         expect(error.code, error.message).toBe(failureCase.code);
-        expect(error.sqlState).toBe(failureCase.sqlState);
+        expect((error as { sqlState?: string }).sqlState).toBe(failureCase.sqlState);
         if (failureCase.said !== undefined) expect(error.message).toContain(`driver said: ${failureCase.said}`);
         // A timeout comes at the bound (plus scheduling slack), never later: a failure the driver retries included.
         if (error.code === "HDK_TIMEOUT") expect(ms).toBeLessThan(BOUND_MS + 5_000);
