@@ -354,6 +354,11 @@ function catalogued(code: HyperdriveErrorCode): Classification {
   return { type: "catalog", code, entry: catalog[code] };
 }
 
+/** PostgreSQL's "too many connections": a refused connect whose fix is about connection limits, not reachability. */
+const TOO_MANY_CONNECTIONS = "53300";
+const TOO_MANY_FIX =
+  "The database is at its connection limit (`max_connections`, or the role's or database's `CONNECTION LIMIT`): close connections held elsewhere (other apps, idle pool clients, open `psql` sessions) or raise the limit; retry after a moment if it was a short peak.";
+
 /**
  * Wraps a driver error in a HyperdriveError when it is in the catalogue; returns database errors, unknown errors
  * and HyperdriveErrors unchanged.
@@ -398,7 +403,8 @@ export function toHyperdriveError(
     : undefined;
   const context = [options.context, said].filter(Boolean).join(" ");
   const { driver, secrets } = options;
-  const fix = options.inRequest ? result.entry.fixInRequest : undefined;
+  const fix =
+    sqlState === TOO_MANY_CONNECTIONS ? TOO_MANY_FIX : options.inRequest ? result.entry.fixInRequest : undefined;
   return new HyperdriveError(result.code, { driver, secrets, context, cause: error, fix, sqlState });
 }
 

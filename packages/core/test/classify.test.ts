@@ -204,6 +204,20 @@ describe("classify", () => {
     expect(mapped.fix).not.toContain("wrangler hyperdrive get");
   });
 
+  it("gives a connection refused for too many connections (53300) a fix about connection limits", () => {
+    const tooMany = error("sorry, too many clients already", { code: "53300", severity: "FATAL" });
+    for (const inRequest of [false, true]) {
+      const mapped = toHyperdriveError(tooMany, { driver: "postgres", inRequest }) as HyperdriveError;
+      expect(mapped.code).toBe("HDK_CONNECT_REFUSED");
+      expect(mapped.sqlState).toBe("53300");
+      expect(mapped.fix).toContain("max_connections");
+      expect(mapped.fix).not.toContain("database is running");
+    }
+    // Any other refusal keeps the catalogue's fix.
+    const refused = error("connect ECONNREFUSED 127.0.0.1:5432", { code: "ECONNREFUSED" });
+    expect((toHyperdriveError(refused, { driver: "pg" }) as HyperdriveError).fix).toContain("database is running");
+  });
+
   it("maps Postgres.js 4's own errors, as 4.2.0 words them, and a refused connection's 53300", () => {
     // Errors.generic(code, message) in postgres@4.2.0 src/errors.js: `${code}: ${message}` with `code`.
     const generic = (code: string, message: string, fields: Record<string, unknown> = {}) =>
